@@ -1,0 +1,1 @@
+"""One module per subcommand. Keep imports here light: stages are imported inside `run`."""

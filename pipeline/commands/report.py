@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import argparse
+
+NAME = "report"
+SUMMARY = "Merge the JSON reports of several stages (files or a release folder) into one report."
+EXAMPLES = """\
+  mcp-harden report release/reports/            # every *.json report in the folder
+  mcp-harden report sbom.json audit.json --format markdown --summary "$GITHUB_STEP_SUMMARY"
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("reports", nargs="+", metavar="REPORT", help="JSON reports, or folders holding them")
+
+
+def run(args: argparse.Namespace, policy: object):
+    from pipeline.findings import load_reports
+
+    return load_reports(args.reports)
