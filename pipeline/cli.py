@@ -46,18 +46,26 @@ def _load_commands() -> list[ModuleType]:
     return modules
 
 
-def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """Options every report-producing subcommand shares."""
+def add_output_options(parser: argparse.ArgumentParser, *, report_file: bool = True) -> None:
+    """Options every report-producing subcommand shares. A command whose `-o` names its own product
+    (an SBOM, a manifest) writes the report with `--report FILE` instead."""
     group = parser.add_argument_group("policy and output")
-    group.add_argument("--policy", metavar="FILE", help="policy file (default: ./mcp-harden.yaml when present)")
+    group.add_argument(
+        "--policy", metavar="FILE", help="policy file (default: ./mcp-harden.yaml when present)"
+    )
     group.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
-    group.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    if report_file:
+        group.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    else:
+        group.add_argument(
+            "--report", dest="output", metavar="FILE", help="write the report here, not stdout"
+        )
     group.add_argument("--sarif", metavar="FILE", help="also write SARIF 2.1.0 for code scanning")
     group.add_argument("--json", dest="json_output", metavar="FILE", help="also write the JSON report")
     group.add_argument(
         "--summary",
         metavar="FILE",
-        help="also append a Markdown summary (e.g. \"$GITHUB_STEP_SUMMARY\")",
+        help='also append a Markdown summary (e.g. "$GITHUB_STEP_SUMMARY")',
     )
     group.add_argument(
         "--fail-on",
@@ -85,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         module.add_arguments(sp)
         if getattr(module, "REPORTS", True):
-            add_output_options(sp)
+            add_output_options(sp, report_file=not getattr(module, "OWN_OUTPUT", False))
         sp.set_defaults(_module=module)
     return parser
 

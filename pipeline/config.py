@@ -41,9 +41,9 @@ SBOM_ELEMENTS = ("name", "version", "purl", "supplier", "hashes", "licenses", "d
 @dataclass
 class SbomSection:
     # Elements that must be present on 100% of components, else a finding at `fail_on`.
-    require_complete: list[Literal["name", "version", "purl", "supplier", "hashes", "licenses", "dependencies"]] = (
-        field(default_factory=lambda: ["name", "version", "purl", "hashes", "dependencies"])
-    )
+    require_complete: list[
+        Literal["name", "version", "purl", "supplier", "hashes", "licenses", "dependencies"]
+    ] = field(default_factory=lambda: ["name", "version", "purl", "hashes", "dependencies"])
     lifecycle: Literal["design", "pre-build", "build", "post-build", "operations", "discovery"] = "build"
 
 
@@ -55,7 +55,9 @@ class Ignore:
     reason: str
     expires: dt.date | None = None
     package: str | None = None  # limit the ignore to one package
-    analysis: Literal["not_affected", "will_not_fix", "false_positive", "workaround_available"] = "not_affected"
+    analysis: Literal["not_affected", "will_not_fix", "false_positive", "workaround_available"] = (
+        "not_affected"
+    )
 
     def __post_init__(self) -> None:
         if not self.reason.strip():
@@ -109,7 +111,9 @@ class VerifySection:
     instance: Literal["production", "staging", "sandbox"] = "production"
     offline: bool = True
     require_signed: bool = True
-    require_attestations: list[Literal["slsa-provenance", "sbom", "tool-manifest"]] = field(default_factory=list)
+    require_attestations: list[Literal["slsa-provenance", "sbom", "tool-manifest"]] = field(
+        default_factory=list
+    )
 
 
 @dataclass
@@ -254,8 +258,15 @@ def _fail(message: str, path: tuple, lines: dict[tuple, int], source: str) -> Co
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "empty"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "empty",
+    }.get(type(value), type(value).__name__)
 
 
 def _build(cls: type, data: Any, path: tuple, lines: dict[tuple, int], source: str) -> Any:

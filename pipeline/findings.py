@@ -278,7 +278,9 @@ def load_reports(paths: list[str]) -> Report:
             data = json.loads(path.read_text(encoding="utf-8"))
             stages += [stage_from_dict(s) for s in data["stages"]]
         except FileNotFoundError:
-            stages.append(StageResult(stage=path.stem, error=f"report {path} is missing: the stage did not run"))
+            stages.append(
+                StageResult(stage=path.stem, error=f"report {path} is missing: the stage did not run")
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             stages.append(StageResult(stage=path.stem, error=f"report {path} is unreadable: {exc}"))
     return Report(stages=stages)

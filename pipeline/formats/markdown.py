@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pipeline.findings import Report, Status
 
-_ICON = {Status.PASSED: "✅ passed", Status.FAILED: "❌ failed", Status.ERROR: "⚠️ could not check",
-         Status.SKIPPED: "⏭️ not run"}
+_ICON = {
+    Status.PASSED: "✅ passed",
+    Status.FAILED: "❌ failed",
+    Status.ERROR: "⚠️ could not check",
+    Status.SKIPPED: "⏭️ not run",
+}
 
 
 def _cell(text: object) -> str:
@@ -24,8 +28,14 @@ def render_markdown(report: Report) -> str:
     ]
     for stage in report.stages:
         status = stage.status(report.threshold)
-        details = stage.error or stage.skipped or ", ".join(
-            f"{k.replace('_', ' ')}: {v}" for k, v in stage.summary.items() if not isinstance(v, (dict, list))
+        details = (
+            stage.error
+            or stage.skipped
+            or ", ".join(
+                f"{k.replace('_', ' ')}: {v}"
+                for k, v in stage.summary.items()
+                if not isinstance(v, (dict, list))
+            )
         )
         lines.append(f"| {_cell(stage.stage)} | {_ICON[status]} | {_cell(details)} |")
     shown = [f for s in report.stages for f in s.findings if f.suppressed is None]

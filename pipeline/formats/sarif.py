@@ -14,10 +14,20 @@ from pipeline.findings import Finding, Report, Severity
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/mcp-harden/mcp-harden"
 
-_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
-          Severity.LOW: "note", Severity.INFO: "note"}
-_SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5",
-                      Severity.LOW: "2.0", Severity.INFO: "0.0"}
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "2.0",
+    Severity.INFO: "0.0",
+}
 
 
 def _location(f: Finding) -> dict[str, Any]:
@@ -60,8 +70,10 @@ def render_sarif(report: Report) -> str:
                 "name": (known.name if known else f.rule_id.replace("-", "")),
                 "shortDescription": {"text": known.description if known else f.title},
                 "defaultConfiguration": {"level": _LEVEL[f.severity]},
-                "properties": {"tags": ["security", f.stage or "mcp-harden"],
-                               "security-severity": _SECURITY_SEVERITY[f.severity]},
+                "properties": {
+                    "tags": ["security", f.stage or "mcp-harden"],
+                    "security-severity": _SECURITY_SEVERITY[f.severity],
+                },
             }
             if known and known.help:
                 rule["help"] = {"text": known.help}
@@ -75,8 +87,11 @@ def render_sarif(report: Report) -> str:
             "message": {"text": _message(f)},
             "locations": [_location(f)],
             "partialFingerprints": {"mcpHarden/v1": f.fingerprint},
-            "properties": {"severity": f.severity.value, "stage": f.stage,
-                           "security-severity": _SECURITY_SEVERITY[f.severity]},
+            "properties": {
+                "severity": f.severity.value,
+                "stage": f.stage,
+                "security-severity": _SECURITY_SEVERITY[f.severity],
+            },
         }
         if f.references:
             result["properties"]["references"] = list(f.references)

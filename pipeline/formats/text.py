@@ -13,7 +13,9 @@ def _paint(text: str, code: str, color: bool) -> str:
 
 
 def _summary_line(summary: dict) -> str:
-    return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary.items() if not isinstance(v, (dict, list)))
+    return ", ".join(
+        f"{k.replace('_', ' ')}: {v}" for k, v in summary.items() if not isinstance(v, (dict, list))
+    )
 
 
 def render_text(report: Report, *, color: bool = False) -> str:

@@ -1,0 +1,399 @@
+"""Dependency audit stage: pip-audit's vulnerability services on exactly the SBOM's resolved set.
+
+Fail closed: a dependency that was not audited (unreachable service, a 404 that pip-audit would skip, an
+unpinned requirement) makes the stage "could not check" (exit 3), never a pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import AuditSection, Ignore, Policy
+from pipeline.errors import CheckError, ConfigError
+from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+
+RULES = [
+    Rule(
+        "MH-AUDIT-VULN",
+        "KnownVulnerability",
+        "A resolved dependency has a published vulnerability.",
+        help="Upgrade to a fixed version, or accept it in mcp-harden.yaml under audit.ignore with a reason "
+        "and an expiry date.",
+    ),
+    Rule("MH-AUDIT-IGNORE-EXPIRED", "ExpiredIgnore", "An ignore in the policy has expired: it counts again."),
+]
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    version: str
+    purl: str
+    bom_ref: str | None
+    location: Location
+
+
+def deps_from_sbom(path: Path) -> tuple[list[Dependency], dict[str, Any]]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("SBOM not found", where=str(path)) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"not a readable JSON SBOM: {exc}", where=str(path)) from None
+    if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
+        raise ConfigError("not a CycloneDX JSON SBOM (bomFormat is not CycloneDX)", where=str(path))
+    from packageurl import PackageURL
+
+    root = (document.get("metadata") or {}).get("component")
+    deps, unauditable = [], []
+    for component in ([root] if root else []) + list(document.get("components") or []):
+        purl_text = component.get("purl")
+        label = f"{component.get('name')}=={component.get('version')}"
+        if not purl_text:
+            unauditable.append(f"{label} (no purl)")
+            continue
+        try:
+            purl = PackageURL.from_string(purl_text)
+        except ValueError:
+            unauditable.append(f"{label} (bad purl {purl_text})")
+            continue
+        if purl.type != "pypi":
+            continue  # not a Python package: out of pip-audit's reach, said in the summary
+        if not purl.version:
+            unauditable.append(f"{label} (no version)")
+            continue
+        deps.append(
+            Dependency(
+                purl.name,
+                purl.version,
+                purl_text,
+                component.get("bom-ref"),
+                Location(path=str(path), logical=f"package {purl.name}=={purl.version}"),
+            )
+        )
+    if unauditable:
+        raise CheckError(f"components that cannot be audited: {', '.join(unauditable)}", where=str(path))
+    return deps, document
+
+
+_PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*===?\s*([^\s;\\#]+)")
+
+
+def deps_from_requirements(path: Path) -> list[Dependency]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise ConfigError("requirements file not found", where=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read requirements: {exc}", where=str(path)) from None
+    deps, loose = [], []
+    for number, line in enumerate(lines, 1):
+        text = line.split(" #", 1)[0].strip()
+        if not text or text.startswith(("#", "-", "--")) or line.startswith((" ", "\t")):
+            continue  # comments, options, and hash continuation lines
+        match = _PIN.match(text)
+        if not match:
+            loose.append(f"line {number}: {text}")
+            continue
+        name, version = match.group(1), match.group(3)
+        deps.append(
+            Dependency(
+                name,
+                version,
+                f"pkg:pypi/{name.lower()}@{version}",
+                None,
+                Location(path=str(path), line=number, logical=f"package {name}=={version}"),
+            )
+        )
+    if loose:
+        raise CheckError(
+            "requirements not pinned with == cannot be audited exactly (lock them, e.g. pip-compile, "
+            f"or audit the SBOM): {'; '.join(loose[:5])}",
+            where=str(path),
+        )
+    return deps
+
+
+class _RecordingSession:
+    """Wraps pip-audit's HTTP session to keep the raw OSV answers, whose severities pip-audit drops."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        response = self.inner.post(*args, **kwargs)
+        try:
+            for vuln in (response.json() or {}).get("vulns", []):
+                self.records[vuln["id"]] = vuln
+        except (ValueError, AttributeError, KeyError, TypeError):
+            pass  # pip-audit itself reports a malformed answer
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _matching_ignore(ids: set[str], package: str, ignores: list[Ignore]) -> Ignore | None:
+    upper = {i.upper() for i in ids}
+    for ignore in ignores:
+        if ignore.id.upper() in upper and (
+            ignore.package is None or ignore.package.lower() == package.lower()
+        ):
+            return ignore
+    return None
+
+
+def _fix_text(version: str, fixes: list[Any]) -> str:
+    from packaging.version import Version
+
+    newer = sorted(v for v in fixes if v > Version(version))
+    if newer:
+        return f"upgrade to {newer[0]} or later" + (
+            f" (fixed in: {', '.join(map(str, fixes))})" if len(fixes) > 1 else ""
+        )
+    return (
+        "no fixed version is published: remove the dependency, or accept the risk in audit.ignore with a "
+        "reason and an expiry"
+    )
+
+
+def run_audit(
+    *,
+    policy: Policy,
+    sbom: Path | None = None,
+    requirements: Path | None = None,
+    offline_db: Path | None = None,
+    vex_output: Path | None = None,
+    today: dt.date | None = None,
+) -> StageResult:
+    from packaging.version import InvalidVersion, Version
+    from pip_audit._service.interface import ResolvedDependency, ServiceError
+    from pip_audit._service.osv import OsvService
+    from pip_audit._service.pypi import PyPIService
+    from requests import RequestException
+
+    from pipeline.audit.severity import record_severity
+
+    settings: AuditSection = policy.audit
+    today = today or dt.date.today()
+    result = StageResult(stage="audit", rules=RULES)
+    source = str(sbom or requirements)
+    try:
+        if sbom is not None:
+            deps, document = deps_from_sbom(sbom)
+        elif requirements is not None:
+            deps, document = deps_from_requirements(requirements), None
+        else:
+            raise ConfigError("give --sbom FILE or --requirements FILE")
+        if offline_db is None and settings.offline_db:
+            offline_db = policy.resolve_path(settings.offline_db)
+        if offline_db is None and settings.service == "offline":
+            raise ConfigError(
+                "audit.service is offline but no offline database is given "
+                "(--offline-db PATH or audit.offline_db)"
+            )
+        db = None
+        if offline_db is not None:
+            from pipeline.audit.osvdb import OsvDatabase
+            from pipeline.audit.server import LocalOsvServer
+
+            db = OsvDatabase.open(offline_db)
+            server = LocalOsvServer(db)
+            url = server.__enter__()
+            service: Any = OsvService(timeout=int(settings.timeout), osv_url=url)
+            where = (
+                f"offline database {offline_db} ({db.records} records, newest {db.newest_modified or '?'})"
+            )
+        elif settings.service == "pypi":
+            server = None
+            service = PyPIService(timeout=int(settings.timeout))
+            where = "PyPI's JSON API"
+        else:
+            server = None
+            url = settings.osv_url or OsvService.DEFAULT_OSV_URL
+            service = OsvService(timeout=int(settings.timeout), osv_url=url)
+            where = f"OSV at {url}"
+        recorder = _RecordingSession(service.session)
+        service.session = recorder
+        answers: list[tuple[Dependency, list[Any]]] = []
+        try:
+            for dep in deps:
+                try:
+                    spec = ResolvedDependency(name=dep.name, version=Version(dep.version))
+                except InvalidVersion:
+                    raise CheckError(
+                        f"{dep.name} has a version pip-audit cannot read: {dep.version}", where=source
+                    ) from None
+                try:
+                    answered, vulns = service.query(spec)
+                except (ServiceError, RequestException) as exc:
+                    cause = exc.__cause__ or exc
+                    raise CheckError(
+                        f"could not audit {dep.name}=={dep.version}: {where} did not answer "
+                        f"({type(cause).__name__}: {str(cause)[:160]}); no vulnerability data, so nothing was "
+                        "checked — pass --offline-db PATH (see `mcp-harden vulndb`) for air-gapped builds"
+                    ) from None
+                if answered.is_skipped():
+                    raise CheckError(
+                        f"{where} could not audit {dep.name}=={dep.version}: "
+                        f"{getattr(answered, 'skip_reason', 'skipped')}"
+                    )
+                answers.append((dep, vulns))
+        finally:
+            if server is not None:
+                server.__exit__(None, None, None)
+    except CheckError as exc:
+        result.error = str(exc)
+        return result
+
+    used: set[int] = set()
+    vex: list[dict[str, Any]] = []
+    count = 0
+    for dep, vulns in answers:
+        for vuln in vulns:
+            count += 1
+            ids = {vuln.id, *vuln.aliases}
+            raw = recorder.records.get(vuln.id) or {}
+            severity, how = record_severity(raw)
+            if severity is None:
+                severity, how = (
+                    settings.unknown_severity,
+                    f"{how}: counted as {settings.unknown_severity.value}",
+                )
+            aliases = sorted(vuln.aliases)
+            ignore = _matching_ignore(ids, dep.name, settings.ignore)
+            suppressed = None
+            if ignore is not None:
+                used.add(id(ignore))
+                if ignore.expires is not None and ignore.expires < today:
+                    result.add(
+                        Finding(
+                            "MH-AUDIT-IGNORE-EXPIRED",
+                            Severity.MEDIUM,
+                            f"the ignore of {ignore.id} expired on {ignore.expires}: {vuln.id} counts again",
+                            Location(
+                                path=policy.source or "mcp-harden.yaml", logical=f"audit.ignore {ignore.id}"
+                            ),
+                            evidence=f"reason given: {ignore.reason}",
+                            fix="fix the vulnerability, or renew the ignore with a new reason and expiry",
+                        )
+                    )
+                    ignore = None
+                else:
+                    suppressed = ignore.reason
+            title = f"{dep.name} {dep.version}: {vuln.id}" + (f" ({', '.join(aliases)})" if aliases else "")
+            title += f": {vuln.description[:140]}"
+            result.add(
+                Finding(
+                    "MH-AUDIT-VULN",
+                    severity,
+                    title,
+                    dep.location,
+                    evidence=f"severity from {how}",
+                    fix=_fix_text(dep.version, vuln.fix_versions),
+                    references=[f"https://osv.dev/vulnerability/{vuln.id}"],
+                    suppressed=suppressed,
+                    properties={
+                        "id": vuln.id,
+                        "aliases": aliases,
+                        "package": dep.name,
+                        "version": dep.version,
+                        "purl": dep.purl,
+                        "fix_versions": [str(v) for v in vuln.fix_versions],
+                    },
+                )
+            )
+            vex.append(_vex_entry(vuln, raw, dep, severity, ignore, suppressed))
+    for ignore in settings.ignore:
+        if id(ignore) not in used:
+            result.notes.append(f"ignore {ignore.id} matched nothing: remove it if the dependency is gone")
+    result.summary = {
+        "dependencies_audited": len(answers),
+        "vulnerabilities": count,
+        "ignored": sum(1 for f in result.findings if f.suppressed is not None),
+        "data": where,
+    }
+    if vex_output is not None:
+        _write_vex(vex_output, document, vex, result)
+    return result
+
+
+_STATES = {
+    "not_affected": ("not_affected", []),
+    "false_positive": ("false_positive", []),
+    "will_not_fix": ("exploitable", ["will_not_fix"]),
+    "workaround_available": ("exploitable", ["workaround_available"]),
+}
+
+
+def _vex_entry(
+    vuln: Any,
+    raw: dict[str, Any],
+    dep: Dependency,
+    severity: Severity,
+    ignore: Ignore | None,
+    suppressed: str | None,
+) -> dict[str, Any]:
+    ratings = []
+    for entry in raw.get("severity") or []:
+        if str(entry.get("type", "")).startswith("CVSS_V3"):
+            from pipeline.audit.severity import cvss3_base_score
+
+            score = cvss3_base_score(str(entry.get("score", "")))
+            if score is not None:
+                method = "CVSSv31" if "CVSS:3.1" in entry["score"] else "CVSSv3"
+                ratings.append(
+                    {"score": score, "severity": severity.value, "method": method, "vector": entry["score"]}
+                )
+    if not ratings:
+        ratings.append({"severity": "unknown", "method": "other"})
+    entry: dict[str, Any] = {
+        "bom-ref": f"{vuln.id}@{dep.purl}",
+        "id": vuln.id,
+        "source": {"name": "OSV", "url": f"https://osv.dev/vulnerability/{vuln.id}"},
+        "references": [
+            {"id": a, "source": {"name": "OSV", "url": f"https://osv.dev/vulnerability/{a}"}}
+            for a in sorted(vuln.aliases)
+        ],
+        "ratings": ratings,
+        "description": vuln.description[:2000],
+        "recommendation": _fix_text(dep.version, vuln.fix_versions),
+        "affects": [{"ref": dep.bom_ref or dep.purl}],
+    }
+    if ignore is not None and suppressed is not None:
+        state, responses = _STATES[ignore.analysis]
+        analysis: dict[str, Any] = {"state": state, "detail": suppressed}
+        if responses:
+            analysis["response"] = responses
+        entry["analysis"] = analysis
+    else:
+        entry["analysis"] = {"state": "in_triage", "response": ["update"] if vuln.fix_versions else []}
+        if not entry["analysis"]["response"]:
+            del entry["analysis"]["response"]
+    return entry
+
+
+def _write_vex(
+    path: Path, document: dict[str, Any] | None, vex: list[dict[str, Any]], result: StageResult
+) -> None:
+    """The SBOM with its vulnerabilities and their analysis: results joined to components by bom-ref."""
+    from pipeline.fileio import write_atomic
+    from pipeline.sbom.validate import schema_errors
+
+    if document is None:
+        result.notes.append("no VEX written: the audit input was a requirements file, not an SBOM")
+        return
+    out = dict(document)
+    out["vulnerabilities"] = vex
+    errors = schema_errors(out)
+    if errors:
+        result.error = f"the SBOM with vulnerabilities does not validate: {errors[0]}"
+        return
+    write_atomic(path, json.dumps(out, indent=2) + "\n")
+    result.outputs.append(str(path))

@@ -1,0 +1,211 @@
+"""A local OSV database: a folder or zip of OSV records, JSON (osv.dev's dumps) or YAML
+(pypa/advisory-database), indexed by package and matched the way the OSV API matches.
+
+The index of a large database is cached (keyed by the files' names, sizes and times), so only the first
+read of a new database pays for parsing every record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from pipeline.errors import CheckError, ConfigError
+
+RECORD_SUFFIXES = (".json", ".yaml", ".yml")
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mcp-harden" / "osv-index"
+
+
+def _parse(name: str, raw: bytes) -> dict[str, Any]:
+    if name.endswith(".json"):
+        return json.loads(raw)
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(raw, Loader=loader)
+
+
+def _jsonable(value: Any) -> Any:
+    """YAML gives dates and datetimes; the OSV API (and pip-audit) speak JSON strings."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
+@dataclass
+class OsvDatabase:
+    path: Path
+    by_package: dict[str, list[dict[str, Any]]]
+    records: int
+    newest_modified: str | None
+
+    @classmethod
+    def open(cls, path: Path) -> OsvDatabase:
+        if not path.exists():
+            raise ConfigError("offline vulnerability database not found", where=str(path))
+        entries = _list_entries(path)
+        if not entries:
+            raise CheckError("no OSV records (.json/.yaml) in the offline database", where=str(path))
+        signature = hashlib.sha256(
+            (str(path.resolve()) + "\n" + "\n".join(f"{n}\t{s}\t{m}" for n, s, m in entries)).encode()
+        ).hexdigest()
+        cache = CACHE_DIR / f"{signature}.json"
+        try:
+            data = json.loads(cache.read_text())
+            return cls(path, data["by_package"], data["records"], data["newest_modified"])
+        except (OSError, ValueError, KeyError):
+            pass
+        db = cls._build(path, [n for n, _, _ in entries])
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp")
+            tmp.write_text(
+                json.dumps(
+                    {
+                        "by_package": db.by_package,
+                        "records": db.records,
+                        "newest_modified": db.newest_modified,
+                    }
+                )
+            )
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a read-only home only costs speed
+        return db
+
+    @classmethod
+    def _build(cls, path: Path, names: list[str]) -> OsvDatabase:
+        by_package: dict[str, list[dict[str, Any]]] = {}
+        newest = None
+        count = 0
+        for name, raw in _read_entries(path, names):
+            try:
+                record = _jsonable(_parse(name, raw))
+            except Exception as exc:  # one bad record must not hide the others, but must be said
+                raise CheckError(
+                    f"unreadable OSV record: {type(exc).__name__}", where=f"{path}/{name}"
+                ) from None
+            if not isinstance(record, dict) or "id" not in record:
+                raise CheckError("not an OSV record (no 'id')", where=f"{path}/{name}")
+            count += 1
+            modified = record.get("modified")
+            if isinstance(modified, str) and (newest is None or modified > newest):
+                newest = modified
+            names_here = {
+                canonicalize_name(a["package"]["name"])
+                for a in record.get("affected", [])
+                if a.get("package", {}).get("ecosystem") == "PyPI" and a["package"].get("name")
+            }
+            for pkg in names_here:
+                by_package.setdefault(pkg, []).append(record)
+        return cls(path, by_package, count, newest)
+
+    def query(self, name: str, version: str) -> list[dict[str, Any]]:
+        """Records affecting `name` at `version`, withdrawn ones left out (as osv.dev does)."""
+        key = canonicalize_name(name)
+        try:
+            parsed = Version(version)
+        except InvalidVersion:
+            parsed = None
+        hits = []
+        for record in self.by_package.get(key, []):
+            if record.get("withdrawn"):
+                continue
+            for affected in record.get("affected", []):
+                pkg = affected.get("package", {})
+                if pkg.get("ecosystem") != "PyPI" or canonicalize_name(pkg.get("name", "")) != key:
+                    continue
+                if affects(affected, version, parsed):
+                    hits.append(record)
+                    break
+        return hits
+
+
+def affects(affected: dict[str, Any], version: str, parsed: Version | None) -> bool:
+    """OSV's rule: an explicit `versions` entry, or inside an ECOSYSTEM range's introduced/fixed events."""
+    for listed in affected.get("versions") or []:
+        if listed == version:
+            return True
+        if parsed is not None:
+            try:
+                if Version(str(listed)) == parsed:
+                    return True
+            except InvalidVersion:
+                continue
+    if parsed is None:
+        return False
+    for rng in affected.get("ranges") or []:
+        if rng.get("type") != "ECOSYSTEM":
+            continue
+        if _in_range(rng.get("events") or [], parsed):
+            return True
+    return False
+
+
+def _event_key(event: dict[str, Any]) -> tuple[int, Version]:
+    value = next(iter(event.values()))
+    if str(value) == "0":
+        return (0, Version("0"))
+    try:
+        return (1, Version(str(value)))
+    except InvalidVersion:
+        return (2, Version("0"))  # unparseable events sort last and are skipped below
+
+
+def _in_range(events: list[dict[str, Any]], version: Version) -> bool:
+    affected = False
+    for event in sorted(events, key=_event_key):
+        kind, value = next(iter(event.items()))
+        try:
+            bound = Version("0") if str(value) == "0" else Version(str(value))
+        except InvalidVersion:
+            continue
+        if kind == "introduced" and version >= bound:
+            affected = True
+        elif (kind == "fixed" and version >= bound) or (kind == "last_affected" and version > bound) or (kind == "limit" and version >= bound):
+            affected = False
+    return affected
+
+
+def _list_entries(path: Path) -> list[tuple[str, int, int]]:
+    if path.is_dir():
+        out = []
+        for root, _dirs, files in os.walk(path):
+            for file in files:
+                if file.endswith(RECORD_SUFFIXES):
+                    full = Path(root) / file
+                    st = full.stat()
+                    out.append((str(full.relative_to(path)), st.st_size, st.st_mtime_ns))
+        return sorted(out)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return sorted(
+                (i.filename, i.file_size, i.CRC)
+                for i in zf.infolist()
+                if i.filename.endswith(RECORD_SUFFIXES)
+            )
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ConfigError(f"not a folder or zip of OSV records: {exc}", where=str(path)) from None
+
+
+def _read_entries(path: Path, names: list[str]):
+    if path.is_dir():
+        for name in names:
+            yield name, (path / name).read_bytes()
+        return
+    with zipfile.ZipFile(path) as zf:
+        for name in names:
+            yield name, zf.read(name)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "audit"
+SUMMARY = "Audit the resolved dependencies with pip-audit under the policy (online OSV/PyPI, or offline)."
+EXAMPLES = """\
+  mcp-harden audit --sbom sbom.cdx.json                              # OSV online (policy: audit.service)
+  mcp-harden audit --sbom sbom.cdx.json --offline-db osv-pypi.zip    # air-gapped: a local OSV database
+  mcp-harden audit --requirements requirements.lock --format sarif -o audit.sarif
+  mcp-harden audit --sbom sbom.cdx.json --vex sbom.vex.cdx.json      # SBOM + vulnerabilities + analysis
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--sbom", type=Path, metavar="FILE", help="a CycloneDX JSON SBOM (mcp-harden sbom)")
+    source.add_argument("--requirements", "-r", type=Path, metavar="FILE", help="fully pinned requirements")
+    parser.add_argument(
+        "--offline-db",
+        type=Path,
+        metavar="PATH",
+        help="folder or zip of OSV records (JSON or YAML): no network is used",
+    )
+    parser.add_argument(
+        "--vex",
+        type=Path,
+        metavar="FILE",
+        help="write the SBOM with its vulnerabilities and their analysis (CycloneDX VEX)",
+    )
+
+
+def run(args: argparse.Namespace, policy):
+    from pipeline.audit import run_audit
+    from pipeline.findings import Report
+
+    stage = run_audit(
+        policy=policy,
+        sbom=args.sbom,
+        requirements=args.requirements,
+        offline_db=args.offline_db,
+        vex_output=args.vex,
+    )
+    return Report(stages=[stage])

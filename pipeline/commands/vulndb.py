@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "vulndb"
+SUMMARY = "Manage the local OSV database for offline audits: status, update (from osv.dev), serve."
+EXAMPLES = """\
+  mcp-harden vulndb status --db vulndb/osv-pypi.zip     # records, newest advisory, age
+  mcp-harden vulndb update --db vulndb/osv-pypi.zip     # download osv.dev's PyPI dump (network)
+  mcp-harden vulndb serve --db vulndb/ --port 8765      # an OSV API on 127.0.0.1 for pip-audit --osv-url
+"""
+REPORTS = False
+
+OSV_PYPI_DUMP = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("status", "update", "serve"))
+    parser.add_argument(
+        "--db", type=Path, metavar="PATH", help="folder or zip (default: policy audit.offline_db)"
+    )
+    parser.add_argument(
+        "--policy", metavar="FILE", help="policy file (default: ./mcp-harden.yaml when present)"
+    )
+    parser.add_argument("--url", default=OSV_PYPI_DUMP, help="where update downloads from")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--max-age-days",
+        type=int,
+        default=7,
+        help="status exits 1 when the newest advisory is older than this",
+    )
+
+
+def run(args: argparse.Namespace, policy) -> int:
+    import datetime as dt
+    import sys
+
+    from pipeline.audit.osvdb import OsvDatabase
+    from pipeline.errors import UsageError
+
+    path = args.db or (policy.resolve_path(policy.audit.offline_db) if policy.audit.offline_db else None)
+    if path is None:
+        raise UsageError("name the database with --db PATH or audit.offline_db in the policy")
+    if args.action == "update":
+        return _update(path, args.url, args.timeout)
+    db = OsvDatabase.open(path)
+    if args.action == "serve":
+        from pipeline.audit.server import LocalOsvServer
+
+        server = LocalOsvServer(db, port=args.port)
+        print(f"OSV API for {db.records} records at {server.url} (Ctrl-C stops)", file=sys.stderr)
+        server.httpd.serve_forever()
+        return 0
+    age = None
+    if db.newest_modified:
+        newest = dt.datetime.fromisoformat(db.newest_modified.replace("Z", "+00:00"))
+        age = (dt.datetime.now(dt.timezone.utc) - newest).days
+    print(
+        f"{path}: {db.records} records for {len(db.by_package)} packages; newest advisory "
+        f"{db.newest_modified or 'unknown'}" + (f" ({age} days old)" if age is not None else "")
+    )
+    if age is None or age > args.max_age_days:
+        print(
+            f"the database is older than {args.max_age_days} days: run `mcp-harden vulndb update`",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _update(path: Path, url: str, timeout: float) -> int:
+    import sys
+    import zipfile
+
+    import requests
+
+    from pipeline.errors import CheckError, UsageError
+
+    if path.exists() and path.is_dir():
+        raise UsageError("update writes a zip; give a .zip path", where=str(path))
+    tmp = path.with_name(path.name + ".download")
+    try:
+        with requests.get(url, stream=True, timeout=timeout) as response:
+            response.raise_for_status()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as handle:
+                for chunk in response.iter_content(1 << 20):
+                    handle.write(chunk)
+        with zipfile.ZipFile(tmp) as zf:
+            if zf.testzip() is not None:
+                raise CheckError("the downloaded database is corrupt", where=url)
+    except requests.RequestException as exc:
+        tmp.unlink(missing_ok=True)
+        raise CheckError(
+            f"could not download the OSV database (the existing one, if any, is kept): {type(exc).__name__}",
+            where=url,
+        ) from None
+    except zipfile.BadZipFile:
+        tmp.unlink(missing_ok=True)
+        raise CheckError("the download is not a zip (the existing database is kept)", where=url) from None
+    tmp.replace(path)
+    print(f"updated {path} from {url}", file=sys.stderr)
+    return 0

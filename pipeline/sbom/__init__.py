@@ -1,0 +1,142 @@
+"""SBOM stage: resolve, build, validate, report completeness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import SBOM_ELEMENTS, Policy
+from pipeline.errors import CheckError
+from pipeline.fileio import write_atomic
+from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+
+RULES = [
+    Rule("MH-SBOM-INVALID", "SbomInvalid", "The SBOM does not validate against the CycloneDX 1.6 schema."),
+    Rule(
+        "MH-SBOM-INCOMPLETE",
+        "SbomIncomplete",
+        "Components lack an element the policy requires (NTIA minimum elements / CISA fields).",
+        help="Set sbom.require_complete in mcp-harden.yaml to choose the elements; fill the gap in the "
+        "package metadata, or project.supplier for the root.",
+    ),
+]
+
+
+def completeness(document: dict[str, Any]) -> dict[str, Any]:
+    """Share of components (the root included) carrying each element, in percent, and document-level facts."""
+    root = document.get("metadata", {}).get("component")
+    components = ([root] if root else []) + list(document.get("components", []))
+    with_deps = {d.get("ref") for d in document.get("dependencies", [])}
+    checks = {
+        "name": lambda c: bool(c.get("name")),
+        "version": lambda c: bool(c.get("version")),
+        "purl": lambda c: bool(c.get("purl")),
+        "supplier": lambda c: bool((c.get("supplier") or {}).get("name")),
+        "hashes": lambda c: any(h.get("alg") == "SHA-256" for h in c.get("hashes", [])),
+        "licenses": lambda c: bool(c.get("licenses")),
+        "dependencies": lambda c: c.get("bom-ref") in with_deps,
+    }
+    total = len(components) or 1
+    per_element = {}
+    missing: dict[str, list[str]] = {}
+    for element in SBOM_ELEMENTS:
+        lacking = [f"{c.get('name')}=={c.get('version')}" for c in components if not checks[element](c)]
+        per_element[element] = round(100 * (len(components) - len(lacking)) / total, 1)
+        missing[element] = lacking
+    meta = document.get("metadata", {})
+    return {
+        "components": len(components),
+        "percent": per_element,
+        "missing": missing,
+        "document": {
+            "timestamp": bool(meta.get("timestamp")),
+            "authors": bool(meta.get("authors")),
+            "supplier": bool(meta.get("supplier")),
+            "tools": bool(meta.get("tools")),
+            "lifecycles": bool(meta.get("lifecycles")),
+        },
+    }
+
+
+def run_sbom(
+    *,
+    policy: Policy,
+    output: Path,
+    project_dir: Path | None = None,
+    requirements: Path | None = None,
+    pip_report: Path | None = None,
+    dist: Path | None = None,
+    root: str | None = None,
+    timeout: float = 600.0,
+) -> StageResult:
+    from pipeline.sbom.build import build_bom, dist_files, serialize
+    from pipeline.sbom.resolve import load_pip_report, parse_report, run_pip_report
+    from pipeline.sbom.validate import schema_errors
+
+    result = StageResult(stage="sbom", rules=RULES)
+    try:
+        if pip_report is not None:
+            source = str(pip_report)
+            report = load_pip_report(pip_report)
+        elif requirements is not None:
+            source = str(requirements)
+            report = run_pip_report(["-r", str(requirements)], timeout=timeout)
+        else:
+            target = project_dir or Path(".")
+            source = str(target / "pyproject.toml")
+            report = run_pip_report([str(target)], timeout=timeout)
+        resolution = parse_report(report, source)
+        root_name = root
+        dists: list[Path] = []
+        if dist is not None:
+            if not dist.is_dir():
+                raise CheckError("no such folder of built distributions", where=str(dist))
+            direct = [p.name for p in resolution.packages if p.is_direct]
+            dists = dist_files(dist, root_name or (direct[0] if len(direct) == 1 else ""))
+        try:
+            bom = build_bom(resolution, policy, root_name=root_name, dists=dists)
+        except ValueError as exc:
+            raise CheckError(str(exc), where=source) from None
+        text = serialize(bom)
+    except CheckError as exc:
+        result.error = str(exc)
+        return result
+    document = json.loads(text)
+    errors = schema_errors(document)
+    for error in errors:
+        result.add(
+            Finding(
+                "MH-SBOM-INVALID",
+                Severity.HIGH,
+                f"SBOM is not valid CycloneDX 1.6: {error}",
+                Location(path=str(output)),
+                fix="report this as a bug in mcp-harden",
+            )
+        )
+    write_atomic(output, text)
+    result.outputs.append(str(output))
+    facts = completeness(document)
+    for element in policy.sbom.require_complete:
+        lacking = facts["missing"][element]
+        if lacking:
+            result.add(
+                Finding(
+                    "MH-SBOM-INCOMPLETE",
+                    policy.fail_on,
+                    f"{len(lacking)} of {facts['components']} components have no {element}",
+                    Location(path=str(output), logical=f"sbom element {element}"),
+                    evidence=", ".join(lacking[:10]) + (" …" if len(lacking) > 10 else ""),
+                    fix=f"fill '{element}' in the packages' metadata (or project.* in mcp-harden.yaml for the root), "
+                    f"or drop it from sbom.require_complete",
+                )
+            )
+    root_c = document["metadata"]["component"]
+    result.summary = {
+        "root": f"{root_c['name']}=={root_c['version']}",
+        "components": facts["components"],
+        "complete": ", ".join(f"{k} {v:g}%" for k, v in facts["percent"].items()),
+        "schema": "valid CycloneDX 1.6" if not errors else "INVALID",
+        "completeness": facts,
+    }
+    return result

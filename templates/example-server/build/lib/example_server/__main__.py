@@ -1,0 +1,3 @@
+from example_server.server import main
+
+main()
