@@ -203,9 +203,10 @@ def load_policy(path: str | Path | None = None, *, required: bool = False) -> Po
 def parse_policy(text: str, *, source: str = DEFAULT_POLICY_FILE) -> Policy:
     import yaml
 
+    _Loader = _safe_loader()
     try:
-        data = yaml.safe_load(text)
-        lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader))
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+        lines = _key_lines(yaml.compose(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
@@ -218,6 +219,20 @@ def parse_policy(text: str, *, source: str = DEFAULT_POLICY_FILE) -> Policy:
     policy = _build(Policy, data, (), lines, source)
     policy.source = source
     return policy
+
+
+def _safe_loader() -> type:
+    """yaml's SafeLoader, but dates stay text: a bad date then fails here, with its key and line."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
 def _key_lines(node: Any, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:

@@ -130,13 +130,29 @@ class _RecordingSession:
         response = self.inner.post(*args, **kwargs)
         try:
             for vuln in (response.json() or {}).get("vulns", []):
-                self.records[vuln["id"]] = vuln
+                for name in [vuln["id"], *vuln.get("aliases", [])]:  # pip-audit may pick an alias as the id
+                    self.records.setdefault(name, vuln)
         except (ValueError, AttributeError, KeyError, TypeError):
             pass  # pip-audit itself reports a malformed answer
         return response
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+def _why(exc: BaseException) -> str:
+    """What went wrong with a vulnerability service, in a few words."""
+    cause = exc.__cause__ or exc
+    response = getattr(cause, "response", None)
+    if response is not None and getattr(response, "status_code", None):
+        return f"answered HTTP {response.status_code}"
+    text = str(cause)
+    for marker, words in (("NameResolution", "is unreachable (its host name does not resolve)"),
+                          ("Connection refused", "refused the connection"),
+                          ("timed out", "timed out"), ("Timeout", "timed out")):
+        if marker in text or marker in type(cause).__name__:
+            return words
+    return f"failed ({type(cause).__name__})"
 
 
 def _matching_ignore(ids: set[str], package: str, ignores: list[Ignore]) -> Ignore | None:
@@ -147,6 +163,26 @@ def _matching_ignore(ids: set[str], package: str, ignores: list[Ignore]) -> Igno
         ):
             return ignore
     return None
+
+
+def _fixes_from_record(raw: dict[str, Any], package: str) -> list[Any]:
+    """Fixed versions read from the record itself. pip-audit compares the record's package name to the
+    canonical name literally, so a record naming `Other_Lib` loses its fixes there."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    fixes = set()
+    for affected in raw.get("affected", []):
+        if canonicalize_name(affected.get("package", {}).get("name", "")) != canonicalize_name(package):
+            continue
+        for rng in affected.get("ranges", []):
+            for event in rng.get("events", []) if rng.get("type") == "ECOSYSTEM" else []:
+                if "fixed" in event:
+                    try:
+                        fixes.add(Version(str(event["fixed"])))
+                    except InvalidVersion:
+                        continue
+    return sorted(fixes)
 
 
 def _fix_text(version: str, fixes: list[Any]) -> str:
@@ -233,11 +269,10 @@ def run_audit(
                 try:
                     answered, vulns = service.query(spec)
                 except (ServiceError, RequestException) as exc:
-                    cause = exc.__cause__ or exc
                     raise CheckError(
-                        f"could not audit {dep.name}=={dep.version}: {where} did not answer "
-                        f"({type(cause).__name__}: {str(cause)[:160]}); no vulnerability data, so nothing was "
-                        "checked — pass --offline-db PATH (see `mcp-harden vulndb`) for air-gapped builds"
+                        f"could not audit {dep.name}=={dep.version}: {where} {_why(exc)}; without vulnerability "
+                        "data nothing was checked. For air-gapped builds pass --offline-db PATH (a folder or zip of "
+                        "OSV records; see `mcp-harden vulndb`)"
                     ) from None
                 if answered.is_skipped():
                     raise CheckError(
@@ -259,7 +294,7 @@ def run_audit(
         for vuln in vulns:
             count += 1
             ids = {vuln.id, *vuln.aliases}
-            raw = recorder.records.get(vuln.id) or {}
+            raw = next((recorder.records[i] for i in [vuln.id, *sorted(vuln.aliases)] if i in recorder.records), {})
             severity, how = record_severity(raw)
             if severity is None:
                 severity, how = (
@@ -267,6 +302,7 @@ def run_audit(
                     f"{how}: counted as {settings.unknown_severity.value}",
                 )
             aliases = sorted(vuln.aliases)
+            fixes = vuln.fix_versions or (_fixes_from_record(raw, dep.name) if raw else [])
             ignore = _matching_ignore(ids, dep.name, settings.ignore)
             suppressed = None
             if ignore is not None:
@@ -296,7 +332,7 @@ def run_audit(
                     title,
                     dep.location,
                     evidence=f"severity from {how}",
-                    fix=_fix_text(dep.version, vuln.fix_versions),
+                    fix=_fix_text(dep.version, fixes),
                     references=[f"https://osv.dev/vulnerability/{vuln.id}"],
                     suppressed=suppressed,
                     properties={
@@ -305,11 +341,11 @@ def run_audit(
                         "package": dep.name,
                         "version": dep.version,
                         "purl": dep.purl,
-                        "fix_versions": [str(v) for v in vuln.fix_versions],
+                        "fix_versions": [str(v) for v in fixes],
                     },
                 )
             )
-            vex.append(_vex_entry(vuln, raw, dep, severity, ignore, suppressed))
+            vex.append(_vex_entry(vuln, raw, dep, severity, ignore, suppressed, fixes))
     for ignore in settings.ignore:
         if id(ignore) not in used:
             result.notes.append(f"ignore {ignore.id} matched nothing: remove it if the dependency is gone")
@@ -339,6 +375,7 @@ def _vex_entry(
     severity: Severity,
     ignore: Ignore | None,
     suppressed: str | None,
+    fixes: list[Any],
 ) -> dict[str, Any]:
     ratings = []
     for entry in raw.get("severity") or []:
@@ -363,7 +400,7 @@ def _vex_entry(
         ],
         "ratings": ratings,
         "description": vuln.description[:2000],
-        "recommendation": _fix_text(dep.version, vuln.fix_versions),
+        "recommendation": _fix_text(dep.version, fixes),
         "affects": [{"ref": dep.bom_ref or dep.purl}],
     }
     if ignore is not None and suppressed is not None:
@@ -373,7 +410,7 @@ def _vex_entry(
             analysis["response"] = responses
         entry["analysis"] = analysis
     else:
-        entry["analysis"] = {"state": "in_triage", "response": ["update"] if vuln.fix_versions else []}
+        entry["analysis"] = {"state": "in_triage", "response": ["update"] if fixes else []}
         if not entry["analysis"]["response"]:
             del entry["analysis"]["response"]
     return entry

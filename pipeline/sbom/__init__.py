@@ -84,7 +84,7 @@ def run_sbom(
             report = run_pip_report(["-r", str(requirements)], timeout=timeout)
         else:
             target = project_dir or Path(".")
-            source = str(target / "pyproject.toml")
+            source = str(target / "pyproject.toml") if target.is_dir() else str(target)
             report = run_pip_report([str(target)], timeout=timeout)
         resolution = parse_report(report, source)
         root_name = root
