@@ -27,8 +27,12 @@ RECORD_YAML = {
     "aliases": ["CVE-2099-0001", "GHSA-aaaa-bbbb-cccc"],
     "modified": "2099-01-02T00:00:00Z",
     "published": "2099-01-01T00:00:00Z",
-    "affected": [{"package": {"name": "demo-lib", "ecosystem": "PyPI"},
-                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0.1"}]}]}],
+    "affected": [
+        {
+            "package": {"name": "demo-lib", "ecosystem": "PyPI"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0.1"}]}],
+        }
+    ],
 }
 # Shaped like osv.dev's JSON export: a GHSA with a CVSS v3 vector, a range with two windows.
 RECORD_JSON = {
@@ -37,9 +41,22 @@ RECORD_JSON = {
     "aliases": ["CVE-2099-0002"],
     "modified": "2099-02-01T00:00:00Z",
     "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"}],
-    "affected": [{"package": {"name": "Other_Lib", "ecosystem": "PyPI"},
-                  "ranges": [{"type": "ECOSYSTEM", "events": [
-                      {"introduced": "1.0"}, {"fixed": "1.4"}, {"introduced": "2.0"}, {"fixed": "2.2"}]}]}],
+    "affected": [
+        {
+            "package": {"name": "Other_Lib", "ecosystem": "PyPI"},
+            "ranges": [
+                {
+                    "type": "ECOSYSTEM",
+                    "events": [
+                        {"introduced": "1.0"},
+                        {"fixed": "1.4"},
+                        {"introduced": "2.0"},
+                        {"fixed": "2.2"},
+                    ],
+                }
+            ],
+        }
+    ],
 }
 WITHDRAWN = {**RECORD_YAML, "id": "PYSEC-2099-9", "aliases": [], "withdrawn": "2099-03-01T00:00:00Z"}
 
@@ -92,7 +109,9 @@ def test_versions_outside_ranges_are_clean(tmp_path, db_dir):
 
 def test_unknown_severity_follows_policy(tmp_path, db_dir):
     req = _req(tmp_path, "demo-lib==1.0\n")
-    stage = run_audit(policy=_policy("audit:\n  unknown_severity: medium\n"), requirements=req, offline_db=db_dir)
+    stage = run_audit(
+        policy=_policy("audit:\n  unknown_severity: medium\n"), requirements=req, offline_db=db_dir
+    )
     assert [f.severity for f in stage.findings] == [Severity.MEDIUM]
 
 
