@@ -8,7 +8,7 @@ from pipeline.cli import build_parser
 from pipeline.errors import ExitCode
 from pipeline.findings import Finding, Location, Report, Severity, StageResult
 from pipeline.formats import render
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import run_cli
 
 
 def _report() -> Report:
