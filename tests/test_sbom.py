@@ -15,6 +15,7 @@ from pipeline.sbom.validate import schema_errors
 from tests.conftest import EXAMPLE_SERVER, ROOT, assert_one_line_error, run_cli
 
 WHEELHOUSE = ROOT / ".tools" / "wheelhouse"
+BUILD_TOOLS = ("setuptools>=68", "wheel")  # so the example server also builds with --no-index
 
 
 @pytest.fixture(scope="session")

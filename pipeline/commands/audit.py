@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder or zip of OSV records (JSON or YAML): no network is used",
     )
     parser.add_argument(
+        "--osv-url", metavar="URL", help="an OSV-compatible query API (overrides audit.osv_url)"
+    )
+    parser.add_argument(
         "--vex",
         type=Path,
         metavar="FILE",
@@ -34,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, policy):
     from pipeline.audit import run_audit
     from pipeline.findings import Report
+
+    if args.osv_url:
+        policy.audit.osv_url = args.osv_url
+        policy.audit.service = "osv"
 
     stage = run_audit(
         policy=policy,
