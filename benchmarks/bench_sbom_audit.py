@@ -5,7 +5,7 @@
 SBOM: `mcp-harden sbom --pip-report` (validation included) vs `cyclonedx-py environment` (validation on) on
 the same environment: the example server installed in a fresh venv from the local wheelhouse. Goal ≤ 0.2×.
 Audit: `mcp-harden audit --offline-db` (database load and its own loopback OSV server included) vs plain
-`pip-audit -r --osv-url` against an OSV server on 127.0.0.1 serving the same database. Goal ≤ 1.2×.
+`pip-audit -r -s osv --osv-url` against an OSV server on 127.0.0.1 serving the same database. Goal ≤ 1.2×.
 """
 
 from __future__ import annotations
@@ -113,6 +113,8 @@ def main() -> None:
                 str(req),
                 "--no-deps",
                 "--disable-pip",
+                "--vulnerability-service",
+                "osv",  # without it pip-audit asks PyPI, whatever --osv-url says
                 "--osv-url",
                 url,
                 "--cache-dir",

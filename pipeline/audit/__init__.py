@@ -17,6 +17,8 @@ from pipeline.config import AuditSection, Ignore, Policy
 from pipeline.errors import CheckError, ConfigError
 from pipeline.findings import Finding, Location, Rule, Severity, StageResult
 
+STALE_DAYS = 30  # an offline database older than this is said to be stale in the report
+
 RULES = [
     Rule(
         "MH-AUDIT-VULN",
@@ -147,9 +149,12 @@ def _why(exc: BaseException) -> str:
     if response is not None and getattr(response, "status_code", None):
         return f"answered HTTP {response.status_code}"
     text = str(cause)
-    for marker, words in (("NameResolution", "is unreachable (its host name does not resolve)"),
-                          ("Connection refused", "refused the connection"),
-                          ("timed out", "timed out"), ("Timeout", "timed out")):
+    for marker, words in (
+        ("NameResolution", "is unreachable (its host name does not resolve)"),
+        ("Connection refused", "refused the connection"),
+        ("timed out", "timed out"),
+        ("Timeout", "timed out"),
+    ):
         if marker in text or marker in type(cause).__name__:
             return words
     return f"failed ({type(cause).__name__})"
@@ -246,6 +251,13 @@ def run_audit(
             where = (
                 f"offline database {offline_db} ({db.records} records, newest {db.newest_modified or '?'})"
             )
+            age = db.age_days()
+            if age is None or age > STALE_DAYS:
+                result.notes.append(
+                    f"the offline database's newest advisory is {db.newest_modified or 'undated'}"
+                    + (f" ({age} days old)" if age is not None else "")
+                    + ": vulnerabilities published since are not seen; run `mcp-harden vulndb update`"
+                )
         elif settings.service == "pypi":
             server = None
             service = PyPIService(timeout=int(settings.timeout))
@@ -294,7 +306,9 @@ def run_audit(
         for vuln in vulns:
             count += 1
             ids = {vuln.id, *vuln.aliases}
-            raw = next((recorder.records[i] for i in [vuln.id, *sorted(vuln.aliases)] if i in recorder.records), {})
+            raw = next(
+                (recorder.records[i] for i in [vuln.id, *sorted(vuln.aliases)] if i in recorder.records), {}
+            )
             severity, how = record_severity(raw)
             if severity is None:
                 severity, how = (

@@ -47,10 +47,15 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass
 class OsvDatabase:
+    """Records by canonical package name. After the first read, each package's records sit in a cache
+    file of their own, so a query reads only the packages it asks about."""
+
     path: Path
-    by_package: dict[str, list[dict[str, Any]]]
     records: int
+    packages: int
     newest_modified: str | None
+    index_dir: Path | None = None  # the per-package cache, when it could be written
+    in_memory: dict[str, list[dict[str, Any]]] | None = None
 
     @classmethod
     def open(cls, path: Path) -> OsvDatabase:
@@ -62,56 +67,49 @@ class OsvDatabase:
         signature = hashlib.sha256(
             (str(path.resolve()) + "\n" + "\n".join(f"{n}\t{s}\t{m}" for n, s, m in entries)).encode()
         ).hexdigest()
-        cache = CACHE_DIR / f"{signature}.json"
+        index_dir = CACHE_DIR / signature
         try:
-            data = json.loads(cache.read_text())
-            return cls(path, data["by_package"], data["records"], data["newest_modified"])
+            meta = json.loads((index_dir / META).read_text())
+            return cls(path, meta["records"], meta["packages"], meta["newest_modified"], index_dir=index_dir)
         except (OSError, ValueError, KeyError):
             pass
-        db = cls._build(path, [n for n, _, _ in entries])
+        by_package, records, newest = _build(path, [n for n, _, _ in entries])
+        meta = {"records": records, "packages": len(by_package), "newest_modified": newest}
         try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp")
-            tmp.write_text(
-                json.dumps(
-                    {
-                        "by_package": db.by_package,
-                        "records": db.records,
-                        "newest_modified": db.newest_modified,
-                    }
-                )
-            )
-            os.replace(tmp, cache)
-        except OSError:
-            pass  # a read-only home only costs speed
-        return db
+            tmp = CACHE_DIR / f"{signature}.{os.getpid()}.tmp"
+            tmp.mkdir(parents=True, exist_ok=True)
+            for name, found in by_package.items():
+                (tmp / f"{name}.json").write_text(json.dumps(found))
+            (tmp / META).write_text(json.dumps(meta))
+            os.replace(tmp, index_dir)
+        except OSError:  # a read-only home (or a racing writer) only costs speed
+            return cls(path, records, len(by_package), newest, in_memory=by_package)
+        return cls(path, records, len(by_package), newest, index_dir=index_dir)
 
-    @classmethod
-    def _build(cls, path: Path, names: list[str]) -> OsvDatabase:
-        by_package: dict[str, list[dict[str, Any]]] = {}
-        newest = None
-        count = 0
-        for name, raw in _read_entries(path, names):
-            try:
-                record = _jsonable(_parse(name, raw))
-            except Exception as exc:  # one bad record must not hide the others, but must be said
-                raise CheckError(
-                    f"unreadable OSV record: {type(exc).__name__}", where=f"{path}/{name}"
-                ) from None
-            if not isinstance(record, dict) or "id" not in record:
-                raise CheckError("not an OSV record (no 'id')", where=f"{path}/{name}")
-            count += 1
-            modified = record.get("modified")
-            if isinstance(modified, str) and (newest is None or modified > newest):
-                newest = modified
-            names_here = {
-                canonicalize_name(a["package"]["name"])
-                for a in record.get("affected", [])
-                if a.get("package", {}).get("ecosystem") == "PyPI" and a["package"].get("name")
-            }
-            for pkg in names_here:
-                by_package.setdefault(pkg, []).append(record)
-        return cls(path, by_package, count, newest)
+    def records_for(self, name: str) -> list[dict[str, Any]]:
+        if self.in_memory is not None:
+            return self.in_memory.get(name, [])
+        assert self.index_dir is not None
+        try:
+            return json.loads((self.index_dir / f"{name}.json").read_text())
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise CheckError(
+                f"the database index is unreadable ({exc}); delete it", where=str(self.index_dir)
+            ) from None
+
+    def age_days(self) -> int | None:
+        """Days since the newest record was modified: how stale the database is."""
+        if not self.newest_modified:
+            return None
+        try:
+            newest = dt.datetime.fromisoformat(self.newest_modified.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if newest.tzinfo is None:
+            newest = newest.replace(tzinfo=dt.timezone.utc)
+        return (dt.datetime.now(dt.timezone.utc) - newest).days
 
     def query(self, name: str, version: str) -> list[dict[str, Any]]:
         """Records affecting `name` at `version`, withdrawn ones left out (as osv.dev does)."""
@@ -121,7 +119,7 @@ class OsvDatabase:
         except InvalidVersion:
             parsed = None
         hits = []
-        for record in self.by_package.get(key, []):
+        for record in self.records_for(key):
             if record.get("withdrawn"):
                 continue
             for affected in record.get("affected", []):
@@ -132,6 +130,36 @@ class OsvDatabase:
                     hits.append(record)
                     break
         return hits
+
+
+META = "_meta.json"  # canonical package names never start with "_"
+
+
+def _build(path: Path, names: list[str]) -> tuple[dict[str, list[dict[str, Any]]], int, str | None]:
+    by_package: dict[str, list[dict[str, Any]]] = {}
+    newest = None
+    count = 0
+    for name, raw in _read_entries(path, names):
+        try:
+            record = _jsonable(_parse(name, raw))
+        except Exception as exc:  # one bad record must not hide the others, but must be said
+            raise CheckError(f"unreadable OSV record: {type(exc).__name__}", where=f"{path}/{name}") from None
+        if not isinstance(record, dict) or "id" not in record:
+            raise CheckError("not an OSV record (no 'id')", where=f"{path}/{name}")
+        count += 1
+        modified = record.get("modified")
+        if isinstance(modified, str) and (newest is None or modified > newest):
+            newest = modified
+        names_here = {
+            canonicalize_name(a["package"]["name"])
+            for a in record.get("affected", [])
+            if isinstance(a, dict)
+            and a.get("package", {}).get("ecosystem") == "PyPI"
+            and a["package"].get("name")
+        }
+        for pkg in names_here:
+            by_package.setdefault(pkg, []).append(record)
+    return by_package, count, newest
 
 
 def affects(affected: dict[str, Any], version: str, parsed: Version | None) -> bool:
@@ -175,7 +203,11 @@ def _in_range(events: list[dict[str, Any]], version: Version) -> bool:
             continue
         if kind == "introduced" and version >= bound:
             affected = True
-        elif (kind == "fixed" and version >= bound) or (kind == "last_affected" and version > bound) or (kind == "limit" and version >= bound):
+        elif (
+            (kind == "fixed" and version >= bound)
+            or (kind == "last_affected" and version > bound)
+            or (kind == "limit" and version >= bound)
+        ):
             affected = False
     return affected
 

@@ -35,7 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, policy) -> int:
-    import datetime as dt
     import sys
 
     from pipeline.audit.osvdb import OsvDatabase
@@ -54,12 +53,9 @@ def run(args: argparse.Namespace, policy) -> int:
         print(f"OSV API for {db.records} records at {server.url} (Ctrl-C stops)", file=sys.stderr)
         server.httpd.serve_forever()
         return 0
-    age = None
-    if db.newest_modified:
-        newest = dt.datetime.fromisoformat(db.newest_modified.replace("Z", "+00:00"))
-        age = (dt.datetime.now(dt.timezone.utc) - newest).days
+    age = db.age_days()
     print(
-        f"{path}: {db.records} records for {len(db.by_package)} packages; newest advisory "
+        f"{path}: {db.records} records for {db.packages} packages; newest advisory "
         f"{db.newest_modified or 'unknown'}" + (f" ({age} days old)" if age is not None else "")
     )
     if age is None or age > args.max_age_days:
