@@ -1,0 +1,123 @@
+"""In-toto statements mcp-harden signs as DSSE: SLSA provenance v1, the SBOM, the tool manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
+CYCLONEDX_BOM = "https://cyclonedx.org/bom"
+TOOL_MANIFEST = "https://mcp-harden.dev/tool-manifest/v1"
+GITHUB_BUILD_TYPE = "https://actions.github.io/buildtypes/workflow/v1"
+LOCAL_BUILD_TYPE = "https://mcp-harden.dev/buildtypes/local/v1"
+
+# kind (as policies name it) -> predicate type
+KINDS = {"slsa-provenance": SLSA_PROVENANCE, "sbom": CYCLONEDX_BOM, "tool-manifest": TOOL_MANIFEST}
+KIND_OF = {v: k for k, v in KINDS.items()}
+
+_GITHUB_VARS = (
+    "GITHUB_REPOSITORY",
+    "GITHUB_REF",
+    "GITHUB_SHA",
+    "GITHUB_WORKFLOW_REF",
+    "GITHUB_RUN_ID",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_SERVER_URL",
+)
+
+
+def read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", where=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {what}: {exc}", where=str(path)) from None
+    except ValueError as exc:
+        raise ConfigError(f"{what} is not valid JSON: {exc}", where=str(path)) from None
+
+
+def sbom_dependencies(sbom: Any) -> list[dict[str, Any]]:
+    """Resolved dependencies from a CycloneDX SBOM: purl and sha256 of every component that has them."""
+    out: list[dict[str, Any]] = []
+    for component in sbom.get("components", []) if isinstance(sbom, dict) else []:
+        purl = component.get("purl") if isinstance(component, dict) else None
+        if not purl:
+            continue
+        entry: dict[str, Any] = {"uri": purl, "name": component.get("name")}
+        digests = {
+            h["alg"].lower().replace("-", ""): h["content"]
+            for h in component.get("hashes", [])
+            if isinstance(h, dict) and h.get("alg") and h.get("content")
+        }
+        if digests:
+            entry["digest"] = digests
+        out.append(entry)
+    return out
+
+
+def provenance_predicate(
+    claims: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    dependencies: list[dict[str, Any]] = (),
+) -> tuple[dict[str, Any], list[str]]:
+    """SLSA provenance v1 for a build; the second value names the GITHUB_* facts that were missing."""
+    env = os.environ if env is None else env
+    missing = [name for name in _GITHUB_VARS if not env.get(name)]
+    server = env.get("GITHUB_SERVER_URL") or "https://github.com"
+    repository = str(claims.get("repository", "local/unknown"))
+    ref = str(claims.get("ref", ""))
+    sha = str(claims.get("sha", ""))
+    workflow_ref = str(claims.get("workflow_ref", ""))
+    path = workflow_ref.split("@", 1)[0].removeprefix(repository + "/")
+    in_ci = env.get("GITHUB_ACTIONS") == "true"
+    resolved = [{"uri": f"git+{server}/{repository}@{ref}", "digest": {"gitCommit": sha}}, *dependencies]
+    predicate = {
+        "buildDefinition": {
+            "buildType": GITHUB_BUILD_TYPE if in_ci else LOCAL_BUILD_TYPE,
+            "externalParameters": {
+                "workflow": {"ref": ref, "repository": f"{server}/{repository}", "path": path}
+            },
+            "internalParameters": {
+                "github": {
+                    "event_name": claims.get("event_name"),
+                    "repository_id": claims.get("repository_id"),
+                    "repository_owner_id": claims.get("repository_owner_id"),
+                    "runner_environment": claims.get("runner_environment"),
+                }
+            },
+            "resolvedDependencies": resolved,
+        },
+        "runDetails": {
+            "builder": {
+                "id": f"{server}/{claims.get('job_workflow_ref', workflow_ref)}"
+                if in_ci
+                else "https://mcp-harden.dev/local-builder"
+            },
+            "metadata": {
+                "invocationId": f"{server}/{repository}/actions/runs/{claims.get('run_id', '0')}"
+                f"/attempts/{claims.get('run_attempt', '1')}"
+            },
+        },
+    }
+    return predicate, missing
+
+
+def statement(subjects: list[tuple[str, str]], predicate_type: str, predicate: dict[str, Any]) -> Any:
+    """A sigstore `dsse.Statement` over (name, sha256) subjects."""
+    from sigstore.dsse import StatementBuilder, Subject
+
+    return (
+        StatementBuilder()
+        .subjects([Subject(name=name, digest={"sha256": digest}) for name, digest in subjects])
+        .predicate_type(predicate_type)
+        .predicate(predicate)
+        .build()
+    )
