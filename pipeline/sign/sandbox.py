@@ -687,3 +687,31 @@ class Sandbox:
         """Block until interrupted (used by `mcp-harden sandbox start`)."""
         if self._thread is not None:
             self._thread.join()
+
+
+# --- a background server for `mcp-harden sandbox start` --------------------------------------------
+
+
+def serve(folder: Path, port: int) -> None:
+    """Run the sandbox until SIGTERM, recording its pid and URL in the folder's server.json."""
+    import signal
+
+    sandbox = Sandbox(folder, port=port).start()
+    state = folder / STATE_FILE
+    write_atomic(state, json.dumps({"pid": os.getpid(), "url": sandbox.url}) + "\n")
+
+    def stop(*_: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        sandbox.serve_forever()
+    finally:
+        sandbox.stop()
+        state.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0)
