@@ -82,6 +82,21 @@ def _one_line(exc: BaseException) -> str:
     return " ".join((str(exc) or type(exc).__name__).split())
 
 
+def _bundle_problem(exc: BaseException) -> str:
+    """One readable line for a bundle that failed to load (pydantic errors name the missing/bad field)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        errors = getattr(seen, "errors", None)
+        if callable(errors) and type(seen).__name__ == "ValidationError":
+            try:
+                parts = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in errors()[:3]]
+                return "; ".join(parts)
+            except (TypeError, KeyError):
+                break
+        seen = seen.__context__
+    return _one_line(exc)
+
+
 def _is_sandbox_root(data: Any) -> bool:
     from pipeline.sign.sandbox import SANDBOX_ORG
 
@@ -203,7 +218,7 @@ class _Checker:
         try:
             return Bundle.from_json(text)
         except Exception as exc:
-            self._fail("MH-VERIFY-BUNDLE", f"bundle {path} is malformed: {_one_line(exc)}", subject)
+            self._fail("MH-VERIFY-BUNDLE", f"bundle {path} is malformed: {_bundle_problem(exc)}", subject)
             return None
 
     def _explain(self, exc: Exception, bundle: Any, sha256: str | None) -> str:

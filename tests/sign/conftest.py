@@ -91,7 +91,12 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
                 "bomFormat": "CycloneDX",
                 "specVersion": "1.6",
                 "components": [
-                    {"name": "mcp", "version": "1.0", "purl": "pkg:pypi/mcp@1.0", "hashes": [{"alg": "SHA-256", "content": "b" * 64}]}
+                    {
+                        "name": "mcp",
+                        "version": "1.0",
+                        "purl": "pkg:pypi/mcp@1.0",
+                        "hashes": [{"alg": "SHA-256", "content": "b" * 64}],
+                    }
                 ],
             }
         )

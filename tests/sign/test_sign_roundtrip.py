@@ -12,7 +12,9 @@ from pipeline.sign.attest import CYCLONEDX_BOM, SLSA_PROVENANCE, TOOL_MANIFEST
 from pipeline.verify import verify_artifacts, verify_record
 from tests.sign.conftest import IDENTITY, REF, REPO, SANDBOX_ISSUER, SHA, WORKFLOW, Release
 
-GITHUB_POLICY = Signer(issuer=SANDBOX_ISSUER, repository=REPO, workflow=WORKFLOW, ref="refs/tags/v*", trigger="release", sha=SHA)
+GITHUB_POLICY = Signer(
+    issuer=SANDBOX_ISSUER, repository=REPO, workflow=WORKFLOW, ref="refs/tags/v*", trigger="release", sha=SHA
+)
 
 
 def _passed(result) -> bool:
@@ -42,7 +44,9 @@ def test_wheel_round_trip_exact_identity(release: Release) -> None:
 
 def test_identity_pattern(release: Release) -> None:
     signer = Signer(issuer=SANDBOX_ISSUER, identity_pattern=r"https://github\.com/acme/.*@refs/tags/v.*")
-    result = verify_artifacts([release.wheel, release.blob], signers=[signer], trusted_root=release.trusted_root)
+    result = verify_artifacts(
+        [release.wheel, release.blob], signers=[signer], trusted_root=release.trusted_root
+    )
     assert _passed(result)
 
 
@@ -66,7 +70,9 @@ def test_each_attestation_type(release: Release) -> None:
 
 
 def test_provenance_content(release: Release) -> None:
-    payload = json.loads(base64.b64decode(json.loads(release.provenance.read_text())["dsseEnvelope"]["payload"]))
+    payload = json.loads(
+        base64.b64decode(json.loads(release.provenance.read_text())["dsseEnvelope"]["payload"])
+    )
     build = payload["predicate"]["buildDefinition"]
     assert build["externalParameters"]["workflow"] == {
         "ref": REF,
@@ -76,7 +82,9 @@ def test_provenance_content(release: Release) -> None:
     deps = build["resolvedDependencies"]
     assert deps[0] == {"uri": f"git+https://github.com/{REPO}@{REF}", "digest": {"gitCommit": SHA}}
     assert {"uri": "pkg:pypi/mcp@1.0", "name": "mcp", "digest": {"sha256": "b" * 64}} in deps
-    assert payload["predicate"]["runDetails"]["metadata"]["invocationId"].endswith("/actions/runs/42/attempts/1")
+    assert payload["predicate"]["runDetails"]["metadata"]["invocationId"].endswith(
+        "/actions/runs/42/attempts/1"
+    )
 
 
 def test_release_record_round_trip(release: Release) -> None:
