@@ -394,6 +394,7 @@ audit:
 sign:
   # production (GitHub Actions OIDC), staging, or sandbox (a local instance: testing only).
   instance: production
+  sandbox_dir: .mcp-harden/sandbox    # the sandbox's keys and trusted_root.json
 
 verify:
   # Who may sign. A policy that would accept anyone is an error. Example for GitHub Actions:
