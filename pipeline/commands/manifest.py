@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+NAME = "manifest"
+SUMMARY = (
+    "Pin an MCP server's tools: capture them to a canonical, hashed record; diff a live server against it."
+)
+OWN_OUTPUT = True  # -o is the record; the report goes to stdout or --report
+EXAMPLES = """\
+  mcp-harden manifest capture -o mcp-manifest.json -- python -m example_server     # stdio server
+  mcp-harden manifest capture --url https://mcp.example.com/mcp --token "$TOKEN" -o mcp-manifest.json
+  mcp-harden manifest capture --client-config ~/.cursor/mcp.json --allow-exec -o servers.json
+  mcp-harden manifest diff mcp-manifest.json -- python -m example_server        # live drift check
+  mcp-harden manifest diff mcp-manifest.json new-manifest.json                  # two records
+  mcp-harden manifest diff mcp-manifest.json --bundle mcp-manifest.json.sigstore.json --url URL
+"""
+
+USAGE_HINT = "use: manifest capture (--url URL | --client-config FILE | -- COMMAND ARGS...) or manifest diff RECORD ..."
+
+
+class _Parser(argparse.ArgumentParser):
+    """Re-parses what argparse's REMAINDER swallowed; errors become one-line usage errors."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        from pipeline.errors import UsageError
+
+        raise UsageError(message)
+
+
+def add_target_options(parser: argparse.ArgumentParser, *, inner: bool = False) -> None:
+    """Where the server is. `inner`: the re-parse of arguments given after the positionals."""
+    keep: dict[str, Any] = {"default": argparse.SUPPRESS} if inner else {}
+    parser.add_argument("--url", metavar="URL", help="a Streamable HTTP endpoint", **keep)
+    parser.add_argument(
+        "--token", metavar="TOKEN", help="bearer token for --url (default: $MCP_HARDEN_TOKEN)", **keep
+    )
+    parser.add_argument("--ca-file", metavar="FILE", help="CA bundle to trust for --url (PEM)", **keep)
+    parser.add_argument(
+        "--header", action="append", metavar="'NAME: VALUE'", help="extra HTTP header (repeatable)", **keep
+    )
+    parser.add_argument(
+        "--client-config",
+        metavar="FILE",
+        help="an MCP client configuration (Claude Desktop, VS Code .vscode/mcp.json, Cursor mcp.json)",
+        **keep,
+    )
+    parser.add_argument(
+        "--allow-exec",
+        action="store_true",
+        help="allow launching the stdio servers a client configuration lists (runs their commands)",
+        **keep,
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        metavar="KEY=VALUE",
+        help="environment for a stdio server (repeatable)",
+        **keep,
+    )
+    parser.add_argument("--cwd", metavar="DIR", help="working folder for a stdio server", **keep)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="per-server deadline (default: policy manifest.timeout)",
+        **keep,
+    )
+
+
+def add_report_options(parser: argparse.ArgumentParser, *, report_file: bool) -> None:
+    """The CLI's shared output options, re-declared for the re-parse (same destinations, no defaults)."""
+    keep: dict[str, Any] = {"default": argparse.SUPPRESS}
+    parser.add_argument("--policy", **keep)
+    parser.add_argument("--format", choices=("text", "json", "sarif", "markdown"), **keep)
+    parser.add_argument(*(("-o", "--output") if report_file else ("--report",)), dest="output", **keep)
+    parser.add_argument("--sarif", **keep)
+    parser.add_argument("--json", dest="json_output", **keep)
+    parser.add_argument("--summary", **keep)
+    parser.add_argument("--fail-on", choices=("info", "low", "medium", "high", "critical"), **keep)
+
+
+def split_items(items: list[str]) -> tuple[list[str], list[str]]:
+    """Split at the first `--`: what comes after is the server's command line, untouched."""
+    if "--" in items:
+        index = items.index("--")
+        return items[:index], items[index + 1 :]
+    return items, []
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_target_options(parser)
+    _add_own_options(parser)
+    parser.add_argument(
+        "items",
+        nargs=argparse.REMAINDER,
+        metavar="capture|diff ...",
+        help="capture [-- COMMAND ARGS...] | diff RECORD [OTHER_RECORD | -- COMMAND ARGS...]",
+    )
+
+
+def _add_own_options(parser: argparse.ArgumentParser, *, inner: bool = False) -> None:
+    keep: dict[str, Any] = {"default": argparse.SUPPRESS} if inner else {}
+    parser.add_argument(
+        "-o",
+        "--manifest-output",
+        dest="manifest_output",
+        metavar="FILE",
+        help="capture: where to write the record (default: mcp-manifest.json)",
+        **keep,
+    )
+    parser.add_argument(
+        "--bundle",
+        metavar="FILE",
+        help="diff: the record's Sigstore bundle; verified before comparing",
+        **keep,
+    )
+    parser.add_argument(
+        "--identity", metavar="ID", help="diff --bundle: the signer identity to require", **keep
+    )
+    parser.add_argument("--issuer", metavar="URL", help="diff --bundle: the OIDC issuer to require", **keep)
+
+
+def reparse(args: argparse.Namespace, own: Any, *, report_file: bool) -> list[str]:
+    """Parse the options REMAINDER swallowed before `--`; returns the positionals and sets the rest on args."""
+    pre, command = split_items(list(args.items or []))
+    inner = _Parser(prog=f"mcp-harden {args.command}", add_help=False)
+    add_target_options(inner, inner=True)
+    own(inner, inner=True)
+    add_report_options(inner, report_file=report_file)
+    inner.add_argument("positionals", nargs="*")
+    inner.parse_intermixed_args(pre, namespace=args)
+    args.server_command = command
+    return list(args.positionals)
+
+
+def targets_from(args: argparse.Namespace, policy: Any, *, what: str) -> dict[str, Any]:
+    """The servers named on the command line: a command after `--`, --url, or --client-config."""
+    from pipeline.errors import UsageError
+    from pipeline.manifest import HttpTarget, StdioTarget
+    from pipeline.manifest.clientconfig import load_client_config
+
+    given = [bool(args.server_command), bool(args.url), bool(args.client_config)]
+    if sum(given) != 1:
+        raise UsageError(f"{what}: give exactly one of --url URL, --client-config FILE, -- COMMAND ARGS...")
+    env: dict[str, str] = {}
+    for item in args.env or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--env expects KEY=VALUE, got {item!r}")
+        env[key] = value
+    if args.server_command:
+        command, *rest = args.server_command
+        return {command: StdioTarget(command, rest, env=env or None, cwd=args.cwd)}
+    if args.url:
+        headers: dict[str, str] = {}
+        for item in args.header or []:
+            key, sep, value = item.partition(":")
+            if not sep or not key.strip():
+                raise UsageError(f"--header expects 'NAME: VALUE', got {item!r}")
+            headers[key.strip()] = value.strip()
+        token = args.token or os.environ.get("MCP_HARDEN_TOKEN") or None
+        return {args.url: HttpTarget(args.url, token=token, ca_file=args.ca_file, headers=headers)}
+    targets = load_client_config(args.client_config)
+    launch = sorted(name for name, t in targets.items() if isinstance(t, StdioTarget))
+    if launch and not args.allow_exec:
+        raise UsageError(
+            f"capturing {', '.join(launch)} runs their commands on this machine; pass --allow-exec to allow it",
+            where=args.client_config,
+        )
+    if not targets:
+        raise UsageError("the client configuration lists no servers", where=args.client_config)
+    return targets
+
+
+def run(args: argparse.Namespace, policy: Any) -> Any:
+    from pipeline.config import load_policy
+    from pipeline.errors import UsageError
+    from pipeline.findings import Report
+
+    positionals = reparse(args, _add_own_options, report_file=False)
+    if "policy" in args and args.policy:
+        policy = load_policy(args.policy)
+    if not positionals or positionals[0] not in ("capture", "diff"):
+        raise UsageError(USAGE_HINT)
+    action, paths = positionals[0], positionals[1:]
+    timeout = args.timeout or policy.manifest.timeout
+    if action == "capture":
+        from pipeline.manifest import run_capture
+
+        if paths:
+            raise UsageError(
+                f"capture takes no positional arguments (got {paths[0]!r}); put the command after --"
+            )
+        targets = targets_from(args, policy, what="capture")
+        output = Path(args.manifest_output or "mcp-manifest.json")
+        return Report(stages=[run_capture(targets, output=output, timeout=timeout)])
+
+    from pipeline.manifest import run_diff
+
+    if not paths or len(paths) > 2:
+        raise UsageError("diff needs RECORD, then OTHER_RECORD or --url URL or -- COMMAND ARGS...")
+    pinned = Path(paths[0])
+    pre = _verify_bundle(args, policy, pinned)
+    if pre is not None and pre.error is not None:
+        return Report(stages=[pre])
+    if len(paths) == 2:
+        if args.server_command or args.url or args.client_config:
+            raise UsageError(
+                "diff compares RECORD with one thing: OTHER_RECORD, --url, --client-config or a command"
+            )
+        stage = run_diff(
+            pinned, other_path=Path(paths[1]), allowed=policy.manifest.allow_changes, timeout=timeout, pre=pre
+        )
+    else:
+        targets = targets_from(args, policy, what="diff")
+        stage = run_diff(
+            pinned, targets=targets, allowed=policy.manifest.allow_changes, timeout=timeout, pre=pre
+        )
+    return Report(stages=[stage])
+
+
+def _verify_bundle(args: argparse.Namespace, policy: Any, record: Path) -> Any:
+    """With --bundle, the record's signature and signer are checked first (the verify stage)."""
+    if not args.bundle:
+        return None
+    from pipeline.errors import CheckError
+
+    try:
+        from pipeline.verify import verify_artifacts  # type: ignore[attr-defined]
+    except ImportError:
+        raise CheckError("--bundle needs the verify stage, which this build does not have") from None
+    from pipeline.findings import StageResult
+
+    result = verify_artifacts(  # the verify stage's API; see pipeline/verify
+        policy=policy,
+        artifacts=[record],
+        bundle=Path(args.bundle),
+        identity=args.identity,
+        issuer=args.issuer,
+    )
+    stage = StageResult(stage="manifest", findings=list(result.findings), error=result.error)
+    stage.summary["signature"] = (
+        "verified" if result.error is None and not result.findings else "not verified"
+    )
+    return stage

@@ -1,0 +1,195 @@
+"""Drift between a pinned record and what a server shows now: one finding per change, field by field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipeline.findings import Finding, Location, Rule, Severity
+from pipeline.manifest.record import SECTIONS, digest, entry_key
+
+# section -> the word used in kinds and rule ids
+NOUNS = {
+    "tools": "tool",
+    "prompts": "prompt",
+    "resources": "resource",
+    "resourceTemplates": "resource-template",
+}
+KINDS = (
+    *(f"{noun}-{change}" for noun in NOUNS.values() for change in ("added", "removed", "changed")),
+    "tool-renamed",
+    "instructions-changed",
+    "server-version-changed",
+    "server-changed",
+    "server-added",
+    "server-removed",
+)
+FIX = {
+    "added": "review the new entry (scan-tools), then re-capture and re-sign the record",
+    "removed": "if the removal is intended, re-capture and re-sign the record",
+    "changed": "review the change: a description or schema that changes after review is how a rug pull works; "
+    "if intended, re-capture and re-sign the record",
+    "renamed": "a rename keeps the reviewed content under a new name (it defeats per-content pins); "
+    "if intended, re-capture and re-sign the record",
+}
+
+
+def rule_id(kind: str) -> str:
+    return "MH-MANIFEST-" + kind.upper()
+
+
+def rules() -> list[Rule]:
+    return [
+        Rule(id=rule_id(kind), name=kind, description=f"Manifest drift: {kind.replace('-', ' ')}")
+        for kind in KINDS
+    ]
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _paths(old: Any, new: Any, prefix: str, out: list[str], limit: int = 8) -> None:
+    """JSON paths where two values differ (first few)."""
+    if len(out) >= limit:
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            if old.get(key, _MISSING) != new.get(key, _MISSING):
+                _paths(old.get(key, _MISSING), new.get(key, _MISSING), f"{prefix}.{key}", out, limit)
+        return
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            if a != b:
+                _paths(a, b, f"{prefix}[{index}]", out, limit)
+        return
+    out.append(prefix)
+
+
+_MISSING: Any = object()
+
+
+def _field_evidence(old: Any, new: Any, field: str) -> str:
+    if old is _MISSING:
+        return f"added: {_short(new)}"
+    if new is _MISSING:
+        return f"removed (was: {_short(old)})"
+    if isinstance(old, str) and isinstance(new, str):
+        return f"was: {_short(old)} | now: {_short(new)}"
+    paths: list[str] = []
+    _paths(old, new, field, paths)
+    return "differs at " + ", ".join(paths)
+
+
+def diff_records(old: dict[str, Any], new: dict[str, Any], *, server: str | None = None) -> list[Finding]:
+    """Findings for every difference between two single-server records (old is the pinned one)."""
+    findings: list[Finding] = []
+    prefix = f"server {server} " if server else ""
+
+    def add(kind: str, title: str, logical: str, evidence: str = "", **props: Any) -> None:
+        findings.append(
+            Finding(
+                rule_id=rule_id(kind),
+                severity=Severity.HIGH,
+                title=title,
+                location=Location(logical=prefix + logical),
+                evidence=evidence,
+                fix=FIX[kind.rsplit("-", 1)[1]],
+                properties={"kind": kind, **props},
+            )
+        )
+
+    old_server, new_server = old["server"], new["server"]
+    for key in sorted(set(old_server) | set(new_server)):
+        a, b = old_server.get(key, _MISSING), new_server.get(key, _MISSING)
+        if a == b:
+            continue
+        kind = {"instructions": "instructions-changed", "version": "server-version-changed"}.get(
+            key, "server-changed"
+        )
+        add(kind, f"server {key} changed", f"server field {key}", _field_evidence(a, b, key), field=key)
+
+    for section in SECTIONS:
+        noun = NOUNS[section]
+        before = {entry_key(section, e): e for e in old[section]}
+        after = {entry_key(section, e): e for e in new[section]}
+        added = [k for k in after if k not in before]
+        removed = [k for k in before if k not in after]
+        if section == "tools":
+            # Same content under a new name is a rename, not one removal and one addition.
+            content = {digest(_without(before[k], "name")): k for k in removed}
+            for key in list(added):
+                old_key = content.pop(digest(_without(after[key], "name")), None)
+                if old_key is not None:
+                    added.remove(key)
+                    removed.remove(old_key)
+                    add(
+                        "tool-renamed",
+                        f"tool {old_key} renamed to {key}",
+                        f"tool {key}",
+                        f"was: {old_key} | now: {key} (content unchanged)",
+                        old=old_key,
+                    )
+        for key in sorted(added):
+            add(
+                f"{noun}-added",
+                f"{noun} {key} added",
+                f"{noun} {key}",
+                _short(after[key].get("description", "")),
+            )
+        for key in sorted(removed):
+            add(f"{noun}-removed", f"{noun} {key} removed", f"{noun} {key}")
+        for key in sorted(set(before) & set(after)):
+            a_entry, b_entry = before[key], after[key]
+            for field in sorted(set(a_entry) | set(b_entry)):
+                a, b = a_entry.get(field, _MISSING), b_entry.get(field, _MISSING)
+                if a != b:
+                    add(
+                        f"{noun}-changed",
+                        f"{noun} {key}: {field} changed",
+                        f"{noun} {key} field {field}",
+                        _field_evidence(a, b, field),
+                        field=field,
+                    )
+    return findings
+
+
+def _without(entry: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k != key}
+
+
+def diff_sets(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[Finding]:
+    """Several servers (configured names → records): servers added/removed, then each one's drift."""
+    findings: list[Finding] = []
+    single = len(old) == 1 and len(new) == 1
+    if single:
+        ((_, a),), ((_, b),) = old.items(), new.items()
+        return diff_records(a, b)
+    for name in sorted(set(old) | set(new)):
+        if name not in new:
+            findings.append(_server_finding("server-removed", name))
+        elif name not in old:
+            findings.append(_server_finding("server-added", name))
+        else:
+            findings += diff_records(old[name], new[name], server=name)
+    return findings
+
+
+def _server_finding(kind: str, name: str) -> Finding:
+    return Finding(
+        rule_id=rule_id(kind),
+        severity=Severity.HIGH,
+        title=f"server {name} {kind.split('-')[1]}",
+        location=Location(logical=f"server {name}"),
+        fix=FIX[kind.split("-")[1]],
+        properties={"kind": kind},
+    )
+
+
+def apply_allowed(findings: list[Finding], allowed: list[str]) -> None:
+    for finding in findings:
+        kind = finding.properties.get("kind")
+        if kind in allowed:
+            finding.suppressed = f"allowed by policy manifest.allow_changes ({kind})"

@@ -1,0 +1,135 @@
+"""The tool-manifest record, `mcp-manifest.json`: what a server shows a model, hashed canonically.
+
+Each entry (the server block, every tool, prompt, resource and resource template) gets a SHA-256 over its
+RFC 8785 (JCS) form, and the whole record gets one over the canonical form of all of them. Nothing that
+changes between two captures of an unchanged server (time, host, the command used) goes into the record,
+so two captures give identical bytes.
+
+A set record holds several servers (from an MCP client configuration), each a full record, under their
+configured names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import CheckError, ConfigError
+
+FORMAT = "mcp-harden/manifest@1"
+SET_FORMAT = "mcp-harden/manifest-set@1"
+SECTIONS = ("tools", "prompts", "resources", "resourceTemplates")
+# The key that names an entry within its section.
+KEYS = {"tools": "name", "prompts": "name", "resources": "uri", "resourceTemplates": "uriTemplate"}
+MAX_RECORD_BYTES = 256 << 20
+
+
+def digest(value: Any) -> str:
+    """sha256 over the RFC 8785 canonical JSON of `value`."""
+    import rfc8785
+
+    try:
+        return "sha256:" + hashlib.sha256(rfc8785.dumps(value)).hexdigest()
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise CheckError(f"cannot canonicalize (RFC 8785): {exc}") from None
+
+
+def entry_key(section: str, entry: dict[str, Any]) -> str:
+    return str(entry.get(KEYS[section], ""))
+
+
+def build_record(raw: dict[str, Any]) -> dict[str, Any]:
+    """Sort the entries (server order is not meaningful to pin), digest each, and digest the whole."""
+    body: dict[str, Any] = {"format": FORMAT, "server": raw["server"]}
+    for section in SECTIONS:
+        entries = list(raw.get(section, []))
+        body[section] = sorted(entries, key=lambda e, s=section: (entry_key(s, e), digest(e)))
+    digests: dict[str, Any] = {"server": digest(body["server"])}
+    for section in SECTIONS:
+        per: dict[str, str] = {}
+        for entry in body[section]:
+            key = entry_key(section, entry)
+            while key in per:  # a duplicate name is kept, and visible, not merged away
+                key += "#dup"
+            per[key] = digest(entry)
+        digests[section] = per
+    record = dict(body)
+    record["digests"] = digests
+    record["digest"] = digest(body)
+    return record
+
+
+def build_set(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    servers = {name: records[name] for name in sorted(records)}
+    return {
+        "format": SET_FORMAT,
+        "servers": servers,
+        "digest": digest({name: rec["digest"] for name, rec in servers.items()}),
+    }
+
+
+def dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read a record (single or set) and check it is whole: every digest must match its content."""
+    path = Path(path)
+    where = str(path)
+    try:
+        if path.stat().st_size > MAX_RECORD_BYTES:
+            raise ConfigError(f"record is larger than {MAX_RECORD_BYTES >> 20} MiB", where=where)
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("record not found", where=where) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"malformed JSON: {exc.msg}", where=f"{where}:{exc.lineno}:{exc.colno}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read record: {exc}", where=where) from None
+    check(data, where)
+    return data
+
+
+def check(data: Any, where: str) -> None:
+    if not isinstance(data, dict):
+        raise ConfigError("not a manifest record (expected a JSON object)", where=where)
+    fmt = data.get("format")
+    if fmt == SET_FORMAT:
+        servers = data.get("servers")
+        if not isinstance(servers, dict):
+            raise ConfigError("set record: 'servers' must be an object", where=where)
+        for name, rec in servers.items():
+            check(rec, f"{where} server {name}")
+        expected = digest({name: rec["digest"] for name, rec in servers.items()})
+        if data.get("digest") != expected:
+            raise ConfigError("set record digest does not match its servers (edited or corrupt)", where=where)
+        return
+    if fmt != FORMAT:
+        raise ConfigError(f"unknown record format {fmt!r} (expected {FORMAT!r})", where=where)
+    if not isinstance(data.get("server"), dict):
+        raise ConfigError("'server' must be an object", where=where)
+    for section in SECTIONS:
+        entries = data.get(section)
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ConfigError(f"'{section}' must be a list of objects", where=where)
+        for index, entry in enumerate(entries):
+            if not isinstance(entry.get(KEYS[section]), str):
+                raise ConfigError(f"{section}[{index}] has no string '{KEYS[section]}'", where=where)
+    rebuilt = build_record({k: data[k] for k in ("server", *SECTIONS)})
+    if rebuilt["digest"] != data.get("digest"):
+        raise ConfigError("record digest does not match its content (edited or corrupt)", where=where)
+    if rebuilt["digests"] != data.get("digests"):
+        raise ConfigError("record entry digests do not match their content (edited or corrupt)", where=where)
+
+
+def servers_of(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A single record as a one-server set (keyed by its server name), or a set's servers."""
+    if data.get("format") == SET_FORMAT:
+        return dict(data["servers"])
+    return {str(data["server"].get("name", "server")): data}
+
+
+def counts(record: dict[str, Any]) -> dict[str, int]:
+    return {section: len(record[section]) for section in SECTIONS}

@@ -1,0 +1,165 @@
+"""A bounded stdio transport for the official `mcp` client.
+
+The SDK's own stdio transport buffers a line without limit and passes stderr through. A server under review
+is untrusted: here every read is capped (one line, all of stdout, the stderr we keep), a malformed line ends
+the session at once with a message that says so, and the whole process group is killed on the way out.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_LINE = 16 << 20  # one JSON-RPC message
+MAX_STDOUT = 64 << 20  # everything a server may write during one capture
+STDERR_KEEP = 64 << 10  # stderr kept for the error message; the rest is read and dropped
+
+
+@dataclass
+class ChildState:
+    """What the transport saw; read after the client fails, to say why in one line."""
+
+    error: str | None = None
+    stderr: bytearray = field(default_factory=bytearray)
+    stderr_dropped: int = 0
+    returncode: int | None = None
+    eof: bool = False
+    on_error: Callable[[], None] | None = None
+
+    def fail(self, message: str) -> None:
+        if self.error is None:
+            self.error = message
+        if self.on_error is not None:
+            self.on_error()
+
+    def stderr_tail(self, limit: int = 160) -> str:
+        lines = [ln.strip() for ln in self.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+        if not lines:
+            return ""
+        tail = " ".join(lines[-1].split())
+        return tail if len(tail) <= limit else tail[: limit - 1] + "…"
+
+
+def _excerpt(raw: bytes, limit: int = 60) -> str:
+    text = raw[:limit].decode("utf-8", "replace")
+    return repr(text) + ("…" if len(raw) > limit else "")
+
+
+@asynccontextmanager
+async def bounded_stdio(
+    command: str,
+    args: list[str],
+    *,
+    env: dict[str, str] | None,
+    cwd: str | None,
+    state: ChildState,
+) -> AsyncIterator[Any]:
+    """Spawn the server in its own process group and yield (read_stream, write_stream) for the SDK."""
+    import anyio
+    import mcp_types as types
+    from mcp.shared.message import SessionMessage
+
+    try:
+        process = await anyio.open_process(
+            [command, *args],
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise OSError(f"cannot start {command}: {exc.strerror or exc}") from None
+
+    read_writer, read_stream = anyio.create_memory_object_stream[Any](0)
+    write_stream, write_reader = anyio.create_memory_object_stream[Any](0)
+
+    async def stdout_reader() -> None:
+        assert process.stdout is not None
+        buffer = bytearray()
+        total = 0
+        async with read_writer:
+            try:
+                async for chunk in process.stdout:
+                    total += len(chunk)
+                    if total > MAX_STDOUT:
+                        state.fail(f"server wrote more than {MAX_STDOUT >> 20} MiB on stdout")
+                        return
+                    buffer += chunk
+                    while (end := buffer.find(b"\n")) >= 0:
+                        line = bytes(buffer[:end])
+                        del buffer[: end + 1]
+                        if not line.strip():
+                            continue
+                        try:
+                            message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+                        except ValueError:
+                            state.fail(f"server sent malformed JSON-RPC on stdout: {_excerpt(line)}")
+                            return
+                        await read_writer.send(SessionMessage(message))
+                    if len(buffer) > MAX_LINE:
+                        state.fail(f"server sent a line longer than {MAX_LINE >> 20} MiB on stdout")
+                        return
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, OSError):
+                return
+            state.eof = True
+
+    async def stderr_reader() -> None:
+        assert process.stderr is not None
+        with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, OSError):
+            async for chunk in process.stderr:
+                room = STDERR_KEEP - len(state.stderr)
+                if room > 0:
+                    state.stderr += chunk[:room]
+                state.stderr_dropped += max(0, len(chunk) - max(room, 0))
+
+    async def stdin_writer() -> None:
+        assert process.stdin is not None
+        try:
+            async with write_reader:
+                async for session_message in write_reader:
+                    data = session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                    await process.stdin.send((data + "\n").encode())
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+            await read_writer.aclose()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(stdout_reader)
+        tg.start_soon(stderr_reader)
+        tg.start_soon(stdin_writer)
+        try:
+            yield read_stream, write_stream
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _stop(process, state)
+            tg.cancel_scope.cancel()
+
+
+async def _stop(process: Any, state: ChildState) -> None:
+    """Close stdin, give the server a moment, then kill its whole process group."""
+    import anyio
+
+    with suppress(Exception):
+        await process.stdin.aclose()
+    with anyio.move_on_after(0.5):
+        await process.wait()
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        with anyio.move_on_after(1.0):
+            await process.wait()
+        if process.returncode is not None and sig == signal.SIGTERM:
+            # The leader is gone; children left in its group still get the hard kill.
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            break
+    state.returncode = process.returncode
+    for stream in (process.stdout, process.stderr):
+        with suppress(Exception):
+            await stream.aclose()
