@@ -151,6 +151,8 @@ def sign_files(
         isinstance(sbom_data, dict) and sbom_data.get("bomFormat") == "CycloneDX"
     ):
         raise ConfigError("not a CycloneDX JSON SBOM (bomFormat is not CycloneDX)", where=str(sbom_path))
+    if manifest_data is not None and not isinstance(manifest_data, dict):
+        raise ConfigError("the tool manifest must be a JSON object", where=str(manifest_path))
     extras = {p.resolve() for p in (sbom_path, manifest_path) if p is not None}
     subjects_files = [f for f in files if f.resolve() not in extras]
     if (sbom_path or manifest_path or provenance) and not subjects_files:
@@ -165,7 +167,7 @@ def sign_files(
         raise CheckError(f"cannot read: {exc.strerror}", where=str(exc.filename)) from None
     subjects = [(p.name, digests[p]) for p in subjects_files]
 
-    statements: list[tuple[str, Any, list[tuple[str, str]]]] = []
+    statements: list[tuple[str, Any, list[tuple[str, str]], Path | None]] = []
     with _session(instance, identity_token, Path(sandbox_dir), env) as session:
         if provenance:
             dependencies = sbom_dependencies(sbom_data) if sbom_data is not None else []
@@ -178,15 +180,16 @@ def sign_files(
                     + ", ".join(missing)
                     + " (local defaults used)"
                 )
-            statements.append((SLSA_PROVENANCE, predicate, subjects))
+            statements.append((SLSA_PROVENANCE, predicate, subjects, None))
         if sbom_data is not None:
-            statements.append((CYCLONEDX_BOM, sbom_data, subjects))
+            statements.append((CYCLONEDX_BOM, sbom_data, subjects, sbom_path))
         if manifest_data is not None:
             statements.append(
                 (
                     TOOL_MANIFEST,
-                    manifest_data if isinstance(manifest_data, dict) else {"manifest": manifest_data},
+                    manifest_data,
                     subjects,
+                    manifest_path,
                 )
             )
         try:
@@ -212,7 +215,7 @@ def sign_files(
                         )
                     )
                 attestations: list[RecordAttestation] = []
-                for predicate_type, predicate, subs in statements:
+                for predicate_type, predicate, subs, source in statements:
                     kind = KIND_OF[predicate_type]
                     bundle = signer.sign_dsse(statement(subs, predicate_type, predicate))
                     bundle_path = out_dir / f"{kind}.intoto{BUNDLE_SUFFIX}"
@@ -224,6 +227,7 @@ def sign_files(
                             predicate_type=predicate_type,
                             bundle=_rel(bundle_path, out_dir),
                             subjects=[{"name": n, "sha256": d} for n, d in subs],
+                            source=_rel(source, out_dir) if source else None,
                         )
                     )
                 facts: dict[str, Any] = {}

@@ -27,6 +27,7 @@ class RecordAttestation:
     predicate_type: str
     bundle: str
     subjects: list[dict[str, str]] = field(default_factory=list)
+    source: str | None = None  # the file whose content is the predicate (the SBOM, the tool manifest)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class ReleaseRecord:
                     "predicateType": a.predicate_type,
                     "bundle": a.bundle,
                     "subjects": a.subjects,
+                    **({"source": a.source} if a.source else {}),
                 }
                 for a in self.attestations
             ],
@@ -98,6 +100,7 @@ def load_record(path: Path) -> ReleaseRecord:
                 predicate_type=str(a["predicateType"]),
                 bundle=str(a["bundle"]),
                 subjects=list(a.get("subjects", [])),
+                source=str(a["source"]) if a.get("source") else None,
             )
             for a in data.get("attestations", [])
         ]

@@ -302,7 +302,7 @@ class _Checker:
             self.verified.identities.add(identity)
         return True
 
-    def check_attestation(self, path: Path, artifacts: dict[str, str]) -> None:
+    def check_attestation(self, path: Path, artifacts: dict[str, str], source: Path | None = None) -> None:
         """Verify one DSSE attestation bundle and compare its subjects with the artifacts (name -> sha256)."""
         from pipeline.sign.attest import KIND_OF, STATEMENT_TYPE
         from pipeline.verify.policy import PolicyMismatch
@@ -343,6 +343,8 @@ class _Checker:
             )
             return
         good = True
+        if source is not None and not self._same_predicate(statement.get("predicate"), source, path):
+            good = False
         for name, digest in subjects:
             actual = artifacts.get(name)
             if actual is not None and actual != digest:
@@ -356,6 +358,24 @@ class _Checker:
         if good:
             kind = KIND_OF.get(predicate_type, predicate_type)
             self.verified.covered.setdefault(kind, set()).update(subjects)
+
+    def _same_predicate(self, predicate: Any, source: Path, path: Path) -> bool:
+        """The attested predicate is the content of the file the record names (the SBOM, the tool manifest)."""
+        try:
+            content = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            self._fail(
+                "MH-VERIFY-ATTESTATION", f"attestation {path.name}: cannot read {source}: {exc}", source
+            )
+            return False
+        if content != predicate:
+            self._fail(
+                "MH-VERIFY-ATTESTATION",
+                f"attestation {path.name} attests other content than {source.name} (the file was changed after signing)",
+                source,
+            )
+            return False
+        return True
 
     def require(self, kinds: Sequence[str], artifacts: dict[str, str], where: Path) -> None:
         for kind in kinds:
@@ -516,7 +536,7 @@ def verify_record(
             continue
         checker.check_signature(path, bundle, sha256)
     for att in record.attestations:
-        checker.check_attestation(base / att.bundle, digests)
+        checker.check_attestation(base / att.bundle, digests, base / att.source if att.source else None)
     subject_names = {s.get("name") for att in record.attestations for s in att.subjects}
     covered = {n: d for n, d in digests.items() if n in subject_names} or digests
     checker.require(require_attestations, covered, record_path)

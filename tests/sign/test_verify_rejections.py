@@ -241,3 +241,17 @@ def test_record_unsigned_or_edited(release: Release, copy_release: Path) -> None
     record.write_text(json.dumps(data))
     result = verify_record(record, signers=[Signer(**GOOD)], trusted_root=release.trusted_root)
     assert "release.json: the file does not match its signature" in _titles(result)[0][1]
+
+
+def test_record_sbom_changed_after_signing(release: Release, copy_release: Path) -> None:
+    sbom = copy_release / "release" / "sbom.cdx.json"
+    data = json.loads(sbom.read_text())
+    data["components"] = []
+    sbom.write_text(json.dumps(data))
+    result = verify_record(
+        copy_release / "release" / "release.json", signers=[Signer(**GOOD)], trusted_root=release.trusted_root
+    )
+    titles = [t for rule, t in _titles(result) if rule == "MH-VERIFY-ATTESTATION"]
+    assert titles == [
+        "attestation sbom.intoto.sigstore.json attests other content than sbom.cdx.json (the file was changed after signing)"
+    ]
