@@ -5,7 +5,8 @@
 
 1. one `mcp-harden verify` call over N sandbox-signed artifacts vs N calls of
    `python -m sigstore verify identity --offline` on the same bundles (target: >= 10x faster in total);
-2. hashing a large artifact: `sha256_file` throughput vs `sha256sum` (target: >= 0.8x), and the peak RSS of a
+2. hashing a large artifact: `sha256_file` throughput vs `openssl dgst -sha256` (target: >= 0.9x; the issue's
+   `sha256sum` is shown too, but here it is six times slower than OpenSSL, so OpenSSL is the bar), and the peak RSS of a
    whole `mcp-harden verify` of that file (target: < 100 MiB);
 3. `mcp-harden verify --help` start-up (target: < 0.3 s).
 """
@@ -109,18 +110,22 @@ def bench_hash(work: Path, sandbox: Path, size_mib: int) -> None:
     with big.open("wb") as handle:
         for _ in range(size_mib):
             handle.write(block)
-    ours, theirs = [], []
+    ours, openssl, coreutils = [], [], []
     for _ in range(3):
         start = time.perf_counter()
         sha256_file(big)
         ours.append(time.perf_counter() - start)
         start = time.perf_counter()
+        subprocess.run(["openssl", "dgst", "-sha256", str(big)], check=True, capture_output=True)
+        openssl.append(time.perf_counter() - start)
+        start = time.perf_counter()
         subprocess.run(["sha256sum", str(big)], check=True, capture_output=True)
-        theirs.append(time.perf_counter() - start)
-    o, t = statistics.median(ours), statistics.median(theirs)
+        coreutils.append(time.perf_counter() - start)
+    o, t, c = statistics.median(ours), statistics.median(openssl), statistics.median(coreutils)
     print(
-        f"[hash]   {size_mib} MiB: sha256_file {size_mib / o:.0f} MiB/s, sha256sum {size_mib / t:.0f} MiB/s; "
-        f"throughput ratio {t / o:.2f}x (target >= 0.8x)"
+        f"[hash]   {size_mib} MiB: sha256_file {size_mib / o:.0f} MiB/s, openssl dgst {size_mib / t:.0f} MiB/s, "
+        f"sha256sum {size_mib / c:.0f} MiB/s; throughput ratio vs openssl {t / o:.2f}x (target >= 0.9x), "
+        f"vs sha256sum {c / o:.2f}x (target >= 0.8x)"
     )
     sign_files([big], instance="sandbox", sandbox_dir=sandbox, env=ENV)
     took, code, rss = _run(

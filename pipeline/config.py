@@ -125,6 +125,8 @@ class EndpointSection:
     expiry_warning_days: int = 30
     hsts_min_age: int = 15768000  # six months; Mozilla asks for two years (63072000)
     resolve: list[str] = field(default_factory=list)
+    total_timeout: float | None = None  # per endpoint, all checks; default max(30, 6 x timeout)
+    allow_hosts: list[str] = field(default_factory=list)  # metadata hosts to fetch besides the endpoint's
 
 
 @dataclass
@@ -414,6 +416,9 @@ endpoint:
   timeout: 10
   expiry_warning_days: 30
   hsts_min_age: 15768000
+  resolve: []                         # e.g. ["mcp.example.com:443:10.0.0.5"] (HOST:PORT:ADDRESS)
+  # total_timeout: 60                 # example: per endpoint (default: max(30, 6 x timeout))
+  allow_hosts: []                     # other hosts whose auth metadata may be fetched, e.g. [auth.example.com]
 
 manifest:
   allow_changes: []                   # kinds of drift to tolerate, e.g. [tool-added]

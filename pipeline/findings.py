@@ -258,6 +258,7 @@ def load_reports(paths: list[str]) -> Report:
     """Read JSON reports written by `--json`/`--format json` (files, or folders of `*.json`) into one Report.
     A missing or unreadable report is a stage that could not be checked, never a silent pass."""
     import json
+    import re
     from pathlib import Path
 
     from pipeline.errors import ConfigError
@@ -278,9 +279,9 @@ def load_reports(paths: list[str]) -> Report:
             data = json.loads(path.read_text(encoding="utf-8"))
             stages += [stage_from_dict(s) for s in data["stages"]]
         except FileNotFoundError:
-            stages.append(
-                StageResult(stage=path.stem, error=f"report {path} is missing: the stage did not run")
-            )
+            stage = re.sub(r"^\d+-", "", path.stem)  # release/reports/4-scan-tools.json: scan-tools
+            stages.append(StageResult(stage=stage, error=f"report {path} is missing: the stage did not run"))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            stages.append(StageResult(stage=path.stem, error=f"report {path} is unreadable: {exc}"))
+            stage = re.sub(r"^\d+-", "", path.stem)
+            stages.append(StageResult(stage=stage, error=f"report {path} is unreadable: {exc}"))
     return Report(stages=stages)

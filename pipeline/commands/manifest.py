@@ -122,6 +122,12 @@ def _add_own_options(parser: argparse.ArgumentParser, *, inner: bool = False) ->
         "--identity", metavar="ID", help="diff --bundle: the signer identity to require", **keep
     )
     parser.add_argument("--issuer", metavar="URL", help="diff --bundle: the OIDC issuer to require", **keep)
+    parser.add_argument(
+        "--trusted-root",
+        metavar="FILE",
+        help="diff --bundle: pinned trusted_root.json (default: policy verify.trusted_root)",
+        **keep,
+    )
 
 
 def reparse(args: argparse.Namespace, own: Any, *, report_file: bool) -> list[str]:
@@ -187,7 +193,9 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
     if not positionals or positionals[0] not in ("capture", "diff"):
         raise UsageError(USAGE_HINT)
     action, paths = positionals[0], positionals[1:]
-    timeout = args.timeout or policy.manifest.timeout
+    timeout = args.timeout if args.timeout is not None else policy.manifest.timeout
+    if not timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds (got {timeout:g})")
     if action == "capture":
         from pipeline.manifest import run_capture
 
@@ -205,7 +213,9 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
         raise UsageError("diff needs RECORD, then OTHER_RECORD or --url URL or -- COMMAND ARGS...")
     pinned = Path(paths[0])
     pre = _verify_bundle(args, policy, pinned)
-    if pre is not None and pre.error is not None:
+    if pre is not None and (pre.error is not None or pre.findings):
+        # An unverified record pins nothing: report why, and compare nothing against it.
+        pre.notes.append("the record was not compared: its signature did not verify")
         return Report(stages=[pre])
     if len(paths) == 2:
         if args.server_command or args.url or args.client_config:
@@ -224,26 +234,44 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
 
 
 def _verify_bundle(args: argparse.Namespace, policy: Any, record: Path) -> Any:
-    """With --bundle, the record's signature and signer are checked first (the verify stage)."""
+    """With --bundle, the record's signature and signer are checked first, by the verify stage, against
+    --identity/--issuer (else the policy's verify.signers) and --trusted-root (else verify.trusted_root)."""
     if not args.bundle:
         return None
-    from pipeline.errors import CheckError
-
-    try:
-        from pipeline.verify import verify_artifacts  # type: ignore[attr-defined]
-    except ImportError:
-        raise CheckError("--bundle needs the verify stage, which this build does not have") from None
+    from pipeline.config import Signer
+    from pipeline.errors import UsageError
     from pipeline.findings import StageResult
+    from pipeline.verify import verify_artifacts
 
-    result = verify_artifacts(  # the verify stage's API; see pipeline/verify
-        policy=policy,
-        artifacts=[record],
-        bundle=Path(args.bundle),
-        identity=args.identity,
-        issuer=args.issuer,
+    section = policy.verify
+    if args.identity or args.issuer:
+        if not (args.identity and args.issuer):
+            raise UsageError("--identity and --issuer go together")
+        signers = [Signer(issuer=args.issuer, identity=args.identity)]
+    else:
+        signers = list(section.signers)
+    trusted_root = args.trusted_root or (
+        policy.resolve_path(section.trusted_root) if section.trusted_root else None
     )
-    stage = StageResult(stage="manifest", findings=list(result.findings), error=result.error)
-    stage.summary["signature"] = (
-        "verified" if result.error is None and not result.findings else "not verified"
+    result = verify_artifacts(
+        [record],
+        signers=signers,
+        bundles=[Path(args.bundle)],
+        trusted_root=trusted_root,
+        instance=section.instance,
+        offline=section.offline,
+        require_signed=True,
+        sandbox_dir=policy.resolve_path(policy.sign.sandbox_dir),
     )
+    stage = StageResult(
+        stage="manifest",
+        findings=list(result.findings),
+        error=result.error,
+        notes=list(result.notes),
+        rules=list(result.rules),
+    )
+    verified = result.error is None and not result.findings
+    stage.summary["signature"] = "verified" if verified else "not verified"
+    if verified and result.summary.get("signers"):
+        stage.summary["signer"] = ", ".join(result.summary["signers"])
     return stage

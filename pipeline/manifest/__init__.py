@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import CheckError, HardenError
+from pipeline.errors import CheckError, UsageError
 from pipeline.findings import StageResult
 from pipeline.manifest.capture import HttpTarget, StdioTarget, Target, capture
 from pipeline.manifest.record import build_record, build_set, counts, dumps, load, servers_of
@@ -25,13 +25,13 @@ EXEC_NOTE = "capturing a stdio server runs its command on this machine, with a m
 
 def capture_targets(targets: dict[str, Target], *, timeout: float) -> tuple[dict[str, Any], list[str]]:
     """Capture each target; a single unnamed target gives a record, several give a set record.
-    Returns the record (or None when nothing could be captured) and the errors, one line each."""
+    Returns the record (empty when nothing could be captured) and the errors, one line each."""
     records: dict[str, dict[str, Any]] = {}
     errors: list[str] = []
     for name, target in targets.items():
         try:
             records[name] = build_record(capture(target, timeout=timeout))
-        except HardenError as exc:
+        except CheckError as exc:  # the server's fault; a usage or configuration error is ours: raised
             errors.append(f"{name}: {exc}" if len(targets) > 1 else str(exc))
     if len(targets) == 1 and records:
         return next(iter(records.values())), errors
@@ -53,20 +53,31 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
 
 def run_capture(targets: dict[str, Target], *, output: Path, timeout: float) -> StageResult:
     stage = StageResult(stage="manifest")
+    if any(isinstance(t, StdioTarget) for t in targets.values()):
+        stage.notes.append(EXEC_NOTE)
     record, errors = capture_targets(targets, timeout=timeout)
     if errors:
-        # Fail closed: a partial set would pin a configuration that is not what runs.
-        raise CheckError(
-            errors[0] if len(errors) == 1 else f"{len(errors)} servers failed; first: {errors[0]}"
-        )
+        # Fail closed: a partial set would pin a configuration that is not what runs. The reason goes in
+        # the report (JSON for machines), the run exits 3, and no record is written.
+        stage.error = _first(errors)
+        return stage
     from pipeline.fileio import write_atomic
 
     write_atomic(output, dumps(record))
     stage.summary = summarize(record)
+    servers = servers_of(record)
+    if len(servers) > 1:
+        from pipeline.manifest.diff import rules, shared_tool_names
+
+        stage.rules = rules()
+        for finding in shared_tool_names(servers):
+            stage.add(finding)
     stage.outputs.append(str(output))
-    if any(isinstance(t, StdioTarget) for t in targets.values()):
-        stage.notes.append(EXEC_NOTE)
     return stage
+
+
+def _first(errors: list[str]) -> str:
+    return errors[0] if len(errors) == 1 else f"{len(errors)} servers failed; first: {errors[0]}"
 
 
 def run_diff(
@@ -82,21 +93,26 @@ def run_diff(
     from pipeline.manifest.diff import apply_allowed, diff_sets, rules
 
     stage = pre or StageResult(stage="manifest")
-    stage.rules = rules()
+    stage.rules = [*stage.rules, *rules()]
     pinned = load(pinned_path)
     if other_path is not None:
         current = load(other_path)
     else:
         assert targets is not None
         if len(servers_of(pinned)) > 1 and len(targets) == 1:
-            raise CheckError("the record pins several servers; compare it with --client-config")
-        current, errors = capture_targets(targets, timeout=timeout)
-        if errors:
-            raise CheckError(
-                errors[0] if len(errors) == 1 else f"{len(errors)} servers failed; first: {errors[0]}"
+            raise UsageError(
+                "the record pins several servers; compare it with --client-config", where=str(pinned_path)
             )
+        current, errors = capture_targets(targets, timeout=timeout)
+        stage.summary["pinned"] = pinned["digest"]
+        if errors:
+            stage.error = _first(errors)  # could not check: never a clean result
+            return stage
     for finding in diff_sets(servers_of(pinned), servers_of(current)):
         stage.add(finding)
+    if not stage.findings and pinned["digest"] != current["digest"]:
+        # Fail closed: the records differ, yet no change was named (a set compared with a single record).
+        stage.error = "the records differ but no difference could be named; compare like with like"
     apply_allowed(stage.findings, allowed)
     stage.summary.update(
         {

@@ -7,6 +7,7 @@ a server that hangs, crashes, floods or answers garbage ends in a `CheckError` (
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 from collections.abc import Awaitable, Callable
@@ -68,10 +69,55 @@ def minimal_environment() -> dict[str, str]:
     return {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
 
 
+class _SdkLog(logging.Handler):
+    """Keeps the SDK's log lines (tracebacks included) off the user's terminal. Before the capture is
+    complete, an error the client logs about the server's answers, or a tool it drops, ends the capture
+    with that reason: the record must be what the server sent, whole."""
+
+    def __init__(self, state: ChildState) -> None:
+        super().__init__(logging.WARNING)
+        self.state = state
+        self.complete = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.complete or not record.name.startswith("mcp.client"):
+            return
+        message = " ".join(record.getMessage().split())
+        if record.levelno >= logging.ERROR:
+            exc = record.exc_info[1] if record.exc_info else None
+            self.state.fail(f"{message}: {_exception_line(exc)}" if exc is not None else message)
+        elif message.startswith("dropping tool"):
+            self.state.fail(f"the mcp client is {message}; the record cannot pin what it drops")
+
+
+def _exception_line(exc: BaseException) -> str:
+    """One short line; a pydantic error gives its first problem and the start of the offending input."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors) and type(exc).__name__ == "ValidationError":
+        try:
+            first = errors()[0]
+            raw = first.get("input")
+            got = f" (got {_short_input(raw)})" if isinstance(raw, (bytes, str)) else ""
+            return f"{first['msg']}{got}"
+        except (TypeError, KeyError, IndexError):
+            pass
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _short_input(raw: bytes | str, limit: int = 60) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
 def capture(target: Target, *, timeout: float) -> dict[str, Any]:
     """Connect, list everything (to the last page), disconnect. Returns the raw server description."""
     import anyio
 
+    if not timeout > 0:
+        raise UsageError(f"the timeout must be a positive number of seconds (got {timeout:g})")
+    if isinstance(target, HttpTarget) and target.ca_file:
+        _ssl_context(target.ca_file)  # a CA file we cannot use is the caller's error (exit 2), checked first
     try:
         return anyio.run(_capture, target, timeout)
     except CheckError:
@@ -99,14 +145,25 @@ async def _capture(target: Target, timeout: float) -> dict[str, Any]:
     state = ChildState()
     outcome: dict[str, Any] = {}
     failure: BaseException | None = None
-    with anyio.CancelScope() as scope:
-        state.on_error = scope.cancel
-        scope.deadline = anyio.current_time() + timeout
-        try:
-            outcome = await _session(target, state)
-        except Exception as exc:
-            failure = exc
+    sdk_logger = logging.getLogger("mcp")
+    handler = _SdkLog(state)
+    propagate = sdk_logger.propagate
+    sdk_logger.addHandler(handler)
+    sdk_logger.propagate = False
+    try:
+        with anyio.CancelScope() as scope:
+            state.on_error = scope.cancel
+            scope.deadline = anyio.current_time() + timeout
+            try:
+                outcome = await _session(target, state, handler)
+            except Exception as exc:
+                failure = exc
+    finally:
+        sdk_logger.removeHandler(handler)
+        sdk_logger.propagate = propagate
     where = target.describe()
+    while getattr(failure, "exceptions", None):  # an exception group: its first member says what happened
+        failure = failure.exceptions[0]  # type: ignore[union-attr]
     if state.error is not None:
         raise CheckError(_with_stderr(state.error, state), where=where)
     if scope.cancelled_caught:
@@ -128,7 +185,7 @@ def _with_stderr(message: str, state: ChildState) -> str:
     return f"{message}; its stderr ends: {tail}" if tail else message
 
 
-async def _session(target: Target, state: ChildState) -> dict[str, Any]:
+async def _session(target: Target, state: ChildState, log: _SdkLog) -> dict[str, Any]:
     from contextlib import AsyncExitStack
 
     from mcp.client import Client
@@ -140,8 +197,18 @@ async def _session(target: Target, state: ChildState) -> dict[str, Any]:
         else:
             transport = await _http_transport(stack, target, state)
         client = await stack.enter_async_context(Client(transport, cache=None, mode="auto"))
-        return await _list_everything(client)
+        result = await _list_everything(client)
+        log.complete = True  # what the SDK logs while closing is no longer about the answers
+        return result
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _ssl_context(ca_file: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"cannot read the CA file: {reason}", where=ca_file) from None
 
 
 async def _http_transport(stack: Any, target: HttpTarget, state: ChildState) -> Any:
@@ -151,12 +218,7 @@ async def _http_transport(stack: Any, target: HttpTarget, state: ChildState) -> 
     headers = dict(target.headers)
     if target.token:
         headers["Authorization"] = f"Bearer {target.token}"
-    verify: ssl.SSLContext | bool = True
-    if target.ca_file:
-        try:
-            verify = ssl.create_default_context(cafile=target.ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise UsageError(f"cannot read the CA file: {exc}", where=target.ca_file) from None
+    verify: ssl.SSLContext | bool = _ssl_context(target.ca_file) if target.ca_file else True
     client = httpx2.AsyncClient(
         headers=headers,
         verify=verify,

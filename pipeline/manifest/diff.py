@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from pipeline.findings import Finding, Location, Rule, Severity
-from pipeline.manifest.record import SECTIONS, digest, entry_key
+from pipeline.manifest.record import SECTIONS, digest, entry_key, keyed
 
 # section -> the word used in kinds and rule ids
 NOUNS = {
@@ -23,12 +23,15 @@ KINDS = (
     "server-changed",
     "server-added",
     "server-removed",
+    "tool-name-shared",
 )
 FIX = {
     "added": "review the new entry (scan-tools), then re-capture and re-sign the record",
     "removed": "if the removal is intended, re-capture and re-sign the record",
     "changed": "review the change: a description or schema that changes after review is how a rug pull works; "
     "if intended, re-capture and re-sign the record",
+    "shared": "rename one of the tools, or drop one server from the configuration: a client that merges "
+    "tool lists may call the wrong server's tool (shadowing)",
     "renamed": "a rename keeps the reviewed content under a new name (it defeats per-content pins); "
     "if intended, re-capture and re-sign the record",
 }
@@ -113,8 +116,8 @@ def diff_records(old: dict[str, Any], new: dict[str, Any], *, server: str | None
 
     for section in SECTIONS:
         noun = NOUNS[section]
-        before = {entry_key(section, e): e for e in old[section]}
-        after = {entry_key(section, e): e for e in new[section]}
+        # Keyed as the record's digests are: a second tool under a known name is an addition, not lost.
+        before, after = keyed(section, old[section]), keyed(section, new[section])
         added = [k for k in after if k not in before]
         removed = [k for k in before if k not in after]
         if section == "tools":
@@ -193,3 +196,24 @@ def apply_allowed(findings: list[Finding], allowed: list[str]) -> None:
         kind = finding.properties.get("kind")
         if kind in allowed:
             finding.suppressed = f"allowed by policy manifest.allow_changes ({kind})"
+
+
+def shared_tool_names(servers: dict[str, dict[str, Any]]) -> list[Finding]:
+    """Servers checked against each other: a tool name that more than one configured server lists."""
+    owners: dict[str, list[str]] = {}
+    for name in sorted(servers):
+        for tool in {entry_key("tools", entry) for entry in servers[name]["tools"]}:
+            owners.setdefault(tool, []).append(name)
+    return [
+        Finding(
+            rule_id=rule_id("tool-name-shared"),
+            severity=Severity.MEDIUM,
+            title=f"tool {tool} is listed by {len(names)} servers: {', '.join(names)}",
+            location=Location(logical=f"tool {tool}"),
+            evidence=", ".join(names),
+            fix=FIX["shared"],
+            properties={"kind": "tool-name-shared", "servers": names},
+        )
+        for tool, names in sorted(owners.items())
+        if len(names) > 1
+    ]

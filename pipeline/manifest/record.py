@@ -40,6 +40,17 @@ def entry_key(section: str, entry: dict[str, Any]) -> str:
     return str(entry.get(KEYS[section], ""))
 
 
+def keyed(section: str, entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Entries by key; a duplicate name is kept, and visible, as `name#dup`, never merged away."""
+    out: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        key = entry_key(section, entry)
+        while key in out:
+            key += "#dup"
+        out[key] = entry
+    return out
+
+
 def build_record(raw: dict[str, Any]) -> dict[str, Any]:
     """Sort the entries (server order is not meaningful to pin), digest each, and digest the whole."""
     body: dict[str, Any] = {"format": FORMAT, "server": raw["server"]}
@@ -48,13 +59,7 @@ def build_record(raw: dict[str, Any]) -> dict[str, Any]:
         body[section] = sorted(entries, key=lambda e, s=section: (entry_key(s, e), digest(e)))
     digests: dict[str, Any] = {"server": digest(body["server"])}
     for section in SECTIONS:
-        per: dict[str, str] = {}
-        for entry in body[section]:
-            key = entry_key(section, entry)
-            while key in per:  # a duplicate name is kept, and visible, not merged away
-                key += "#dup"
-            per[key] = digest(entry)
-        digests[section] = per
+        digests[section] = {key: digest(entry) for key, entry in keyed(section, body[section]).items()}
     record = dict(body)
     record["digests"] = digests
     record["digest"] = digest(body)

@@ -8,6 +8,7 @@ the session at once with a message that says so, and the whole process group is 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +16,9 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.errors import CheckError
+
+_NEWLINES = re.compile(rb"\n+")  # a run of newlines is one separator: blank lines cost nothing
 MAX_LINE = 16 << 20  # one JSON-RPC message
 MAX_STDOUT = 64 << 20  # everything a server may write during one capture
 STDERR_KEEP = 64 << 10  # stderr kept for the error message; the rest is read and dropped
@@ -75,7 +79,7 @@ async def bounded_stdio(
             start_new_session=True,
         )
     except OSError as exc:
-        raise OSError(f"cannot start {command}: {exc.strerror or exc}") from None
+        raise CheckError(f"cannot start the server: {exc.strerror or exc}") from None
 
     read_writer, read_stream = anyio.create_memory_object_stream[Any](0)
     write_stream, write_reader = anyio.create_memory_object_stream[Any](0)
@@ -92,18 +96,25 @@ async def bounded_stdio(
                         state.fail(f"server wrote more than {MAX_STDOUT >> 20} MiB on stdout")
                         return
                     buffer += chunk
-                    while (end := buffer.find(b"\n")) >= 0:
-                        line = bytes(buffer[:end])
-                        del buffer[: end + 1]
+                    if b"\n" not in chunk:
+                        lines: list[bytes] = []
+                    else:
+                        # One split per chunk: a flood of short or blank lines costs no more than one line.
+                        *parts, rest = _NEWLINES.split(bytes(buffer))
+                        buffer = bytearray(rest)
+                        lines = [part for part in parts if part]
+                    for line in lines:
                         if not line.strip():
                             continue
+                        if len(line) > MAX_LINE:
+                            break  # reported below, as for a line still unfinished
                         try:
                             message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
                         except ValueError:
                             state.fail(f"server sent malformed JSON-RPC on stdout: {_excerpt(line)}")
                             return
                         await read_writer.send(SessionMessage(message))
-                    if len(buffer) > MAX_LINE:
+                    if len(buffer) > MAX_LINE or any(len(line) > MAX_LINE for line in lines):
                         state.fail(f"server sent a line longer than {MAX_LINE >> 20} MiB on stdout")
                         return
             except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, OSError):
@@ -160,6 +171,6 @@ async def _stop(process: Any, state: ChildState) -> None:
                 os.killpg(process.pid, signal.SIGKILL)
             break
     state.returncode = process.returncode
-    for stream in (process.stdout, process.stderr):
-        with suppress(Exception):
-            await stream.aclose()
+    # Closes the pipes too: a pipe left open (a reader paused on a full buffer) would outlive the event loop.
+    with anyio.move_on_after(1.0), suppress(Exception):
+        await process.aclose()

@@ -1,0 +1,168 @@
+"""Benchmark `mcp-harden check-endpoint` (a plain script, not a test): prints medians and ratios of one run.
+
+    python benchmarks/bench_endpoint.py                  # one endpoint, 30 endpoints, testssl.sh if installed
+    python benchmarks/bench_endpoint.py --count 10 --no-testssl
+
+1. one complete check (TLS + MCP HTTP, all tokens) of one loopback endpoint: the official `mcp` SDK server
+   under uvicorn with trustme TLS (target: <= 2 s), median of several `mcp-harden check-endpoint` calls;
+2. N endpoints (N SDK deployments) in one call (target: 30 in <= 10 s);
+3. `testssl.sh` on the same endpoint, when installed, as the ratio of its time to ours (it checks TLS only).
+The servers run in separate processes so they do not share the checker's interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def serve(count: int, folder: Path) -> None:
+    """Child mode: start `count` SDK deployments, print their URLs as JSON, run until stdin closes."""
+    from tests.endpoint.mcp_servers import Pki, start_mcp
+
+    pki = Pki(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    deployments = [start_mcp(pki) for _ in range(count)]
+    print(json.dumps([d.url for d in deployments]), flush=True)
+    sys.stdin.read()
+    for d in deployments:
+        d.stop()
+
+
+def _start_servers(count: int, procs: int, folder: Path) -> tuple[list[subprocess.Popen], list[str]]:
+    children, urls = [], []
+    shares = [count // procs + (1 if i < count % procs else 0) for i in range(procs)]
+    for share in filter(None, shares):
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(share), "--folder", str(folder)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        children.append(child)
+    for child in children:
+        assert child.stdout is not None
+        urls += json.loads(child.stdout.readline())
+    return children, urls
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(30)
+
+
+def _check(urls: list[str], ca: Path, extra: list[str]) -> tuple[float, int, dict]:
+    from tests.endpoint.mcp_servers import TOKENS
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "check-endpoint",
+        *urls,
+        "--ca-file",
+        str(ca),
+        "--format",
+        "json",
+    ]
+    cmd += ["--token", TOKENS["alice"], "--foreign-token", TOKENS["foreign"], "--second-token", TOKENS["bob"]]
+    cmd += ["--low-scope-token", TOKENS["low"]]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd + extra, capture_output=True, text=True, cwd=ROOT, check=False)
+    took = time.perf_counter() - start
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        report = {"error": proc.stderr.strip()}
+    return took, proc.returncode, report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=30, help="endpoints for the many-endpoint run")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of the one-endpoint check")
+    parser.add_argument("--no-testssl", action="store_true")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.folder)
+        return
+
+    import importlib.util
+
+    from tests.endpoint.mcp_servers import make_pki
+
+    extra = [] if importlib.util.find_spec("pipeline.endpoint.tls") else ["--no-tls"]
+    if extra:
+        print("note: pipeline.endpoint.tls is absent: HTTP checks only (--no-tls)")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        pki = make_pki(folder)
+
+        children, urls = _start_servers(1, 1, folder)
+        try:
+            times = []
+            for _ in range(args.repeat):
+                took, code, report = _check(urls, pki.ca_file, extra)
+                times.append(took)
+            stage = report.get("stages", [{}])[0]
+            ours = statistics.median(times)
+            print(
+                f"[one]    full check of one endpoint: median {ours:.2f} s over {args.repeat} calls "
+                f"(min {min(times):.2f}, max {max(times):.2f}); exit {code}; "
+                f"{stage.get('summary', {}).get('requests', '?')} HTTP requests; "
+                f"in-stage {stage.get('summary', {}).get('seconds', '?')} s (target <= 2 s)"
+            )
+            testssl = shutil.which("testssl") or shutil.which("testssl.sh")
+            if testssl and not args.no_testssl:
+                host_port = urls[0].split("/")[2]
+                env = {**os.environ, "ADDITIONAL_CA_FILES": str(pki.ca_file)}
+                start = time.perf_counter()
+                subprocess.run(
+                    [testssl, "--quiet", "--color", "0", "--warnings", "batch", "--add-ca", str(pki.ca_file),
+                     host_port],
+                    capture_output=True, env=env, check=False, timeout=900,
+                )  # fmt: skip
+                theirs = time.perf_counter() - start
+                print(
+                    f"[testssl] testssl.sh on the same endpoint: {theirs:.1f} s; ratio {theirs / ours:.0f}x "
+                    "(testssl.sh checks TLS only; mcp-harden TLS + MCP HTTP)"
+                )
+            elif not args.no_testssl:
+                print(
+                    "[testssl] testssl.sh is not installed (apt-get install testssl.sh): ratio not measured"
+                )
+        finally:
+            _stop(children)
+
+        children, urls = _start_servers(args.count, 2, folder)
+        try:
+            took, code, report = _check(urls, pki.ca_file, extra)
+            stages = report.get("stages", [])
+            errors = [s["stage"] for s in stages if s.get("status") == "error"]
+            print(
+                f"[many]   {len(urls)} endpoints in one call: {took:.2f} s, exit {code}, "
+                f"{len(errors)} could not be checked (target <= 10 s for 30)"
+            )
+        finally:
+            _stop(children)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,3 +1,0 @@
-from example_server.server import main
-
-main()

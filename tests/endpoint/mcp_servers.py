@@ -1,0 +1,395 @@
+"""Real MCP servers for the endpoint tests: the official SDK's Streamable HTTP app with its bearer auth, run
+by uvicorn in a thread on 127.0.0.1 (HTTPS from a trustme CA, or plain HTTP), an authorization server metadata
+endpoint, and raw-socket hostile servers. Loopback only."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import logging
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RESOURCE_FOREIGN = "https://other.example/mcp"
+TOKENS = {
+    "alice": "alice-token-0123456789",
+    "bob": "bob-token-0123456789",
+    "foreign": "foreign-aud-token-01",
+    "low": "low-scope-token-0123",
+}
+FAULTS = ("host-0.0.0.0", "no-audience", "default-origins", "no-hsts", "no-scopes")
+
+# Mozilla intermediate TLS 1.2 suites (TLS 1.3 suites are not configurable here and all fine).
+MOZILLA_INTERMEDIATE_TLS12 = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+)
+
+for _name in ("mcp", "uvicorn", "httpx"):  # the SDK logs every refused probe: quiet in tests
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
+
+
+@dataclass
+class Pki:
+    """A trustme CA and one server certificate for 127.0.0.1 and localhost, written to files."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+def make_pki(folder: Path) -> Pki:
+    import trustme
+
+    ca = trustme.CA()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = ca.issue_cert(
+        "127.0.0.1",
+        "localhost",
+        "mcp.test",
+        not_before=now - datetime.timedelta(days=1),
+        not_after=now + datetime.timedelta(days=89),  # Mozilla recommends 90 days
+    )
+    pki = Pki(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    ca.cert_pem.write_to_path(str(pki.ca_file))
+    cert.private_key_and_cert_chain_pem.write_to_path(str(pki.cert_file))
+    cert.private_key_pem.write_to_path(str(pki.key_file))
+    return pki
+
+
+def _bind() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@dataclass
+class Served:
+    """A uvicorn server running in a thread; `stop()` ends it."""
+
+    port: int
+    server: Any
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def serve_asgi(app: Any, sock: socket.socket, pki: Pki | None) -> Served:
+    """Run an ASGI app with uvicorn on an already-bound socket, in a daemon thread; wait until it listens."""
+    import uvicorn
+
+    kwargs: dict[str, Any] = {}
+    if pki is not None:
+        kwargs = {
+            "ssl_certfile": str(pki.cert_file),
+            "ssl_keyfile": str(pki.key_file),
+            "ssl_ciphers": MOZILLA_INTERMEDIATE_TLS12,
+        }
+    config = uvicorn.Config(app, log_level="critical", lifespan="on", access_log=False, **kwargs)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    limit = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > limit or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    return Served(sock.getsockname()[1], server, thread)
+
+
+def authorization_server_app(issuer: str, *, s256: bool = True) -> Any:
+    """RFC 8414 metadata for a test issuer (no real OAuth flows: the checker only reads the metadata)."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    meta = {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"] if s256 else ["plain"],
+    }
+
+    async def metadata(_request: Any) -> JSONResponse:
+        return JSONResponse(meta)
+
+    return Starlette(routes=[Route("/.well-known/oauth-authorization-server", metadata)])
+
+
+class _Hsts:
+    """ASGI middleware adding Strict-Transport-Security (two years), as a reverse proxy would."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def send_with(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with)
+
+
+@dataclass
+class McpDeployment:
+    """An SDK server (and its authorization server) as deployed for one test."""
+
+    url: str
+    issuer: str
+    ca_file: str | None
+    fault: str | None
+    servers: list[Served] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.servers[0].port
+
+    def stop(self) -> None:
+        for served in self.servers:
+            served.stop()
+
+
+def start_mcp(
+    pki: Pki | None,
+    fault: str | None = None,
+    *,
+    as_s256: bool = True,
+    name: str = "127.0.0.1",
+    issuer: str | None = None,
+) -> McpDeployment:
+    """The official SDK server with bearer auth and audience-checking token verifier, configured right
+    (explicit Host/Origin allowlist of its own https origin, audience validation on, HSTS) or with one fault."""
+    from mcp.server.auth.provider import AccessToken
+    from mcp.server.auth.settings import AuthSettings
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    if fault not in (None, *FAULTS):
+        raise ValueError(fault)
+    scheme = "https" if pki else "http"
+    mcp_sock, as_sock = _bind(), _bind()
+    port, as_port = mcp_sock.getsockname()[1], as_sock.getsockname()[1]
+    url = f"{scheme}://{name}:{port}/mcp"
+    issuer = issuer or f"{scheme}://127.0.0.1:{as_port}"
+    tokens = {
+        TOKENS["alice"]: AccessToken(
+            token=TOKENS["alice"], client_id="alice", scopes=["mcp"], resource=url, subject="alice"
+        ),
+        TOKENS["bob"]: AccessToken(
+            token=TOKENS["bob"], client_id="bob", scopes=["mcp"], resource=url, subject="bob"
+        ),
+        TOKENS["low"]: AccessToken(
+            token=TOKENS["low"], client_id="carol", scopes=[], resource=url, subject="carol"
+        ),
+        TOKENS["foreign"]: AccessToken(
+            token=TOKENS["foreign"],
+            client_id="alice",
+            scopes=["mcp"],
+            resource=RESOURCE_FOREIGN,
+            subject="alice",
+        ),
+    }
+
+    class Verifier:
+        async def verify_token(self, token: str) -> AccessToken | None:
+            return tokens.get(token)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = MCPServer(
+            "endpoint-test",
+            token_verifier=Verifier(),
+            auth=AuthSettings(
+                issuer_url=issuer,
+                resource_server_url=url,
+                required_scopes=None if fault == "no-scopes" else ["mcp"],
+                validate_token_resource=fault != "no-audience",
+            ),
+        )
+
+    @server.tool()
+    def echo(text: str) -> str:
+        """Echo the text."""
+        return text
+
+    security = None
+    host = "127.0.0.1"
+    if fault == "host-0.0.0.0":
+        host = "0.0.0.0"
+    elif fault != "default-origins":
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=[f"{name}:{port}", f"localhost:{port}"],
+            allowed_origins=[f"{scheme}://{name}:{port}", f"{scheme}://localhost:{port}"],
+        )
+    app = server.streamable_http_app(host=host, transport_security=security)
+    if fault != "no-hsts" and pki is not None:
+        app = _Hsts(app)
+    deployment = McpDeployment(url, issuer, str(pki.ca_file) if pki else None, fault)
+    deployment.servers.append(serve_asgi(app, mcp_sock, pki))
+    deployment.servers.append(serve_asgi(authorization_server_app(issuer, s256=as_s256), as_sock, pki))
+    return deployment
+
+
+# --- hostile servers --------------------------------------------------------------------------------------
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 whose every connection is handled by `handler(conn)` in its own thread."""
+
+    def __init__(self, handler: Callable[[socket.socket], None], sock: socket.socket | None = None) -> None:
+        self.handler = handler
+        self.sock = sock or _bind()
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), conn:
+            self.handler(conn)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    conn.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < 65536:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def silent(stop: threading.Event) -> Callable[[socket.socket], None]:
+    """Accepts and never answers."""
+
+    def handler(conn: socket.socket) -> None:
+        stop.wait(60)
+
+    return handler
+
+
+def garbage(conn: socket.socket) -> None:
+    """Answers with bytes that are not HTTP."""
+    _read_request(conn)
+    conn.sendall(b"\x00\xff garbage, not http \x13\x37" * 50)
+
+
+def endless_body(stop: threading.Event) -> Callable[[socket.socket], None]:
+    """A 200 whose body never ends (no length, streamed fast)."""
+
+    def handler(conn: socket.socket) -> None:
+        _read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+        block = b"x" * 65536
+        while not stop.is_set():
+            conn.sendall(block)
+
+    return handler
+
+
+def endless_headers(stop: threading.Event) -> Callable[[socket.socket], None]:
+    """Headers that never end."""
+
+    def handler(conn: socket.socket) -> None:
+        _read_request(conn)
+        conn.sendall(b"HTTP/1.1 401 Unauthorized\r\n")
+        while not stop.is_set():
+            conn.sendall(b"X-Pad: " + b"a" * 1000 + b"\r\n")
+
+    return handler
+
+
+def slow_drip(stop: threading.Event) -> Callable[[socket.socket], None]:
+    """One byte a second: each read succeeds, the whole never completes in time."""
+
+    def handler(conn: socket.socket) -> None:
+        _read_request(conn)
+        for byte in b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 100000\r\n\r\n" + b"a" * 100000:
+            if stop.wait(0.5):
+                return
+            conn.sendall(bytes([byte]))
+
+    return handler
+
+
+def redirect_loop(port_holder: list[int]) -> Callable[[socket.socket], None]:
+    """Every request is redirected, between two paths, forever."""
+
+    def handler(conn: socket.socket) -> None:
+        request = _read_request(conn)
+        path = request.split(b" ", 2)[1] if request.count(b" ") >= 2 else b"/mcp"
+        nxt = b"/mcp2" if path == b"/mcp" else b"/mcp"
+        location = f"http://127.0.0.1:{port_holder[0]}".encode() + nxt
+        conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n")
+
+    return handler
+
+
+def json_response(status: int, body: dict, extra: str = "") -> bytes:
+    data = json.dumps(body).encode()
+    head = (
+        f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n{extra}\r\n"
+    )
+    return head.encode() + data
+
+
+def open_server(conn: socket.socket) -> None:
+    """An MCP-ish server with no authentication, no Origin check and a counter for session IDs."""
+    request = _read_request(conn)
+    if request.startswith(b"GET"):
+        conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+        return
+    counter = int(time.time() * 1000) % 1000000
+    body = {"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": "2025-11-25", "capabilities": {}}}
+    conn.sendall(json_response(200, body, f"Mcp-Session-Id: session-{counter}\r\n"))
+
+
+def sse_kept_open(stop: threading.Event) -> Callable[[socket.socket], None]:
+    """No auth; POST answers as an event stream that stays open after the response (allowed: SHOULD close)."""
+
+    def handler(conn: socket.socket) -> None:
+        request = _read_request(conn)
+        if not request.startswith(b"POST"):
+            conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        message = {"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": "2025-11-25", "capabilities": {}}}
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        event = b"event: message\r\ndata: " + json.dumps(message).encode() + b"\r\n\r\n"
+        conn.sendall(head + f"{len(event):x}\r\n".encode() + event + b"\r\n")
+        stop.wait(30)
+
+    return handler
