@@ -1,1 +1,19 @@
 """One module per subcommand. Keep imports here light: stages are imported inside `run`."""
+
+from __future__ import annotations
+
+
+def secret_value(value: str | None, option: str) -> str | None:
+    """A token given on the command line, or `env:NAME` to read it from the environment (keeps it out of
+    `ps` and shell history)."""
+    import os
+
+    from pipeline.errors import UsageError
+
+    if value is None or not value.startswith("env:"):
+        return value
+    name = value[4:]
+    secret = os.environ.get(name)
+    if not secret:
+        raise UsageError(f"environment variable {name} is not set or empty", where=option)
+    return secret

@@ -78,23 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-tls", action="store_true", help="skip the TLS checks (HTTP checks still run)")
 
 
-def _secret(value: str | None, option: str) -> str | None:
-    import os
-
-    from pipeline.errors import UsageError
-
-    if value is None or not value.startswith("env:"):
-        return value
-    name = value[4:]
-    secret = os.environ.get(name)
-    if not secret:
-        raise UsageError(f"environment variable {name} is not set or empty", where=option)
-    return secret
-
-
 def run(args: argparse.Namespace, policy):
     import sys
 
+    from pipeline.commands import secret_value
     from pipeline.endpoint import Credentials, EndpointOptions, check_endpoints, parse_resolve
     from pipeline.errors import UsageError
     from pipeline.findings import Report
@@ -128,10 +115,10 @@ def run(args: argparse.Namespace, policy):
         hsts_min_age=section.hsts_min_age,
         resolve=parse_resolve([*section.resolve, *args.resolve]),
         creds=Credentials(
-            token=_secret(args.token, "--token"),
-            foreign_token=_secret(args.foreign_token, "--foreign-token"),
-            second_token=_secret(args.second_token, "--second-token"),
-            low_scope_token=_secret(args.low_scope_token, "--low-scope-token"),
+            token=secret_value(args.token, "--token"),
+            foreign_token=secret_value(args.foreign_token, "--foreign-token"),
+            second_token=secret_value(args.second_token, "--second-token"),
+            low_scope_token=secret_value(args.low_scope_token, "--low-scope-token"),
         ),
         allow_hosts={h.lower() for h in [*section.allow_hosts, *args.allow_host]},
         http_port=args.http_port,

@@ -36,7 +36,10 @@ def add_target_options(parser: argparse.ArgumentParser, *, inner: bool = False) 
     keep: dict[str, Any] = {"default": argparse.SUPPRESS} if inner else {}
     parser.add_argument("--url", metavar="URL", help="a Streamable HTTP endpoint", **keep)
     parser.add_argument(
-        "--token", metavar="TOKEN", help="bearer token for --url (default: $MCP_HARDEN_TOKEN)", **keep
+        "--token",
+        metavar="TOKEN",
+        help="bearer token for --url, or env:NAME (default: $MCP_HARDEN_TOKEN)",
+        **keep,
     )
     parser.add_argument("--ca-file", metavar="FILE", help="CA bundle to trust for --url (PEM)", **keep)
     parser.add_argument(
@@ -168,7 +171,9 @@ def targets_from(args: argparse.Namespace, policy: Any, *, what: str) -> dict[st
             if not sep or not key.strip():
                 raise UsageError(f"--header expects 'NAME: VALUE', got {item!r}")
             headers[key.strip()] = value.strip()
-        token = args.token or os.environ.get("MCP_HARDEN_TOKEN") or None
+        from pipeline.commands import secret_value
+
+        token = secret_value(args.token, "--token") or os.environ.get("MCP_HARDEN_TOKEN") or None
         return {args.url: HttpTarget(args.url, token=token, ca_file=args.ca_file, headers=headers)}
     targets = load_client_config(args.client_config)
     launch = sorted(name for name, t in targets.items() if isinstance(t, StdioTarget))

@@ -196,3 +196,27 @@ def test_token_and_headers_reach_the_endpoint(tmp_path: Path, monkeypatch: pytes
     request = seen[0].lower()
     assert b"authorization: bearer s3cret-token" in request
     assert b"x-tenant: blue" in request
+
+
+def test_token_from_a_named_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--token env:NAME` reads the token from NAME, so it never stands on a command line."""
+    seen: list[bytes] = []
+
+    def record_request(conn: socket.socket) -> None:
+        conn.settimeout(5)
+        seen.append(conn.recv(65536))
+        conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    monkeypatch.setenv("DEPLOY_TOKEN", "named-s3cret")
+    with raw_server(record_request) as url:
+        result = cli(
+            "manifest", "capture", "--url", url, "--token", "env:DEPLOY_TOKEN", "-o", str(tmp_path / "x.json")
+        )
+    assert result.code == 3
+    assert b"authorization: bearer named-s3cret" in seen[0].lower()
+    monkeypatch.delenv("DEPLOY_TOKEN")
+    result = cli(
+        "manifest", "capture", "--url", url, "--token", "env:DEPLOY_TOKEN", "-o", str(tmp_path / "x.json")
+    )
+    assert result.code == 2
+    assert "DEPLOY_TOKEN is not set" in assert_one_line_error(result)

@@ -1,0 +1,429 @@
+"""Walk a manifest record (or set), scan every string a model sees, and turn hits into findings."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.findings import Finding, Location, Severity, StageResult
+from pipeline.scan import unicode as uni
+from pipeline.scan.rules import SPECS, Hit, evaluate, rules
+
+STAGE = "scan-tools"
+MAX_STRING = 64 * 1024  # characters scanned per string: the head and tail halves of anything longer
+MAX_DEPTH = 64  # nesting of schemas walked; anything deeper is reported, not read
+TOO_DEEP = "too-deep"
+MAX_FINDINGS = 20000  # per run: a record built to flood the report stops adding findings here
+MEMO_MAX_CHARS = 2048  # strings up to this length are scanned once per run, however often they repeat
+MEMO_ENTRIES = 100_000
+VALUE_KEYS = frozenset({"default", "enum", "const", "examples", "example"})
+CONTAINER_KEYS = frozenset(
+    {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependentRequired"}
+)
+_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])|[_\-.]+")
+
+
+@dataclass(slots=True)
+class Field:
+    path: str  # tools[read_file].inputSchema.properties.path.description
+    text: str
+    kind: str  # text | value | name | param
+    entry: str  # the tool/prompt/resource name ("" for the server)
+    param: str = ""  # the property this string describes
+
+
+def _label(section: str, entry: dict[str, Any]) -> str:
+    key = {"tools": "name", "prompts": "name", "resources": "uri", "resourceTemplates": "uriTemplate"}[
+        section
+    ]
+    return str(entry.get(key, "?"))
+
+
+def _walk(
+    value: Any, path: str, entry: str, kind: str, depth: int, out: list[Field], param: str = ""
+) -> None:
+    """Append every string under `value` to `out`, with its path and how to read it."""
+    if isinstance(value, str):
+        out.append(Field(path, value, kind, entry, param))
+        return
+    if depth > MAX_DEPTH:  # fail closed: say that something was not read
+        if isinstance(value, (list, dict)) and value:
+            out.append(Field(path, "", TOO_DEEP, entry, param))
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk(item, f"{path}[{index}]", entry, kind, depth + 1, out, param)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key = str(key)
+            sub = f"{path}.{key}" if path else key
+            if key in VALUE_KEYS:
+                _walk(item, sub, entry, "value", depth + 1, out, param)
+            elif key in CONTAINER_KEYS and isinstance(item, dict):
+                for name, schema in item.items():
+                    name = str(name)
+                    out.append(Field(f"{sub}.{name}", _words(name), "name", entry, name))
+                    _walk(schema, f"{sub}.{name}", entry, "param", depth + 2, out, name)
+            elif key == "description" and kind == "param":
+                _walk(item, sub, entry, "param", depth + 1, out, param)
+            else:
+                inner = "text" if kind == "param" and key != "description" else kind
+                _walk(item, sub, entry, inner, depth + 1, out, param)
+
+
+def _words(name: str) -> str:
+    """A property name as words, so `content_from_reading_ssh_id_rsa` reads like the text it hides."""
+    parts = _SPLIT.split(name)
+    return name if len(parts) < 3 else name + " (" + " ".join(parts).lower() + ")"
+
+
+def fields(record: dict[str, Any]) -> list[Field]:
+    """Every string of one server record a model sees, with its path."""
+    out: list[Field] = []
+    server = record.get("server") or {}
+    if isinstance(server.get("instructions"), str):
+        out.append(Field("server.instructions", server["instructions"], "text", ""))
+    for key in ("name", "title", "description"):
+        if isinstance(server.get(key), str):
+            out.append(Field(f"server.{key}", server[key], "text", ""))
+    for section in ("tools", "prompts", "resources", "resourceTemplates"):
+        for entry in record.get(section) or []:
+            if not isinstance(entry, dict):
+                continue
+            label = _label(section, entry)
+            base = f"{section}[{label}]"
+            for key, value in entry.items():
+                if key == "name" and isinstance(value, str):
+                    out.append(Field(f"{base}.name", _words(value), "name", label))
+                elif section == "prompts" and key == "arguments" and isinstance(value, list):
+                    for index, arg in enumerate(value):
+                        arg_name = str(arg.get("name", index)) if isinstance(arg, dict) else str(index)
+                        _walk(arg, f"{base}.arguments[{arg_name}]", label, "param", 1, out, arg_name)
+                else:
+                    _walk(value, f"{base}.{key}", label, "text", 1, out)
+    return out
+
+
+@dataclass
+class ScanStats:
+    strings: int = 0
+    capped: int = 0
+    too_deep: int = 0
+
+
+def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
+    """Hits in one string (and in text decoded from its hidden Unicode or base64), each with a suffix
+    for the path when it was found in decoded text. A pure function of its arguments (memoized)."""
+    out: list[tuple[Hit, str]] = []
+    shift = 0  # for a capped string: how far the scanned tail sits from its place in the original
+    half = MAX_STRING // 2
+    if len(text) > MAX_STRING:
+        shift = len(text) - half - (half + 1)
+        detail = f"{len(text)} characters; scanned the first and last {half}"
+        out.append(
+            (
+                Hit(
+                    "MH-TOOL-OVERSIZED",
+                    Severity.HIGH,  # fail closed: the middle was not read, and no description needs this much
+                    0,
+                    len(text),
+                    "string too long to scan in full",
+                    detail,
+                ),
+                "",
+            )
+        )
+        text = text[:half] + "\n" + text[-half:]
+    out += [(hit, "") for hit in evaluate(text, kind, own_name=own)]
+    if uni.SUSPICIOUS.search(text):
+        runs = uni.find_hidden(text)
+        if runs:
+            out += _unicode_hits(text, runs, kind, own)
+            visible = uni.SUSPICIOUS.sub("", uni.strip_ansi(uni.bidi_display(text)))  # what a reader sees
+            known = {h.rule for h, _ in out}
+            for hit in evaluate(visible, kind, own_name=own):
+                if hit.rule not in known:
+                    hit.start, hit.end = 0, len(text)
+                    note = "found in the text as a reader sees it (invisible characters removed)"
+                    hit.detail = f"{hit.detail}; {note}" if hit.detail else note
+                    out.append((hit, ""))
+    for hit, _ in list(out):
+        if hit.decoded:  # base64 text: scanned like the rest
+            for inner in evaluate(hit.decoded, kind, own_name=own):
+                inner.start, inner.end = hit.start, hit.end
+                inner.detail = f'in base64 text: "{_clip(hit.decoded)}"'
+                out.append((inner, " (base64 text)"))
+    if shift:  # offsets in the scanned tail, back to offsets in the original string
+        for hit, _ in out:
+            if hit.rule != "MH-TOOL-OVERSIZED":
+                hit.start += shift if hit.start > half else 0
+                hit.end += shift if hit.end > half else 0
+    return out
+
+
+def _unicode_hits(text: str, runs: list[uni.HiddenRun], kind: str, own: str) -> list[tuple[Hit, str]]:
+    """One finding per string for all its hidden runs, with the decoded text; the decoded text is scanned too."""
+    kinds: set[str] = set()
+    count = 0
+    decoded_parts: list[str] = []
+    for run in runs:
+        kinds |= run.kinds
+        count += run.count
+        if run.decoded:
+            decoded_parts.append(run.decoded)
+    decoded = " ".join(decoded_parts)
+    escaped = " ".join(uni.escape(text[run.start : run.end], limit=8) for run in runs[:3])
+    parts = []
+    if decoded:
+        parts.append(f'hidden text: "{_clip(decoded, 300)}"')
+    ansi_concealed = ""
+    if "ANSI escapes" in kinds:
+        ansi_concealed, shown = uni.ansi_hidden(text)
+        if ansi_concealed:
+            parts.append(f'concealed in a terminal (SGR 8): "{_clip(ansi_concealed)}"')
+        parts.append(f'a terminal shows: "{_clip(shown)}"')
+    if "bidi controls" in kinds:
+        parts.append(f'displayed as: "{_clip(uni.SUSPICIOUS.sub("", uni.bidi_display(text)))}"')
+    parts.append(f"{', '.join(sorted(kinds))} ({count} code points in {len(runs)} place(s)): {escaped}")
+    detail = "; ".join(parts)
+    if decoded or ansi_concealed:
+        sev = Severity.CRITICAL
+    elif (
+        kinds
+        & {
+            "tag characters",
+            "bidi controls",
+            "ANSI escapes",
+            "variation selectors",
+            "control characters",
+        }
+        or count >= 3
+    ):
+        sev = Severity.HIGH
+    elif kinds <= {"invisible formatting characters"}:
+        sev = Severity.LOW
+    else:
+        sev = Severity.MEDIUM
+    start, end = runs[0].start, runs[-1].end
+    out = [(Hit("MH-TOOL-HIDDEN-UNICODE", sev, start, end, "hidden Unicode characters", detail), "")]
+    if decoded:
+        for inner in evaluate(decoded, kind, own_name=own):
+            inner.start, inner.end = start, end
+            inner.detail = f'in hidden text: "{_clip(decoded)}"'
+            out.append((inner, " (hidden text)"))
+    return out
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    flat = " ".join(uni.strip_ansi(text).split())
+    flat = uni.escape(flat, limit=limit) if uni.SUSPICIOUS.search(flat) else flat
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _excerpt(text: str, start: int, end: int, limit: int = 200) -> str:
+    piece = text[start:end]
+    if len(piece) > limit:
+        piece = piece[: limit - 1] + "…"
+    piece = " ".join(piece.split()) if piece.strip() else piece
+    return uni.escape(piece, limit=limit + 40) if uni.SUSPICIOUS.search(piece) else piece
+
+
+def _finding(hit: Hit, f: Field, server: str, suffix: str, record_path: str | None, many: bool) -> Finding:
+    spec = SPECS[hit.rule]
+    where = f"{server}:{f.path}" if many else f.path
+    where += suffix
+    if hit.rule == "MH-TOOL-HIDDEN-UNICODE" or suffix:  # the detail says what the span hides
+        evidence = f"chars {hit.start}-{hit.end}: {hit.detail}"
+    else:
+        evidence = f'chars {hit.start}-{hit.end}: "{_excerpt(f.text, hit.start, hit.end)}"'
+        if hit.detail:
+            evidence += f"; {hit.detail}"
+    return Finding(
+        rule_id=hit.rule,
+        severity=hit.severity,
+        title=f"{hit.title} in {f.path.split(']')[0] + ']' if f.entry else 'server'}",
+        location=Location(path=record_path, logical=where),
+        evidence=evidence,
+        fix=spec.fix,
+        stage=STAGE,
+        properties={
+            "server": server,
+            "entry": f.entry,
+            "field": f.path + suffix,
+            "start": hit.start,
+            "end": hit.end,
+        },
+    )
+
+
+def _similar(a: str, b: str) -> bool:
+    """Edit distance at most 2 (names of five letters or more), without building the full table."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 2:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > 2:
+            return False
+        previous = current
+    return previous[-1] <= 2
+
+
+def scan_servers(
+    servers: dict[str, dict[str, Any]], *, record_path: str | None = None
+) -> tuple[StageResult, dict[str, Any]]:
+    """Scan each server record; returns the stage (findings, rules, notes) and the summary counts."""
+    stage = StageResult(stage=STAGE, rules=rules())
+    stats = ScanStats()
+    many = len(servers) > 1
+    names = {
+        s: {str(t.get("name", "")) for t in rec.get("tools") or [] if isinstance(t, dict)}
+        for s, rec in servers.items()
+    }
+    summary: dict[str, Any] = {"servers": len(servers), "tools": 0, "prompts": 0, "resources": 0}
+    memo: dict[tuple[str, str, str], list[tuple[Hit, str]]] = {}  # schemas repeat the same strings a lot
+    for server, record in servers.items():
+        summary["tools"] += len(record.get("tools") or [])
+        summary["prompts"] += len(record.get("prompts") or [])
+        summary["resources"] += len(record.get("resources") or []) + len(
+            record.get("resourceTemplates") or []
+        )
+        seen: set[tuple[str, str, int]] = set()
+        others = _other_names(names, server) if many else None
+        for f in fields(record):
+            if f.kind == TOO_DEEP:
+                stats.too_deep += 1
+                hit = Hit("MH-TOOL-OVERSIZED", Severity.HIGH, 0, 0, "nested too deep to scan in full")
+                hit.detail = f"nested deeper than {MAX_DEPTH} levels: not read below this point"
+                stage.add(_finding(hit, f, server, "", record_path, many))
+                continue
+            stats.strings += 1
+            if len(f.text) > MAX_STRING:
+                stats.capped += 1
+            own = f.param or (f.entry if f.kind == "name" else "")
+            key = (f.text, f.kind, own)
+            cached = memo.get(key) if len(f.text) <= MEMO_MAX_CHARS else None
+            if cached is None:
+                cached = _hits(f.text, f.kind, own)
+                if len(f.text) <= MEMO_MAX_CHARS and len(memo) < MEMO_ENTRIES:
+                    memo[key] = cached
+            if others is not None and f.kind in ("text", "param"):
+                cached = cached + _cross_server(f.text, others)
+            for hit, suffix in cached:
+                once = (hit.rule, f.path + suffix, hit.start)
+                if once in seen or len(stage.findings) >= MAX_FINDINGS:
+                    continue
+                seen.add(once)
+                stage.add(_finding(hit, f, server, suffix, record_path, many))
+    if many:
+        _duplicates(stage, names, record_path)
+    if len(stage.findings) >= MAX_FINDINGS:
+        stage.notes.append(f"stopped reporting after {MAX_FINDINGS} findings")
+    if stats.too_deep:
+        stage.notes.append(f"{stats.too_deep} value(s) nested deeper than {MAX_DEPTH} levels were not read")
+    if stats.capped:
+        stage.notes.append(
+            f"{stats.capped} string(s) longer than {MAX_STRING} characters: only their first and last "
+            f"{MAX_STRING // 2} were scanned"
+        )
+    summary["strings"] = stats.strings
+    return stage, summary
+
+
+def _other_names(names: dict[str, set[str]], server: str) -> re.Pattern[str] | None:
+    """A pattern for the distinctive tool names (snake_case, kebab-case or camelCase, five characters or more)
+    of the other servers in a set; a description that names one is reaching across servers."""
+    own = names[server]
+    distinctive = sorted(
+        {
+            n
+            for other, ns in names.items()
+            if other != server
+            for n in ns
+            if len(n) >= 5 and n not in own and ("_" in n or "-" in n or any(c.isupper() for c in n[1:]))
+        }
+    )
+    if not distinctive or len(distinctive) > 2000:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, distinctive)) + r")(?![\w-])")
+
+
+def _cross_server(text: str, pattern: re.Pattern[str]) -> list[tuple[Hit, str]]:
+    from pipeline.scan.rules import SIG, same_sentence
+
+    match = pattern.search(text[:MAX_STRING])
+    if match is None:
+        return []
+    start, end = match.span()
+    low = text[end : end + 160].lower()
+    order = SIG["modify"].search(low)
+    if order and same_sentence(text, end, end + order.start()):
+        detail = "names a tool of another server and orders a change"
+        return [(Hit("MH-TOOL-SHADOWING", Severity.HIGH, start, end + order.end(), detail), "")]
+    title = f"names '{match.group()}', a tool of another server in this configuration"
+    return [(Hit("MH-TOOL-SHADOWING", Severity.MEDIUM, start, end, title), "")]
+
+
+def _duplicates(stage: StageResult, names: dict[str, set[str]], record_path: str | None) -> None:
+    servers = sorted(names)
+    for i, first in enumerate(servers):
+        for second in servers[i + 1 :]:
+            for a in sorted(names[first]):
+                for b in sorted(names[second]):
+                    if not _similar(a, b):
+                        continue
+                    same = a == b
+                    stage.add(
+                        Finding(
+                            rule_id="MH-TOOL-DUPLICATE-NAME",
+                            severity=Severity.MEDIUM,
+                            title=("same tool name" if same else "confusingly similar tool names")
+                            + f" on servers {first} and {second}",
+                            location=Location(path=record_path, logical=f"{first}:tools[{a}]"),
+                            evidence=f"{first}: {a!r}; {second}: {b!r}",
+                            fix=SPECS["MH-TOOL-DUPLICATE-NAME"].fix,
+                            stage=STAGE,
+                            properties={"server": first, "entry": a, "other_server": second, "other": b},
+                        )
+                    )
+
+
+def apply_suppressions(stage: StageResult, suppress: list[Any]) -> int:
+    """Mark findings a policy `scan.suppress` entry matches; they stay in the report. Returns how many."""
+    count = 0
+    for finding in stage.findings:
+        props = finding.properties
+        candidates = {
+            str(props.get("entry", "")),
+            str(props.get("server", "")),
+            str(props.get("field", "")),
+            f"{props.get('server', '')}:{props.get('entry', '')}",
+            finding.location.logical or "",
+            finding.location.path or "",
+            str(props.get("source", "")),
+        } - {""}
+        for rule in suppress:
+            if not fnmatch.fnmatchcase(finding.rule_id, rule.rule):
+                continue
+            if rule.where is not None and not any(
+                c == rule.where or fnmatch.fnmatchcase(c, rule.where) for c in candidates
+            ):
+                continue
+            finding.suppressed = rule.reason
+            count += 1
+            break
+    return count
+
+
+def findings_by_severity(stage: StageResult) -> dict[str, int]:
+    counts = {s.value: 0 for s in reversed(list(Severity))}
+    for finding in stage.findings:
+        if finding.suppressed is None:
+            counts[finding.severity.value] += 1
+    return {k: v for k, v in counts.items() if v}

@@ -1,0 +1,1084 @@
+"""The poisoning rules: regex families that find signals in one string, and a light scoring that turns
+signals into findings. A signal alone is often harmless ("reads files from the given path"); signals that
+appear together (a secret path, a read order, a hidden destination, concealment) make a finding severe.
+
+Speed (10,000 descriptions well under a second): the families run without re.IGNORECASE on a lowered copy
+of the text; each has a trigger (words it cannot match without), checked against the string's words before
+its regex runs; "anchor" families run first, and the support families (read verbs, orders, modify verbs)
+only when an anchor was found and a rule asks for them. Long runs are matched possessively and followed-by
+checks are done in Python, so hostile input cannot make a regex backtrack quadratically.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+from pipeline.findings import Rule, Severity
+
+CI = re.IGNORECASE  # marks a family run on the lowered text (see LOWERED)
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: str
+    name: str
+    description: str
+    fix: str
+
+
+SPECS = {
+    s.id: s
+    for s in (
+        RuleSpec(
+            "MH-TOOL-INSTRUCTION-BLOCK",
+            "instruction-block",
+            "Text addressed to the model: <IMPORTANT>/<SYSTEM> blocks, [INST] markers, "
+            "'ignore previous instructions' and the like",
+            "Remove the block: a description says what the tool does, it never gives the model orders.",
+        ),
+        RuleSpec(
+            "MH-TOOL-SECRET-ACCESS",
+            "secret-access",
+            "An order to read secrets or configuration (SSH keys, .env, mcp.json, credentials, tokens)",
+            "Remove the order; a tool that needs a secret gets it from its own configuration, never via the model.",
+        ),
+        RuleSpec(
+            "MH-TOOL-EXFILTRATION",
+            "exfiltration",
+            "An order to move data (conversation, file contents, secrets) into a parameter, URL or address",
+            "Remove the order; parameters carry only what the user asked the tool to act on.",
+        ),
+        RuleSpec(
+            "MH-TOOL-CONCEAL",
+            "conceal",
+            "Concealment from the user: 'do not tell the user', 'silently', 'without informing'",
+            "Remove it: nothing a tool does may be hidden from the user.",
+        ),
+        RuleSpec(
+            "MH-TOOL-PRECEDENCE",
+            "forced-precedence",
+            "Forced precedence over other tools: 'always use this tool instead of', 'call this before any other'",
+            "Remove it; let the client and the user decide which tool runs.",
+        ),
+        RuleSpec(
+            "MH-TOOL-SHADOWING",
+            "shadowing",
+            "A description that changes how another tool or server behaves (tool shadowing)",
+            "Remove references to other tools' behaviour; a tool describes only itself.",
+        ),
+        RuleSpec(
+            "MH-TOOL-DUPLICATE-NAME",
+            "duplicate-name",
+            "The same or a confusingly similar tool name on two servers of one configuration",
+            "Rename one tool, or drop one server; a client may call the wrong server's tool.",
+        ),
+        RuleSpec(
+            "MH-TOOL-HIDDEN-PARAM",
+            "hidden-parameter",
+            "A parameter meant to carry conversation, context or secrets the user never typed",
+            "Remove the parameter, or describe it as what the user must supply.",
+        ),
+        RuleSpec(
+            "MH-TOOL-EVASION-MARKUP",
+            "evasion-markup",
+            "Markup that hides text from people: HTML comments, bracket markers, base64 blobs",
+            "Remove the hidden text; what a model reads must be what a reviewer sees.",
+        ),
+        RuleSpec(
+            "MH-TOOL-HIDDEN-UNICODE",
+            "hidden-unicode",
+            "Invisible Unicode: tag characters, zero-width, bidi overrides, control and ANSI escape codes",
+            "Remove the invisible code points (the decoded text is in the evidence).",
+        ),
+        RuleSpec(
+            "MH-TOOL-OFFSCREEN",
+            "offscreen-payload",
+            "Text pushed off screen by long runs of whitespace, newlines or padding",
+            "Remove the padding and what follows it.",
+        ),
+        RuleSpec(
+            "MH-TOOL-SCHEMA-INJECTION",
+            "schema-injection",
+            "Instructions inside schema values (default, enum, const, examples) or property names",
+            "Schema values hold data only; move prose to the description and remove any instruction.",
+        ),
+        RuleSpec(
+            "MH-TOOL-TUNNEL-URL",
+            "tunnel-url",
+            "A URL of a tunnel or request catcher (ngrok, trycloudflare, webhook.site, requestbin, interactsh...)",
+            "Remove the URL; a published tool never sends data to a tunnel or a request catcher.",
+        ),
+        RuleSpec(
+            "MH-TOOL-COMMAND",
+            "dangerous-command",
+            "An order to run a download-and-execute, reverse-shell or destructive command",
+            "Remove the command from the description.",
+        ),
+        RuleSpec(
+            "MH-TOOL-MANIPULATION",
+            "manipulation",
+            "Pressure words and model-directed orders (urgent, mandatory, 'the assistant must') without a "
+            "stronger signal",
+            "Rephrase as a plain description of what the tool does.",
+        ),
+        RuleSpec(
+            "MH-TOOL-OVERSIZED",
+            "oversized-string",
+            "A string longer than the scanner reads in full (only its head and tail were scanned), or a value "
+            "nested too deep to walk",
+            "Shorten or flatten it: no description needs to be this long, and a reviewer cannot read it.",
+        ),
+    )
+}
+
+
+def rules() -> list[Rule]:
+    return [Rule(id=s.id, name=s.name, description=s.description, help=s.fix) for s in SPECS.values()]
+
+
+# --- signals ------------------------------------------------------------------------------------------
+
+_MODEL = r"(?:ai|assistant|model|llm|agent|claude|gpt|chatgpt|copilot|cursor|gemini)"
+_MODEL_WORDS = frozenset(
+    w + end
+    for w in (
+        "ai",
+        "assistant",
+        "model",
+        "llm",
+        "agent",
+        "claude",
+        "gpt",
+        "chatgpt",
+        "copilot",
+        "cursor",
+        "gemini",
+    )
+    for end in ("", "s")
+)
+_IDENT_RE = (
+    r"(?:[`'\"]?[a-z][\w.-]*_[\w.-]+[`'\"]?|[`'\"][a-z][\w.-]+[`'\"])"  # a tool name: snake_case or quoted
+)
+SIG: dict[str, re.Pattern[str]] = {
+    "tag_markup": re.compile(
+        r"<\s*/?\s*(?:important|system|instructions?|admin|secret|hidden|critical|urgent|override|mandatory"
+        r"|sys|llm|note[_ -]?to[_ -]?(?:the[_ -]?)?"
+        + _MODEL
+        + r"|"
+        + _MODEL
+        + r"[_ -]?(?:note|instructions?|"
+        r"only)|do[_ -]?not[_ -]?show|priority)\s*/?\s*>"
+        r"|\[\s*(?:system|assistant|admin|instructions?)\s*\]\s*\(|\[/?inst\]|<<\s*/?sys\s*>>|<\|(?:im_start|im_end|system|endoftext|start_header_id)\|>"
+        r"|(?:^|\n)[ \t]*+#{2,}+[ \t]*+(?:system|instructions?|important)\b",
+        CI,
+    ),
+    "tag_label": re.compile(r"\bsystem\s*(?:prompt|override|message|note|instruction)s?\s*:", CI),
+    "override": re.compile(
+        r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|every|of|these)\s+){0,3}"
+        r"(?:previous|prior|above|earlier|preceding|former|system|safety|original|user'?s?|other)\s+"
+        r"(?:instructions?|directions?|rules?|prompts?|guidelines|guardrails|policies|constraints|"
+        r"messages|restrictions|directives|requests?|guidance|context)"
+        r"|\b(?:act|behave|respond|answer)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken)\b"
+        r"|\bwithout\s+(?:any\s+)?(?:restrictions|filters|safety\s+(?:rules|checks))\b"
+        r"|\bnew\s+(?:system\s+)?instructions?\s*:|\byou\s+are\s+now\s+(?:a|an|in|the)\b|\bfrom\s+now\s+on,?\s+you\b"
+        r"|\bnever\s+refuse\b|\b(?:do\s+not|don'?t|must\s+not|never)\s+(?:ask|wait)\s+for\s+(?:confirmation|approval"
+        r"|permission|consent)\b|\b(?:disable|skip|turn\s+off)\s+(?:the\s+|all\s+)?(?:safety|security)\s+checks?\b"
+        r"|\b(?:developer|god|jailbreak)\s+mode\b|\byour\s+(?:real|true|actual|new)\s+(?:task|instructions?|"
+        r"purpose|goal|job)\b",
+        CI,
+    ),
+    "address_note": re.compile(
+        r"\b(?:note|message|attention|instructions?|reminder|tip)\s+(?:to|for)\s+(?:the\s+|all\s+|any\s+)?(?:ai\s+)?"
+        + _MODEL
+        + r"s?\b",
+        CI,
+    ),
+    "address_hey": re.compile(r"\b(?:dear|hey|hi)\s+" + _MODEL + r"\b", CI),
+    "address_must": re.compile(
+        r"\b(?:the|you,?\s+the|any)\s+" + _MODEL + r"s?\s+(?:must|shall|is\s+required\s+to|has\s+to)\b"
+        r"|\bas\s+an?\s+(?:ai|assistant|language\s+model)\b",
+        CI,
+    ),
+    # "Assistant, ..." at the start of a sentence (checked in Python: see VOCATIVE)
+    "address_vocative": re.compile(r"\b" + _MODEL + r"s?\s*,\s", CI),
+    "address_claim": re.compile(
+        r"\b(?:the\s+user|they|your\s+owner)\s+(?:has|have)\s+(?:already\s+)?(?:authori[sz]ed|approved|agreed"
+        r"|consented|granted|allowed)\b",
+        CI,
+    ),
+    "secret_dot": re.compile(
+        r"~/\.ssh\b|\.(?:ssh/|ssh\b|aws/(?:credentials|config)\b|(?:pem|p12|pfx|keystore|kdbx)\b"
+        r"|env\b(?<!process\.env)(?!\.(?:example|sample|template|dist)\b)|netrc\b|npmrc\b|pypirc\b"
+        r"|git-credentials\b|kube/config|docker/config\.json|gnupg\b|cursor/|config/gcloud|(?:bash|zsh)_history\b)",
+        CI,
+    ),
+    "secret_id": re.compile(r"(?:\b|_)id_?(?:rsa|dsa|ecdsa|ed25519)\b", CI),
+    "secret_word": re.compile(
+        r"\b(?:authorized_keys|mcp\.json|claude_desktop_config|wallet\.dat|(?:seed|recovery|mnemonic)\s+phrases?"
+        r"|private\s+keys?|keychain|secrets?\.(?:ya?ml|json|toml|env)|credentials\.(?:json|ya?ml|xml|db|ini|toml)"
+        r"|ssh\s+keys?)\b|/etc/(?:passwd|shadow|sudoers)\b",
+        CI,
+    ),
+    "secret_cookie": re.compile(r"\bcookies?\.(?:sqlite|txt|db)\b|\bbrowser\s+cookies\b", CI),
+    "secret_sa": re.compile(r"\bservice[-_ ]account[\w-]*\.json\b", CI),
+    "secret_weak": re.compile(
+        r"\b(?:api[\s_-]?keys?|access[\s_-]?tokens?|auth[\s_-]?tokens?|bearer\s+tokens?|tokens?|passwords?"
+        r"|passphrases?|credentials?|secrets?|cookies?|session\s+(?:ids?|tokens?)|env(?:ironment)?\s+variables?"
+        r"|config(?:uration)?\s+files?|dotfiles?)\b",
+        CI,
+    ),
+    "convo": re.compile(
+        r"\b(?:(?:full|entire|whole|complete|previous|prior|earlier|recent|last|all)\s+(?:\w+\s+)?"
+        r"(?:conversation|chat|messages|turns|prompts|exchanges)|conversation\s+(?:history|so\s+far|context)"
+        r"|chat\s+(?:history|log|transcript)|system\s+prompt|(?:your|the)\s+instructions\s+above"
+        r"|user'?s\s+(?:previous\s+)?(?:messages|prompts|queries|questions)"
+        r"|(?:your|the)\s+(?:hidden|system|initial|original)\s+(?:prompt|instructions)"
+        r"|everything\s+(?:the\s+user|they|you)\s+(?:said|says|wrote|typed|asked|shared))\b",
+        CI,
+    ),
+    "read": re.compile(
+        r"\b(?:read(?:ing)?|call|cat|open|load|fetch|get|grab|retrieve|collect|gather|extract|dump|copy|access|obtain"
+        r"|exfiltrate|leak|send|upload|include|attach|pass|scan|search|list|look\s+(?:at|up|for)|print)\b"
+        r"|\b(?:contents?|content|text|value)\s+of\b",
+        CI,
+    ),
+    "exfil_param": re.compile(
+        r"\b(?:pass|send|put|include|insert|append|attach|embed|add|copy|paste|forward|upload|post|transmit"
+        r"|encode|leak|exfiltrate|provide|supply|write|fill|place|store|return)\b(?:[^.\n]|\.(?=\w)){0,80}?"
+        r"\b(?:(?:as|in|into|to|inside|within|via|through|under)\s+(?:the\s+|a\s+|this\s+|its\s+|an\s+)?"
+        r"(?!(?:given|specified|provided|same|requested|chosen|named)\s)['\"`]?[\w-]+(?:\.[\w-]+)*['\"`]?\s+"
+        r"(?:parameter|param|argument|arg|field|property|key|variable|query\s+string"
+        r"|header)s?|(?:as|in|into|inside)\s+(?:the\s+)?(?:title|subject|body|description|name|summary|memo|notes?"
+        r"|comment|query|url|filename|header|input))\b",
+        CI,
+    ),
+    "exfil_dest": re.compile(
+        r"\b(?:sen[dt]|post|upload|forward|transmit|e-?mail|mail|leak|exfiltrate|report|sync|beacon|bcc|cc)"
+        r"(?:s|ed|ing|ted|ded)?\b"
+        r"(?:[^.\n]|\.(?=\w)){0,80}?\bto\s+(?:https?://|[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d ()-]{7,}|our\s+(?:server|endpoint)"
+        r"|the\s+following\s+(?:url|endpoint|address|server|number))|\bexfiltrat\w*",
+        CI,
+    ),
+    "exfil_quoted": re.compile(
+        r"\b(?:as|in|into)\s+(?:the\s+)?['\"`]\w+['\"`]\s*(?:parameter|param|argument|field|property)?", CI
+    ),
+    "payload": re.compile(
+        r"\b(?:its|their|the)\s+(?:full\s+|entire\s+|whole\s+|complete\s+|raw\s+)?(?:output|result|response)s?\b"
+        r"|\b(?:full|entire|whole|complete|raw)\s+(?:text|contents?|output|file)\b|\beverything\s+(?:you|the\s+user)\b"
+        r"|\ball\s+(?:of\s+)?(?:the\s+)?(?:outputs?|results|responses|documents|files|data|emails|messages)\b"
+        r"|\b(?:its|their)\s+contents?\b",
+        CI,
+    ),
+    "personal": re.compile(
+        r"\buser'?s\s+(?:recent\s+|private\s+|personal\s+|other\s+|latest\s+|last\s+\w+\s+)?(?:e-?mails|messages"
+        r"|inbox|contacts|documents|files|photos|chats|history|calendar|notes|passwords|location)\b",
+        CI,
+    ),
+    "conceal": re.compile(
+        r"\b(?:do\s+not|don'?t|never|must\s+not|should\s+not|shouldn'?t|without)\s+(?:ever\s+)?"
+        r"(?:tell|telling|mention|mentioning|inform|informing|notify|notifying|show|showing|reveal|revealing"
+        r"|disclose|disclosing|alert|alerting|let|letting|ask|asking|bother|make)\s+(?:\w+\s+){0,3}?"
+        r"(?:the\s+)?(?:user|human|person|operator|owner)s?\b"
+        r"|\b(?:the\s+)?user\s+(?:must|should|need|will)\s*(?:not|n'?t|never)\s+(?:\w+\s+)?(?:know|see|"
+        r"notice|be\s+(?:told|informed|aware|notified))\b"
+        r"|\bhide\s+(?:this|it|that|them|the\s+\w+)\s+from\s+(?:the\s+)?user\b|\btell\s+the\s+user\s+only\b"
+        r"|\bkeep\s+(?:this|it|that)\s+(?:secret|hidden|confidential|quiet|between\s+us|to\s+yourself|under\s+wraps)\b|\binvisible\s+to\s+the\s+user\b"
+        r"|\b(?:do\s+not|don'?t|never)\s+(?:mention|reveal|disclose|acknowledge)\s+(?:this|that|these|it)\b"
+        r"|\bdo\s+not\s+(?:mention|say)\s+(?:that\s+)?(?:you|this)\b"
+        r"|\b(?:users?|the\s+user|they)\s+(?:do(?:es)?n'?t|do(?:es)?\s+not)\s+need\s+to\s+(?:know|see|be\s+told|hear)\b"
+        r"|\b(?:behind\s+the\s+user'?s\s+back|out\s+of\s+the\s+user'?s\s+sight)\b",
+        CI,
+    ),
+    "conceal_weak": re.compile(
+        r"\b(?:silently|secretly|covertly|quietly|discreetly|stealthily|unbeknownst)\b|\bwithout\s+(?:asking|telling"
+        r"|informing|notifying|confirmation)\b",
+        CI,
+    ),
+    "precedence": re.compile(
+        r"\b(?:always|only)\s+(?:use|call|invoke|run|prefer)\s+(?:this|the\s+\w+)\s+tool\s+(?:first|before|"
+        r"instead|rather)\b"
+        r"|\b(?:before|prior\s+to)\s+(?:using|calling|invoking|executing|running)\s+(?:any|all|every)\s+"
+        r"(?:other\s+)?tools?\b"
+        r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:any|all|every)\s+other\s+tools?\b"
+        r"|\b(?:call|use|invoke|run)\s+this\s+tool\s+(?:first|before\s+(?:any|all|every)\s+(?:other\s+)?tools?)\b"
+        r"|\bthis\s+tool\s+(?:replaces|supersedes|overrides|takes\s+precedence\s+over|must\s+be\s+(?:called|"
+        r"used|run)\s+(?:first|before))\b"
+        r"|\b(?:do\s+not|don'?t|never)\s+(?:use|call|invoke)\s+(?:any\s+other|the\s+other|other)\s+tools?\b"
+        r"|\bmust\s+(?:always\s+)?(?:be\s+)?(?:called|used|invoked|run)\s+(?:first|before\s+(?:any|every|all))\b"
+        r"|\b(?:whenever|every\s+time|each\s+time)\s+(?:you|the\s+"
+        + _MODEL
+        + r")\s+(?:use|call|invoke|run)s?\s+"
+        r"(?:any|a|another)\s+(?:other\s+)?tool\b",
+        CI,
+    ),
+    "shadow_when": re.compile(
+        r"\b(?:when|whenever|every\s+time|each\s+time|if|once|after|before)\s+(?:you\s+(?:use|call|invoke|run)|a\s+call"
+        r"\s+to|calling|using|invoking)\s+(?:the\s+)?" + _IDENT_RE + r"(?:\s+tool)?"
+        r"|\b(?:when|whenever|every\s+time|each\s+time|if|once)\s+(?:the\s+)?(?:\(?[\w-]+\)?(?:\s+server'?s?)?\s+)?"
+        + _IDENT_RE
+        + r"(?:\s+tool)?\s+(?:(?:is|gets|was|has\s+been)\s+(?:used|called|invoked|run|executed|available|present)"
+        r"|runs|exists|is\s+there)\b",
+        CI,
+    ),
+    "shadow_the": re.compile(r"\b(?:the|any)\s+" + _IDENT_RE + r"\s+tool\b", CI),
+    "shadow_other": re.compile(
+        r"\bother\s+(?:mcp\s+)?servers?\b"
+        r"|\b(?:all|any|every)\s+(?:outgoing|other)\s+(?:e-?mails?|messages|requests|calls|outputs|results|responses)\b",
+        CI,
+    ),
+    "modify": re.compile(
+        r"\b(?:(?:chang|replac|redirect|modif|rewrit|swap|alter|overrid|append|prepend|forward|rerout|substitut)\w*"
+        r"|set|add|bcc|cc|must\s+(?:also\s+)?(?:be\s+)?sent|instead\s+send|also\s+send|send\s+(?:a\s+)?copy)\b",
+        CI,
+    ),
+    "tunnel": re.compile(
+        r"\b(?:[\w-]{1,63}\.){0,8}(?:ngrok(?:-free)?\.(?:io|app|dev)|ngrok\.com/r|trycloudflare\.com|webhook\.site"
+        r"|requestbin\.(?:com|net|io)|(?:[\w-]+\.)?m\.pipedream\.net|pipedream\.net|interact\.sh|interactsh\.com"
+        r"|oast\.(?:pro|live|site|online|fun|me)|oastify\.com|burpcollaborator\.net|serveo\.net|serveousercontent"
+        r"\.com|loca\.lt|localtunnel\.me|localhost\.run|lhr\.life|lhr\.rocks|pagekite\.me|beeceptor\.com"
+        r"|hookbin\.com|requestcatcher\.com|postb\.in|dnslog\.cn|ceye\.io|canarytokens\.com|bore\.pub"
+        r"|tunnelmole\.net|zrok\.io|pinggy\.(?:io|link)|telebit\.cloud|portmap\.io|requestrepo\.com)\b",
+        CI,
+    ),
+    "command": re.compile(
+        r"\b(?:curl|wget|iwr|invoke-webrequest)\b[^\n|;]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b"
+        r"|\bbase64\s+(?:-d|--decode)\b[^\n]{0,40}\|\s*(?:ba)?sh\b|\brm\s+-(?:rf|fr)\s+(?:~|/|\$home|\*)"
+        r"|\bchmod\s+(?:-r\s+)?(?:0?777|0?666)\s+(?:~|/)|\bnc\s+(?:-\w+\s+)*-e\s|/dev/tcp/|\bmkfifo\b"
+        r"|\bpowershell\b[^\n]{0,40}-enc(?:odedcommand)?\b|\beval\s*\(\s*atob\b|\bpython3?\s+-c\s+['\"]import\s+"
+        r"(?:socket|os|subprocess)",
+        CI,
+    ),
+    "frame": re.compile(
+        r"\byou\s+(?:must|should|need\s+to|have\s+to|are\s+required\s+to|will\s+need\s+to)\b"
+        r"|\bmust\s+(?:first|always|also)\b|\b(?:first|always|also),?\s+(?:read|send|call|use|include|pass"
+        r"|get|fetch|open)\b|\bbefore\s+(?:using|calling|invoking|executing|running|responding|answering|you)\b"
+        r"|\bmake\s+sure\s+(?:to|you)\b|\bbe\s+sure\s+to\b|\bdo\s+not\s+forget\b|\bit\s+is\s+(?:very\s+|"
+        r"extremely\s+|absolutely\s+)?(?:important|crucial|essential|vital|critical|mandatory|required)\s+"
+        r"(?:that|to)\b|\bmandatory\b|\botherwise\s+(?:the\s+)?(?:tool|it|this)\s+will\b|\bwill\s+(?:not\s+work"
+        r"|fail|crash|break)\s+(?:unless|if\s+you\s+don)|\bto\s+work\s+properly\b"
+        r"|\b(?:after|before)\s+(?:every|each)\s+(?:answer|response|reply|message|turn|request)\b",
+        CI,
+    ),
+    "pressure": re.compile(
+        r"\b(?:IMPORTANT|CRUCIAL|URGENT|CRITICAL|MANDATORY|WARNING|ATTENTION)\b(?=\s*[:!])"
+        r"|\b(?:extremely|very|vitally|absolutely)\s+(?:important|crucial|urgent)\b|\bvery\s+very\b",
+        0,
+    ),
+    "privacy": re.compile(
+        r"\b(?:does\s+not|doesn'?t|do\s+not|don'?t)\s+care\s+about\s+privacy\b|\bprivacy\s+(?:is\s+not|isn'?t)\s+"
+        r"(?:a\s+)?(?:concern|an\s+issue|important)\b|\bregardless\s+of\s+(?:privacy|permissions|visibility)\b"
+        r"|\beven\s+(?:if|though)\s+(?:they\s+are\s+|it\s+is\s+)?private\b|\bput\s+everything\s+you\s+find\b"
+        r"|\b(?:all|every)\s+(?:of\s+)?(?:the\s+)?(?:user|author|owner)'?s?\s+(?:other\s+)?(?:private\s+)?"
+        r"(?:repos|repositories|files|e-?mails|messages|chats|contacts|documents)\b",
+        CI,
+    ),
+    "comment": re.compile(r"<!--"),
+    "bracket": re.compile(
+        r"(?<!\[)\[{2,}+\s*+[A-Z][A-Z _-]{2,40}\]{2,}|\[\s*(?:HIDDEN|SYSTEM|SECRET|ADMIN|OVERRIDE|INTERNAL|AI|ASSISTANT|"
+        r"INSTRUCTION)[A-Z _-]{0,30}\]|\{\{\s*(?:SYSTEM|INSTRUCTIONS?|HIDDEN|ADMIN)[A-Z _-]{0,30}\}\}"
+        r"|(?<!#)#{3,}+\s*+(?:SYSTEM|HIDDEN|INSTRUCTIONS?)\s*+#{3,}|\(\(\(\s*[A-Z][A-Z _-]{2,40}\)\)\)",
+        0,
+    ),
+    "b64": re.compile(r"(?<![\w+/=])[A-Za-z0-9+/]{40,}={0,2}(?![\w+/=])|(?<![\w=-])[A-Za-z0-9_-]{48,}={0,2}"),
+    "decode_hint": re.compile(
+        r"\batob\b|\bbase64[_ -]?decode\b|\bdecode\s+(?:this|the\s+following|it)\b|\bbase64\s+-d\b|\brot13\b"
+        r"|\bfromcharcode\b",
+        CI,
+    ),
+    # Runs are matched whole (possessive), and what follows is checked in Python: a lookahead after a long
+    # run would make a failing match backtrack through every length (quadratic on hostile input).
+    "offscreen": re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]{120,}+"),
+    "offscreen_lines": re.compile(r"(?:[ \t]*+\r?\n){25,}+[ \t]*+"),
+    "padding": re.compile(r"([^\w\s])\1{150,}+"),
+    "hidden_word": re.compile(
+        r"\b(?:hidden|secret|internal[-_ ]only|undocumented|invisible)\s+(?:parameter|param|argument|field)\b"
+        r"|\b(?:do\s+not|don'?t|never)\s+(?:ask|prompt)\s+(?:the\s+)?user\s+(?:for|about)\b"
+        r"|\bfill\s+(?:this|it)\s+(?:in\s+)?(?:automatically|yourself)\b|\bthe\s+user\s+(?:does\s+not|doesn'?t)"
+        r"\s+need\s+to\s+(?:know|see|provide)\b",
+        CI,
+    ),
+    "imperative": re.compile(
+        r"\b(?:always|never|must|ignore|call|read|send|include|pass|you\s+should|you\s+must|the\s+assistant)\b",
+        CI,
+    ),
+}
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _inflected(text: str) -> frozenset[str]:
+    """Words and their -s/-ed/-ing/-ted/-ded forms (the regexes that use these accept them)."""
+    return frozenset(w + end for w in text.split() for end in ("", "s", "ed", "ing", "ted", "ded"))
+
+
+# Necessary conditions, checked before a signal's regex runs: a word (lowercase [a-z0-9]+ token) the regex
+# cannot match without, or a character. The regex is the judge; the trigger only skips hopeless work.
+# tests/scan/test_rules.py checks that triggers never hide a match (same signals with and without them).
+_Trigger = tuple[frozenset[str], tuple[str, ...]]
+TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
+    "tag_markup": (frozenset(), ("<", "[", "#", "###", "<!--")),
+    "tag_label": [(_words("system"), ()), (frozenset(), (":",))],
+    "override": (
+        _words(
+            "ignore disregard forget override bypass instruction instructions now mode your unrestricted "
+            "unfiltered uncensored jailbroken restrictions filters safety refuse confirmation approval permission "
+            "consent check checks"
+        ),
+        (),
+    ),
+    "address_note": [
+        (
+            _words(
+                "note notes message messages attention instruction instructions reminder reminders tip tips"
+            ),
+            (),
+        ),
+        (_MODEL_WORDS, ()),
+    ],
+    "address_hey": [(_words("dear hey hi"), ()), (_MODEL_WORDS, ())],
+    "address_must": [(_MODEL_WORDS | _words("language"), ()), (_words("must shall required has as"), ())],
+    "address_vocative": [(_MODEL_WORDS, ()), (frozenset(), (",",))],
+    "address_claim": [
+        (_words("authorized authorised approved agreed consented granted allowed"), ()),
+        (_words("has have"), ()),
+    ],
+    "secret_dot": (
+        _words(
+            "ssh aws pem p12 pfx keystore kdbx env netrc npmrc pypirc git kube docker gnupg cursor config bash zsh"
+        ),
+        (),
+    ),
+    "secret_id": (_words("rsa dsa ecdsa ed25519 idrsa iddsa idecdsa ided25519"), ()),
+    "secret_word": (
+        _words(
+            "authorized mcp claude wallet phrase phrases private keychain secret secrets credentials ssh etc"
+        ),
+        (),
+    ),
+    "secret_cookie": [(_words("cookie cookies"), ()), (_words("sqlite txt db browser"), ())],
+    "secret_sa": [(_words("service"), ()), (_words("account"), ())],
+    "secret_weak": (
+        _words(
+            "api apikey apikeys access accesstoken accesstokens auth authtoken authtokens bearer token tokens "
+            "password passwords passphrase passphrases credential credentials secret secrets cookie cookies "
+            "session env environment config configuration dotfile dotfiles"
+        ),
+        (),
+    ),
+    "convo": (
+        _words(
+            "conversation chat messages turns prompts exchanges prompt instructions queries questions everything"
+        ),
+        (),
+    ),
+    "read": (
+        _words(
+            "read reading call cat open load fetch get grab retrieve collect gather extract dump copy access obtain "
+            "exfiltrate leak send upload include attach pass scan search list look print contents content text "
+            "value"
+        ),
+        (),
+    ),
+    "exfil_param": [
+        (
+            _words(
+                "pass send put include insert append attach embed add copy paste forward upload post transmit "
+                "encode leak exfiltrate provide supply write fill place store return"
+            ),
+            (),
+        ),
+        (
+            _words(
+                "parameter parameters param params argument arguments arg args field fields property properties "
+                "key keys variable variables query header headers title subject body description name summary "
+                "memo note notes comment url filename input"
+            ),
+            (),
+        ),
+    ],
+    "exfil_dest": [
+        (
+            _inflected(
+                "send sent post upload forward transmit email e mail leak exfiltrate report sync beacon bcc cc "
+                "exfiltration"
+            ),
+            (),
+        ),
+        (_words("to exfiltrate exfiltrated exfiltration exfiltrating exfiltrates"), ()),
+        (
+            _words("http https our following exfiltrate exfiltrated exfiltration exfiltrating exfiltrates"),
+            ("@", "+"),
+        ),
+    ],
+    "exfil_quoted": [(_words("as in into"), ()), (frozenset(), ("'", '"', "`"))],
+    "payload": None,  # support
+    "personal": [
+        (_words("user users"), ()),
+        (
+            _words(
+                "emails email mails messages inbox contacts documents files photos chats history calendar notes "
+                "passwords location"
+            ),
+            (),
+        ),
+    ],
+    "conceal": [
+        (
+            _words(
+                "user users human humans person persons operator operators owner owners they keep mention reveal "
+                "disclose acknowledge say"
+            ),
+            (),
+        ),
+        (
+            _words(
+                "do don never must should shouldn without not t hide keep invisible only behind need mention "
+                "reveal disclose acknowledge say"
+            ),
+            (),
+        ),
+    ],
+    "conceal_weak": (
+        _words("silently secretly covertly quietly discreetly stealthily unbeknownst without"),
+        (),
+    ),
+    "precedence": (_words("tool tools first before"), ()),
+    "shadow_when": [
+        (_words("when whenever every each if once after before"), ()),
+        (frozenset(), ("_", "'", '"', "`")),
+    ],
+    "shadow_the": [(_words("tool"), ()), (_words("the any"), ()), (frozenset(), ("_", "'", '"', "`"))],
+    "shadow_other": [
+        (_words("other outgoing"), ()),
+        (
+            _words(
+                "server servers email emails mail mails messages requests calls outputs results responses"
+            ),
+            (),
+        ),
+    ],
+    "modify": None,  # a support signal: only looked for next to a reference to another tool
+    "tunnel": (
+        _words(
+            "ngrok trycloudflare webhook requestbin pipedream interact interactsh oast oastify burpcollaborator "
+            "serveo serveousercontent loca localtunnel localhost lhr pagekite beeceptor hookbin requestcatcher "
+            "postb dnslog ceye canarytokens bore tunnelmole zrok pinggy telebit portmap requestrepo"
+        ),
+        (),
+    ),
+    "command": (
+        _words("curl wget iwr invoke base64 rm chmod nc dev mkfifo powershell eval python python3"),
+        (),
+    ),
+    "frame": (
+        _words("you must first always also before after make be do it mandatory otherwise will properly"),
+        (),
+    ),
+    "pressure": (
+        _words(
+            "important crucial urgent critical mandatory warning attention extremely very vitally absolutely"
+        ),
+        (),
+    ),
+    "privacy": (_words("care privacy regardless even put all every"), ()),
+    "comment": (frozenset(), ("<!--",)),
+    "bracket": (frozenset(), ("[", "{{", "###", "(((")),
+    "b64": (frozenset({"\0long"}), ()),
+    "decode_hint": (_words("atob base64 decode rot13 fromcharcode"), ()),
+    "offscreen": (frozenset({"\0wide"}), ()),
+    "offscreen_lines": (frozenset({"\0lines"}), ()),
+    "padding": (frozenset({"\0big"}), ()),
+    "hidden_word": (_words("hidden secret internal undocumented invisible ask prompt fill need"), ()),
+    "imperative": (
+        _words("always never must ignore call read send include pass should you assistant the"),
+        (),
+    ),
+}
+
+
+def _conjuncts(spec: _Trigger | list[_Trigger] | None) -> tuple[frozenset[str], ...] | None:
+    """A trigger as sets that must each meet the words present (one set: any of its words will do)."""
+    if spec is None:
+        return None
+    parts = spec if isinstance(spec, list) else [spec]
+    return tuple(words | frozenset(chars) for words, chars in parts)
+
+
+_TRIGGER_SETS = {name: _conjuncts(t) for name, t in TRIGGERS.items()}
+
+# Case-insensitive families run without re.IGNORECASE (several times faster) on an ASCII-lowered copy of
+# the text, which keeps every offset; their patterns are written in lowercase.
+LOWERED = frozenset(name for name, pattern in SIG.items() if pattern.flags & re.IGNORECASE)
+SIG.update({name: re.compile(SIG[name].pattern, SIG[name].flags & ~re.IGNORECASE) for name in LOWERED})
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+SUSPICIOUS_PARAM = re.compile(
+    r"^(?:side_?note|notes?|feedback|context|extra|meta(?:data)?|debug|internal(?:_?only)?|hidden|secret|"
+    r"bypass_?checks?|conversation|history|reasoning|thoughts?|summary|details|remarks?|comment|annotation|"
+    r"trace|memo|aux\w*|tracking)$",
+    CI,
+)
+_SENTENCE_END = re.compile(r"[.!?\n](?=\s|$)")  # not the dot inside a name or a domain
+MAX_HITS = 20  # per signal per string: a string full of matches needs no more to be judged
+
+
+@dataclass(slots=True)
+class Hit:
+    rule: str
+    severity: Severity
+    start: int
+    end: int
+    title: str
+    detail: str = ""  # added to the evidence (decoded text, the signals that raised the severity)
+    decoded: str = ""  # text this span decodes to (base64), scanned in turn
+
+
+# Signals that can raise a finding (alone or with support); the support signals are looked for only when
+# one of these is present, so the common case (a plain description) costs a few regex passes.
+ANCHORS = (
+    "tag_markup",
+    "tag_label",
+    "override",
+    "address_note",
+    "address_hey",
+    "address_must",
+    "address_vocative",
+    "address_claim",
+    "secret_dot",
+    "secret_id",
+    "secret_word",
+    "secret_cookie",
+    "secret_sa",
+    "exfil_param",
+    "exfil_dest",
+    "exfil_quoted",
+    "convo",
+    "personal",
+    "conceal",
+    "conceal_weak",
+    "precedence",
+    "shadow_when",
+    "shadow_the",
+    "shadow_other",
+    "tunnel",
+    "command",
+    "privacy",
+    "hidden_word",
+    "comment",
+    "bracket",
+    "b64",
+    "offscreen",
+    "offscreen_lines",
+    "padding",
+    "pressure",
+)
+_FOLLOWED = re.compile(r"\s{0,64}\S")
+# Signals whose match only counts when visible text follows it (padding that pushes something off screen).
+POST = frozenset({"offscreen", "offscreen_lines", "padding", "address_vocative"})
+
+
+def _keep(name: str, text: str, start: int, end: int) -> bool:
+    """Checks done in Python after a match: padding must be followed by text; "Assistant, ..." must open
+    a sentence."""
+    if name == "address_vocative":
+        before = text[max(0, start - 8) : start].rstrip()
+        return not before or before[-1] in ".!?(:\n"
+    return _FOLLOWED.match(text, end) is not None
+
+
+_ANCHOR_TABLE = {name: (SIG[name], name in LOWERED, _TRIGGER_SETS[name]) for name in ANCHORS}
+_ANCHOR_ORDER = {name: index for index, name in enumerate(ANCHORS)}
+# word or mark -> the anchors whose first trigger set holds it (every anchor has a trigger)
+_ANCHOR_INDEX: dict[str, list[str]] = {}
+for _name in ANCHORS:
+    _trigger = _TRIGGER_SETS[_name]
+    assert _trigger is not None, _name
+    for _token in _trigger[0]:
+        _ANCHOR_INDEX.setdefault(_token, []).append(_name)
+VIRTUAL = {
+    "exfil": ("exfil_param", "exfil_dest", "exfil_quoted"),
+    "tag": ("tag_markup", "tag_label"),
+    "address": ("address_note", "address_hey", "address_must", "address_vocative", "address_claim"),
+    "secret": ("secret_dot", "secret_id", "secret_word", "secret_cookie", "secret_sa"),
+    "shadow_ref": ("shadow_when", "shadow_the", "shadow_other"),
+}
+_WORD_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
+_MARK_STRINGS = ("<!--", "{{", "###", "(((", "<", "[", "#", "'", '"', "`", ":", "@", "+", "_", ",")
+_TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,]")
+_WIDE_SPACE = re.compile("[\t\u00a0\u2000-\u200a\u3000]|        ")
+_PAD_CHARS = tuple(c * 16 for c in "-=_.*#~+/\\|<>!?^%$&:;,'\"`")
+_IDENT = re.compile(r"[\w.:/@+-]{0,64}")
+
+
+class Signals:
+    """The signals of one string: anchors found at once, support signals looked for on first use."""
+
+    def __init__(self, text: str, *, use_triggers: bool = True) -> None:
+        self.text = text
+        ascii_text = text.isascii()
+        self.low = low = text.lower() if ascii_text else text.translate(_ASCII_LOWER)
+        self.use_triggers = use_triggers
+        found: dict[str, list[tuple[int, int]]] = {}
+        self.found = found
+        present: set[str] = set()
+        if use_triggers:
+            if ascii_text:  # bytes.translate is a C table lookup: the fast way to split words
+                present.update(low.encode().translate(_WORD_BYTES).decode().split())
+                present.update(mark for mark in _MARK_STRINGS if mark in text)
+            else:
+                present.update(_TOKEN_OR_MARK.findall(low))
+            size = len(text)
+            if size >= 40 and max(map(len, text.split()), default=0) >= 40:
+                present.add("\0long")
+            if size >= 25 and text.count("\n") >= 25:
+                present.add("\0lines")
+            if size >= 120 and _WIDE_SPACE.search(text):
+                present.add("\0wide")
+            if size >= 150 and (size > 4096 or any(pad in text for pad in _PAD_CHARS)):
+                present.add("\0big")
+            index = _ANCHOR_INDEX
+            candidates = {name for token in present if token in index for name in index[token]}
+        else:
+            candidates = set(ANCHORS)
+        self.present = present
+        anchors = []
+        for name in sorted(candidates, key=_ANCHOR_ORDER.__getitem__):
+            pattern, lowered, trigger = _ANCHOR_TABLE[name]
+            if use_triggers and trigger is not None and any(present.isdisjoint(part) for part in trigger[1:]):
+                found[name] = []
+                continue
+            spans = []
+            for match in pattern.finditer(low if lowered else text):
+                if name in POST and not _keep(name, text, *match.span()):
+                    continue
+                spans.append(match.span())
+                if len(spans) >= MAX_HITS:
+                    break
+            found[name] = spans
+            if spans:
+                anchors.append(name)
+        self.anchors = anchors
+
+    def get(self, name: str) -> list[tuple[int, int]]:
+        found = self.found.get(name)
+        if found is not None:
+            return found
+        spans: list[tuple[int, int]] = []
+        if name in VIRTUAL:
+            spans = sorted(span for part in VIRTUAL[name] for span in self.get(part))
+        else:
+            trigger = _TRIGGER_SETS[name] if self.use_triggers else None
+            if trigger is None or all(not self.present.isdisjoint(part) for part in trigger):
+                subject = self.low if name in LOWERED else self.text
+                for match in SIG[name].finditer(subject):
+                    if name in POST and not _keep(name, self.text, *match.span()):
+                        continue
+                    spans.append(match.span())
+                    if len(spans) >= MAX_HITS:
+                        break
+        self.found[name] = spans
+        return spans
+
+    def __contains__(self, name: object) -> bool:
+        return bool(self.get(str(name)))
+
+    def __getitem__(self, name: str) -> list[tuple[int, int]]:
+        return self.get(name)
+
+    def all(self) -> dict[str, list[tuple[int, int]]]:
+        """Every signal (support included), for tests and explanations."""
+        names = [*SIG, *VIRTUAL]
+        return {name: spans for name in names if (spans := self.get(name))}
+
+
+def signals(text: str, *, use_triggers: bool = True) -> dict[str, list[tuple[int, int]]]:
+    """Every signal's spans in `text` (at most MAX_HITS each)."""
+    return Signals(text, use_triggers=use_triggers).all()
+
+
+def _near(a: list[tuple[int, int]], b: list[tuple[int, int]], window: int) -> tuple[int, int] | None:
+    """The first pair of spans within `window` characters of each other, merged."""
+    for s1, e1 in a:
+        for s2, e2 in b:
+            if s2 - e1 <= window and s1 - e2 <= window:
+                return min(s1, s2), max(e1, e2)
+    return None
+
+
+def _bump(severity: Severity, steps: int = 1) -> Severity:
+    order = list(Severity)
+    return order[min(order.index(severity) + steps, len(order) - 1)]
+
+
+def decode_base64(blob: str) -> str:
+    """The text a base64 blob decodes to, or '' when it decodes to binary."""
+    raw = blob.rstrip("=")
+    try:
+        if "-" in raw or "_" in raw:
+            data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        else:
+            data = base64.b64decode(raw + "=" * (-len(raw) % 4))
+    except (binascii.Error, ValueError):
+        return ""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+    letters = sum(1 for c in text if c.isalpha() or c == " ")
+    return text if text.isprintable() and letters / max(len(text), 1) > 0.7 and " " in text else ""
+
+
+def evaluate(text: str, kind: str, *, own_name: str = "") -> list[Hit]:
+    """Findings for one string. `kind`: text (descriptions), value (default/enum/const/examples), name
+    (a tool or property name), param (a property's description; `own_name` is the property's name)."""
+    hits: list[Hit] = []
+    if len(text) < 40 and _IDENT.fullmatch(text):  # a word, a number, a short path or URL
+        match = SIG["tunnel"].search(text.translate(_ASCII_LOWER))
+        if match:
+            sev = Severity.HIGH if kind == "text" else Severity.CRITICAL
+            hits.append(Hit("MH-TOOL-TUNNEL-URL", sev, *match.span(), "URL of a tunnel or request catcher"))
+        return hits
+    sig = Signals(text)
+    if not sig.anchors and kind in ("text", "param"):
+        return hits
+    strong_context = [k for k in ("tag", "override", "conceal", "exfil", "tunnel", "hidden_word") if k in sig]
+    instructed = bool(strong_context) or any(k in sig for k in ("frame", "address", "precedence"))
+
+    for key in ("tag", "override"):
+        spans = sig.get(key)
+        if not spans:
+            continue
+        others = [k for k in strong_context if k != key]
+        sev = Severity.CRITICAL if others else Severity.HIGH
+        if key == "tag":  # the block from its first marker to its last (e.g. <IMPORTANT> ... </IMPORTANT>)
+            start, end = spans[0][0], spans[-1][1]
+            title = "instruction block addressed to the model"
+        else:
+            start, end = spans[0]
+            title = "order to override instructions"
+        hits.append(Hit("MH-TOOL-INSTRUCTION-BLOCK", sev, start, end, title, _with(others)))
+    if "address" in sig and not any(h.rule == "MH-TOOL-INSTRUCTION-BLOCK" for h in hits):
+        start, end = sig["address"][0]
+        others = len(sig.anchors) > 1 or "frame" in sig or "secret" in sig or "convo" in sig
+        sev = Severity.HIGH if others else Severity.MEDIUM
+        hits.append(Hit("MH-TOOL-INSTRUCTION-BLOCK", sev, start, end, "text addressed to the model"))
+
+    # Secrets: a strong secret near a read verb; weak ones only with other signs of an attack.
+    pair = _near(sig.get("secret"), sig.get("read"), 60)
+    if pair:
+        boosts = [
+            k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word", "address") if k in sig
+        ]
+        sev = (
+            Severity.CRITICAL
+            if boosts
+            else (Severity.HIGH if instructed or kind != "text" else Severity.MEDIUM)
+        )
+        hits.append(
+            Hit(
+                "MH-TOOL-SECRET-ACCESS",
+                sev,
+                *pair,
+                "order to read a secret or configuration file",
+                _with(boosts),
+            )
+        )
+    else:
+        pair = _near(sig.get("secret_weak"), sig.get("read"), 40)
+        boosts = [k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word") if k in sig]
+        if pair and boosts:
+            sev = Severity.CRITICAL if len(boosts) > 1 else Severity.HIGH
+            hits.append(Hit("MH-TOOL-SECRET-ACCESS", sev, *pair, "order to read credentials", _with(boosts)))
+
+    if "exfil" in sig:
+        data = [k for k in ("secret", "secret_weak", "convo", "personal", "payload") if k in sig]
+        start, end = sig["exfil"][0]
+        if data or "tunnel" in sig or kind == "param":
+            strong = [k for k in ("tag", "override", "conceal", "tunnel", "secret", "convo") if k in sig]
+            sev = Severity.CRITICAL if len(strong) > 1 else Severity.HIGH
+            hits.append(
+                Hit(
+                    "MH-TOOL-EXFILTRATION",
+                    sev,
+                    start,
+                    end,
+                    "order to move data out through a tool",
+                    _with(data + strong),
+                )
+            )
+        elif instructed:
+            hits.append(Hit("MH-TOOL-EXFILTRATION", Severity.MEDIUM, start, end, "order to pass data along"))
+    for key, what in (("convo", "the conversation or the prompt"), ("personal", "the user's private data")):
+        if key in sig and not any(h.rule == "MH-TOOL-EXFILTRATION" for h in hits):
+            pair = _near(sig[key], sig.get("read") + sig.get("exfil"), 60)
+            if pair and (instructed or kind == "param"):
+                hits.append(Hit("MH-TOOL-EXFILTRATION", Severity.HIGH, *pair, f"asks for {what}"))
+
+    if "conceal" in sig:
+        start, end = sig["conceal"][0]
+        others = [k for k in strong_context if k != "conceal"]
+        sev = Severity.CRITICAL if others else Severity.HIGH
+        hits.append(Hit("MH-TOOL-CONCEAL", sev, start, end, "concealment from the user", _with(others)))
+    elif "conceal_weak" in sig:
+        start, end = sig["conceal_weak"][0]
+        others = [
+            k for k in ("tag", "override", "exfil", "tunnel", "secret", "convo", "shadow_ref") if k in sig
+        ]
+        if others:
+            hits.append(Hit("MH-TOOL-CONCEAL", Severity.HIGH, start, end, "covert action", _with(others)))
+
+    if "precedence" in sig:
+        start, end = sig["precedence"][0]
+        hits.append(Hit("MH-TOOL-PRECEDENCE", Severity.HIGH, start, end, "forces itself before other tools"))
+
+    for start, end in sig.get("shadow_ref")[:5]:
+        if own_name and own_name in text[start:end]:
+            continue
+        # an order that follows the reference, in the same sentence: "when X is used, change the recipient"
+        after = [m for m in sig.get("modify") if end <= m[0] <= end + 120 and same_sentence(text, end, m[0])]
+        if after:
+            others = [k for k in ("tag", "conceal", "exfil", "tunnel", "conceal_weak") if k in sig]
+            sev = Severity.CRITICAL if others else Severity.HIGH
+            hits.append(
+                Hit(
+                    "MH-TOOL-SHADOWING",
+                    sev,
+                    start,
+                    after[0][1],
+                    "changes how another tool behaves",
+                    _with(others),
+                )
+            )
+            break
+
+    for start, end in sig.get("tunnel")[:2]:
+        sev = Severity.CRITICAL if "exfil" in sig or "secret" in sig or "convo" in sig else Severity.HIGH
+        hits.append(Hit("MH-TOOL-TUNNEL-URL", sev, start, end, "URL of a tunnel or request catcher"))
+
+    if "command" in sig:
+        start, end = sig["command"][0]
+        sev = Severity.CRITICAL if instructed else Severity.HIGH
+        hits.append(Hit("MH-TOOL-COMMAND", sev, start, end, "orders a dangerous shell command"))
+
+    if "privacy" in sig:
+        start, end = sig["privacy"][0]
+        many = len(sig["privacy"]) > 1 or instructed or ("read" in sig and len(sig.anchors) > 2)
+        if many:
+            hits.append(Hit("MH-TOOL-EXFILTRATION", Severity.HIGH, start, end, "harvests private data"))
+
+    if "hidden_word" in sig:
+        start, end = sig["hidden_word"][0]
+        hits.append(
+            Hit("MH-TOOL-HIDDEN-PARAM", Severity.HIGH, start, end, "a parameter hidden from the user")
+        )
+    if kind == "param" and own_name and SUSPICIOUS_PARAM.match(own_name):
+        asks = [k for k in ("convo", "exfil", "tag", "address", "override", "hidden_word") if k in sig]
+        if ("secret" in sig or "secret_weak" in sig) and ("read" in sig or "frame" in sig):
+            asks.append("secret")
+        if asks:
+            hits.append(
+                Hit(
+                    "MH-TOOL-HIDDEN-PARAM",
+                    Severity.CRITICAL if len(asks) > 1 else Severity.HIGH,
+                    0,
+                    min(len(text), 200),
+                    f"parameter '{own_name}' asks for data the user never typed",
+                    _with(asks),
+                )
+            )
+
+    for start, _ in sig.get("comment")[:1]:
+        close = text.find("-->", start + 4, start + 4004)
+        end = close + 3 if close >= 0 else min(len(text), start + 4004)
+        inner = text[start + 4 : end]
+        nested = signals(inner)
+        bad = [
+            k
+            for k in ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
+            if k in nested
+        ]
+        sev = Severity.HIGH if bad else Severity.MEDIUM
+        hits.append(Hit("MH-TOOL-EVASION-MARKUP", sev, start, end, "HTML comment hides text", _with(bad)))
+    if "bracket" in sig:
+        start, end = sig["bracket"][0]
+        hits.append(
+            Hit("MH-TOOL-EVASION-MARKUP", Severity.HIGH, start, end, "bracket marker for hidden orders")
+        )
+    for start, end in sig.get("b64")[:3]:
+        decoded = decode_base64(text[start:end])
+        if not decoded:
+            continue
+        nested = signals(decoded)
+        bad = [
+            k
+            for k in ("imperative", "frame", "secret", "tag", "override", "conceal", "exfil", "tunnel")
+            if k in nested
+        ]
+        sev = (
+            Severity.CRITICAL
+            if bad and ("decode_hint" in sig or len(bad) > 1)
+            else (Severity.HIGH if bad or "decode_hint" in sig else Severity.MEDIUM)
+        )
+        hits.append(
+            Hit(
+                "MH-TOOL-EVASION-MARKUP",
+                sev,
+                start,
+                end,
+                "base64 blob that decodes to text",
+                f'decodes to: "{_clip(decoded)}"',
+                decoded=decoded[:4096],
+            )
+        )
+
+    for key in ("offscreen", "offscreen_lines", "padding"):
+        for start, end in sig.get(key)[:1]:
+            tail = text[end : end + 80]
+            hits.append(
+                Hit(
+                    "MH-TOOL-OFFSCREEN",
+                    Severity.HIGH,
+                    start,
+                    end,
+                    "text pushed off screen",
+                    f'{end - start} padding characters, then: "{_clip(tail)}"',
+                )
+            )
+
+    if kind in ("value", "name") and (instructed or ("imperative" in sig and bool(sig.anchors))):
+        start, end = (sig.get("frame") or sig.get("imperative") or [(0, len(text))])[0]
+        hits.append(
+            Hit("MH-TOOL-SCHEMA-INJECTION", Severity.HIGH, start, end, "instruction inside a schema value")
+        )
+
+    if not hits and "pressure" in sig and ("frame" in sig or "address" in sig):
+        start, end = sig["pressure"][0]
+        hits.append(Hit("MH-TOOL-MANIPULATION", Severity.MEDIUM, start, end, "pressure words and orders"))
+    if kind in ("value", "name"):
+        for hit in hits:
+            if (
+                hit.rule != "MH-TOOL-SCHEMA-INJECTION"
+                and hit.severity < Severity.CRITICAL
+                and hit.severity >= Severity.MEDIUM
+            ):
+                hit.severity = _bump(hit.severity)
+    return hits
+
+
+def same_sentence(text: str, start: int, end: int) -> bool:
+    """No sentence ends between start and end."""
+    return _SENTENCE_END.search(text, start, end) is None
+
+
+def _with(keys: list[str]) -> str:
+    return f"together with: {', '.join(sorted(set(keys)))}" if keys else ""
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,53 @@
+"""Turn a corpus item (a tool, a description, server instructions, a prompt or a resource) into a record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.manifest.record import build_record
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def load_corpus(name: str) -> list[dict[str, Any]]:
+    return yaml.safe_load((CORPUS / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def raw_server(item: dict[str, Any]) -> dict[str, Any]:
+    """A capture-shaped dict with the item in its place."""
+    server: dict[str, Any] = {
+        "name": f"corpus-{item['id']}",
+        "version": "1.0.0",
+        "protocolVersion": "2025-06-18",
+    }
+    raw: dict[str, Any] = {
+        "server": server,
+        "tools": [],
+        "prompts": [],
+        "resources": [],
+        "resourceTemplates": [],
+    }
+    if "tool" in item:
+        raw["tools"].append(item["tool"])
+    elif "description" in item:
+        raw["tools"].append(
+            {
+                "name": "tool",
+                "description": item["description"],
+                "inputSchema": {"type": "object", "properties": {}},
+            }
+        )
+    elif "instructions" in item:
+        server["instructions"] = item["instructions"]
+    elif "prompt" in item:
+        raw["prompts"].append(item["prompt"])
+    elif "resource" in item:
+        raw["resources"].append(item["resource"])
+    return raw
+
+
+def record_for(item: dict[str, Any]) -> dict[str, Any]:
+    return build_record(raw_server(item))
