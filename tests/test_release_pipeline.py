@@ -37,8 +37,23 @@ def test_nox_release_runs_every_stage_and_fails_closed_without_vulnerability_dat
     assert proc.returncode != 0, log  # the report's exit 3 fails the session
     assert "Result: INCOMPLETE (exit 3)" in log
     assert "could not check: audit" in log
-    report = json.loads((out / "reports" / "1-sbom.json").read_text())
-    assert report["stages"][0]["status"] == "passed"
+    status = {}
+    for path in sorted((out / "reports").glob("*.json")):
+        for stage in json.loads(path.read_text())["stages"]:
+            status[stage["stage"]] = stage["status"]
+    # Only the audit could not check; every other stage ran on the built server and passed.
+    assert status == {
+        "sbom": "passed",
+        "audit": "error",
+        "manifest": "passed",
+        "scan-tools": "passed",
+        "sign": "passed",
+        "verify": "passed",
+    }, log
     assert (out / "sbom.cdx.json").is_file()
+    record = json.loads((out / "release.json").read_text())
+    assert record["sandbox"] is True  # no OIDC here: the local sandbox signed, and the record says so
+    assert {a["kind"] for a in record["attestations"]} == {"slsa-provenance", "sbom", "tool-manifest"}
+    assert "SANDBOX SIGNATURES" in log
     sarif = json.loads((out / "mcp-harden.sarif").read_text())
     assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is False
