@@ -182,13 +182,14 @@ TOKEN_OPTIONS = (
     ("--foreign-token", "MCP_HARDEN_FOREIGN_TOKEN"),
     ("--second-token", "MCP_HARDEN_SECOND_TOKEN"),
     ("--low-scope-token", "MCP_HARDEN_LOW_SCOPE_TOKEN"),
+    ("--expired-token", "MCP_HARDEN_EXPIRED_TOKEN"),
 )
 
 
 @nox.session
 def endpoint(session: nox.Session) -> None:
     """Check deployed endpoints: URLs (and check-endpoint options) after `--`, else the policy's endpoint.urls.
-    Tokens come from MCP_HARDEN_TOKEN, _FOREIGN_TOKEN, _SECOND_TOKEN, _LOW_SCOPE_TOKEN when set (passed by
+    Tokens come from MCP_HARDEN_TOKEN, _FOREIGN_TOKEN, _SECOND_TOKEN, _LOW_SCOPE_TOKEN, _EXPIRED_TOKEN when set (passed by
     name, so they never appear on a command line)."""
     _install(session)
     tokens = [x for option, var in TOKEN_OPTIONS if os.environ.get(var) for x in (option, f"env:{var}")]

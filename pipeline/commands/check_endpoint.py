@@ -53,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a valid token without the scopes the endpoint needs: scope check (or env:NAME)",
     )
     parser.add_argument(
+        "--expired-token",
+        metavar="T",
+        help="a token for this endpoint past its expiry: expiry check (or env:NAME)",
+    )
+    parser.add_argument(
         "--allow-host",
         action="append",
         default=[],
@@ -119,6 +124,7 @@ def run(args: argparse.Namespace, policy):
             foreign_token=secret_value(args.foreign_token, "--foreign-token"),
             second_token=secret_value(args.second_token, "--second-token"),
             low_scope_token=secret_value(args.low_scope_token, "--low-scope-token"),
+            expired_token=secret_value(args.expired_token, "--expired-token"),
         ),
         allow_hosts={h.lower() for h in [*section.allow_hosts, *args.allow_host]},
         http_port=args.http_port,

@@ -176,6 +176,7 @@ class Credentials:
     foreign_token: str | None = None  # valid, but issued for another resource (audience)
     second_token: str | None = None  # valid for this resource, another user
     low_scope_token: str | None = None  # valid for this resource, without the scopes the endpoint needs
+    expired_token: str | None = None  # once valid for this resource, now past its expiry
 
 
 @dataclass
@@ -234,7 +235,14 @@ class McpCheck:
     def scrub(self, text: str) -> str:
         """Never let a token reach the report (a server may echo it, e.g. in a Location)."""
         creds = self.creds
-        for secret in (creds.token, creds.foreign_token, creds.second_token, creds.low_scope_token):
+        secrets_given = (
+            creds.token,
+            creds.foreign_token,
+            creds.second_token,
+            creds.low_scope_token,
+            creds.expired_token,
+        )
+        for secret in secrets_given:
             if secret:
                 text = text.replace(secret, "<token>")
         return text
@@ -365,6 +373,7 @@ class McpCheck:
                 "sessions, protocol version, GET)"
             )
         self._check_audience(auth_required)
+        self._check_expired(auth_required)
         self._check_scope(auth_required)
         self._check_origin(auth_required, token, usable)
         self._check_host(auth_required, token, usable)
@@ -548,6 +557,30 @@ class McpCheck:
         elif probe.status != 401:
             self.notes.append(
                 f"--foreign-token got {probe.status}, not 401: refused, but not as the spec says"
+            )
+
+    def _check_expired(self, auth_required: bool) -> None:
+        if not auth_required:
+            return
+        if not self.creds.expired_token:
+            self.notes.append("not run: needs --expired-token (a token for this server past its expiry)")
+            return
+        probe = self._post(
+            "--expired-token (past its expiry)", self._initialize(), token=self.creds.expired_token
+        )
+        wanted = '401 with error="invalid_token" (A3: expired tokens MUST get 401)'
+        if probe.ok:
+            self._add(
+                "MH-MCP-TOKEN-INVALID",
+                Severity.CRITICAL,
+                "An expired token is accepted",
+                probe.evidence(wanted),
+                "Check the token's expiry (`exp`) on every request; the mcp SDK does when the verifier "
+                "returns AccessToken(expires_at=…).",
+            )
+        elif probe.status != 401:
+            self.notes.append(
+                f"--expired-token got {probe.status}, not 401: refused, but not as the spec says"
             )
 
     def _check_scope(self, auth_required: bool) -> None:

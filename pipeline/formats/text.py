@@ -13,9 +13,19 @@ def _paint(text: str, code: str, color: bool) -> str:
 
 
 def _summary_line(summary: dict) -> str:
-    return ", ".join(
-        f"{k.replace('_', ' ')}: {v}" for k, v in summary.items() if not isinstance(v, (dict, list))
-    )
+    """Scalars and short lists of scalars; nested detail stays in the JSON report."""
+    parts = []
+    for key, value in summary.items():
+        if (
+            isinstance(value, list)
+            and len(value) <= 8
+            and all(isinstance(v, (str, int, float)) for v in value)
+        ):
+            value = " ".join(str(v) for v in value) or "none"
+        elif isinstance(value, (dict, list)):
+            continue
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return ", ".join(parts)
 
 
 def render_text(report: Report, *, color: bool = False) -> str:

@@ -23,8 +23,9 @@ TOKENS = {
     "bob": "bob-token-0123456789",
     "foreign": "foreign-aud-token-01",
     "low": "low-scope-token-0123",
+    "expired": "expired-token-012345",
 }
-FAULTS = ("host-0.0.0.0", "no-audience", "default-origins", "no-hsts", "no-scopes")
+FAULTS = ("host-0.0.0.0", "no-audience", "default-origins", "no-hsts", "no-scopes", "no-expiry")
 
 # Mozilla intermediate TLS 1.2 suites (TLS 1.3 suites are not configurable here and all fine).
 MOZILLA_INTERMEDIATE_TLS12 = (
@@ -197,6 +198,15 @@ def start_mcp(
         ),
         TOKENS["low"]: AccessToken(
             token=TOKENS["low"], client_id="carol", scopes=[], resource=url, subject="carol"
+        ),
+        # A verifier that forgets `exp` (the fault) hands the SDK no expiry, so nothing checks it.
+        TOKENS["expired"]: AccessToken(
+            token=TOKENS["expired"],
+            client_id="alice",
+            scopes=["mcp"],
+            resource=url,
+            subject="alice",
+            expires_at=None if fault == "no-expiry" else int(time.time()) - 3600,
         ),
         TOKENS["foreign"]: AccessToken(
             token=TOKENS["foreign"],

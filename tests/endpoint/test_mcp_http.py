@@ -23,6 +23,7 @@ ALL_CREDS = Credentials(
     foreign_token=TOKENS["foreign"],
     second_token=TOKENS["bob"],
     low_scope_token=TOKENS["low"],
+    expired_token=TOKENS["expired"],
 )
 
 
@@ -76,6 +77,7 @@ def test_right_configuration_is_clean(mcp_server: Callable[..., McpDeployment]) 
         ("default-origins", "MH-MCP-ORIGIN", Severity.MEDIUM, "own Origin"),
         ("no-hsts", "MH-HTTP-HSTS", Severity.MEDIUM, "Strict-Transport-Security"),
         ("no-scopes", "MH-MCP-SCOPE", Severity.HIGH, "required scopes"),
+        ("no-expiry", "MH-MCP-TOKEN-INVALID", Severity.CRITICAL, "expired token"),
     ],
 )
 def test_each_sdk_fault_is_caught(
@@ -101,6 +103,7 @@ def test_missing_tokens_are_not_run_never_passed(mcp_server: Callable[..., McpDe
     notes = " | ".join(stage.notes)
     assert "not run: needs --token" in notes
     assert "not run: needs --foreign-token" in notes
+    assert "not run: needs --expired-token" in notes
     assert "MH-MCP-AUDIENCE" not in rules_at(stage, Severity.INFO)
     assert "sessions" not in stage.summary  # never reported as checked
     # The unauthenticated checks still ran: 401s, garbage token, metadata.
