@@ -5,6 +5,7 @@ and lint tools); the logic lives in the package.
     nox -s tests        the test suite
     nox -s lint         ruff, zizmor, actionlint
     nox -s endpoint     check deployed endpoints (URLs after `--`, else the policy's endpoint.urls)
+    nox -s lock         re-lock, with hashes, what the GitHub workflows install
 
 Set MCP_HARDEN_OFFLINE_DB to a folder or zip of OSV records to audit with no network, MCP_HARDEN_OSV_URL
 for another OSV API, MCP_HARDEN_RELEASE_DIR for another output folder (default: release/).
@@ -205,6 +206,28 @@ def endpoint(session: nox.Session) -> None:
         f"{REPORTS}/7-endpoint.json",
         "--sarif",
         f"{OUT}/endpoint.sarif",
+    )
+
+
+LOCK = "github-actions/setup/requirements.txt"
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Re-lock, with hashes, what the workflows install: mcp-harden's dependencies and the build tools."""
+    session.install("pip-tools>=7.4")
+    session.run(
+        "pip-compile",
+        "--quiet",
+        "--generate-hashes",
+        "--allow-unsafe",
+        "--strip-extras",
+        "--no-emit-index-url",
+        "--no-emit-find-links",
+        "--output-file",
+        LOCK,
+        "pyproject.toml",
+        "github-actions/setup/build-tools.in",
     )
 
 

@@ -190,3 +190,20 @@ def test_actionlint_offline_on_the_workflows() -> None:
         timeout=120,
     )
     assert bad.returncode == 1
+
+
+def test_requirements_in_an_oidc_job_need_hashes(tmp_path: Path) -> None:
+    """A hash-locked install is what a signing job should do; an unhashed requirements file is flagged."""
+    text = (FIXTURES / "bad-oidc-untrusted.yml").read_text(encoding="utf-8")
+    text = text.replace("uses: some-org/sign-action", "uses: pypa/gh-action-pypi-publish")
+    for install, flagged in (
+        ("python -m pip install -r lock.txt", True),
+        ("python -m pip install --require-hashes -r lock.txt", False),
+    ):
+        path = tmp_path / "wf.yml"
+        path.write_text(text.replace("python -m pip install .", install), encoding="utf-8")
+        stage = run_lint([path], zizmor=False)
+        titles = [f.title for f in stage.findings if f.rule_id == "MH-WF-OIDC-UNTRUSTED"]
+        assert bool(titles) is flagged, titles
+        if flagged:
+            assert "without --require-hashes" in titles[0]

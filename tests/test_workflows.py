@@ -472,3 +472,48 @@ def test_composite_actions_run_on_the_example_server(tmp_path: Path) -> None:
     stages = {json.loads(p.read_text())["stages"][0]["stage"] for p in (out / "reports").glob("*.json")}
     assert stages == {"sbom", "manifest", "scan-tools", "sign", "verify"}
     assert summary.read_text().count("mcp-harden") >= 5  # every stage appended its Markdown result
+
+
+LOCK = ROOT / "github-actions" / "setup" / "requirements.txt"
+PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_lock_pins_every_dependency_with_hashes() -> None:
+    """What the workflows install is locked: every dependency of mcp-harden and every build tool, by
+    version and hash (`nox -s lock` rewrites it)."""
+    import tomllib
+    from packaging.requirements import Requirement
+
+    text = LOCK.read_text(encoding="utf-8")
+    pinned = {_canonical(name) for name, _ in PIN_RE.findall(text)}
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n\n", 1)[1] if "\n\n" in text else text)
+    for block in blocks:
+        if PIN_RE.match(block):
+            assert "--hash=sha256:" in block, f"no hash for {block.splitlines()[0]}"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [Requirement(r).name for r in project["dependencies"]]
+    tools = (ROOT / "github-actions" / "setup" / "build-tools.in").read_text(encoding="utf-8")
+    wanted += [Requirement(line).name for line in tools.splitlines() if line and not line.startswith("#")]
+    missing = [name for name in wanted if _canonical(name) not in pinned]
+    assert not missing, f"not in {_rel(LOCK)} (run `nox -s lock`): {missing}"
+
+
+def test_mcp_harden_installs_only_from_the_lock() -> None:
+    """Every install of mcp-harden in a workflow or action first installs the hash-locked dependencies, then
+    mcp-harden itself with --no-deps --no-build-isolation: nothing unpinned runs beside an OIDC token."""
+    installs = 0
+    for path, where, script in _runs():
+        text = script.replace("\\\n", " ")
+        for line in text.splitlines():
+            if "pip install" in line and (".mcp-harden-src" in line or "$source_dir" in line):
+                if "--require-hashes" in line:
+                    assert "github-actions/setup/requirements.txt" in line, f"{_rel(path)} {where}: {line}"
+                    continue
+                installs += 1
+                assert "--no-deps" in line and "--no-build-isolation" in line, f"{_rel(path)} {where}: {line}"
+                assert "--require-hashes" in text, f"{_rel(path)} {where}: no hash-locked install first"
+    assert installs >= 4  # the setup action, three release jobs, the deploy verification

@@ -7,7 +7,6 @@ cannot be checked gets `error` set (exit 3); the others' results still come.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,15 +43,10 @@ class EndpointOptions:
 
 
 def rules() -> list[Rule]:
-    """Every rule this stage can report, for SARIF (the TLS rules when the TLS checker is present)."""
-    out = list(RULES)
-    try:
-        module = _tls_module()
-    except Exception:  # a broken TLS module is reported by its own check, as could-not-check
-        module = None
-    if module is not None:
-        out += list(getattr(module, "RULES", []))
-    return out
+    """Every rule this stage can report, for SARIF: the HTTP and MCP rules and the TLS rules."""
+    from pipeline.endpoint.tls import RULES as TLS_RULES
+
+    return [*RULES, *TLS_RULES]
 
 
 def parse_resolve(entries: list[str]) -> dict[tuple[str, int], str]:
@@ -115,15 +109,6 @@ def _total(options: EndpointOptions) -> float:
     return options.total_timeout if options.total_timeout else max(30.0, 6 * options.timeout)
 
 
-def _tls_module() -> Any:
-    try:
-        return importlib.import_module("pipeline.endpoint.tls")
-    except ModuleNotFoundError as exc:
-        if exc.name == "pipeline.endpoint.tls":
-            return None
-        raise
-
-
 @dataclass
 class _Part:
     findings: list[Finding] = field(default_factory=list)
@@ -138,11 +123,9 @@ def _run_tls(target: Target, options: EndpointOptions, deadline: float) -> _Part
         part.notes.append("TLS not checked (--no-tls)")
         return part
     try:
-        module = _tls_module()
-        if module is None:
-            part.error = "TLS checker not available in this build (pipeline.endpoint.tls): run with --no-tls"
-            return part
-        result = module.check_tls(
+        from pipeline.endpoint.tls import check_tls
+
+        result = check_tls(
             target.host,
             target.port,
             connect_address=options.resolve.get((target.host, target.port)),
@@ -206,6 +189,8 @@ def _http_checks(target: Target, options: EndpointOptions, deadline: float, part
         part.notes += [check.scrub(n) for n in check.notes]
         part.summary.update(check.summary)
         part.summary["requests"] = client.requests_sent
+    for server in check.auth_servers[:3]:
+        _auth_server_tls(server, options, deadline, part)
     if target.scheme == "https":
         if check.first_response is not None:
             found, value = web.check_hsts(check.first_response, target.url, options.hsts_min_age)
@@ -220,6 +205,20 @@ def _http_checks(target: Target, options: EndpointOptions, deadline: float, part
             found, value = web.check_http_redirect(client, target, port)
             part.findings += found
             part.summary["plain_http"] = value
+
+
+def _auth_server_tls(server: Target, options: EndpointOptions, deadline: float, part: _Part) -> None:
+    """A7: the authorization server's endpoints must be HTTPS with sound TLS; its findings say whose they are."""
+    if not options.tls:
+        return
+    checked = _run_tls(server, options, deadline)
+    if checked.error:
+        part.notes.append(f"authorization server {server.origin}: {checked.error}")
+        return
+    for finding in checked.findings:
+        finding.title = f"authorization server {server.origin}: {finding.title}"
+        part.findings.append(finding)
+    part.summary["authorization_server_tls"] = "checked" if not checked.findings else "findings"
 
 
 def _assemble(

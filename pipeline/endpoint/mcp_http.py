@@ -212,6 +212,8 @@ class McpCheck:
     first_response: Response | None = None
     _sessions: list[str] = field(default_factory=list)
     _version: str = PROTOCOL_VERSION
+    # HTTPS authorization servers whose metadata was read: the orchestrator checks their TLS too (A7).
+    auth_servers: list[Target] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.target: Target = parse_url(self.url)
@@ -1037,10 +1039,8 @@ class McpCheck:
                 f"sent: GET {where}; got: {', '.join(plain)[:300]}; spec wants: https only (A7)",
                 "Serve every authorization server endpoint over HTTPS.",
             )
-        self.notes.append(
-            f"authorization server {issuer}: metadata read; its TLS is not checked here "
-            "(run check-endpoint on it)"
-        )
+        if target.scheme == "https" and target.origin != self.target.origin:
+            self.auth_servers.append(target)
 
     def _cleanup(self, token: str | None) -> None:
         """End the sessions the checker opened (best effort, bounded)."""

@@ -137,6 +137,8 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
         )
         text = text[:half] + "\n" + text[-half:]
     out += [(hit, "") for hit in evaluate(text, kind, own_name=own)]
+    if kind == "name" and not text.isascii():
+        out += _lookalike_hits(own or text)
     if uni.SUSPICIOUS.search(text):
         runs = uni.find_hidden(text)
         if runs:
@@ -161,6 +163,16 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
                 hit.start += shift if hit.start > half else 0
                 hit.end += shift if hit.end > half else 0
     return out
+
+
+def _lookalike_hits(name: str) -> list[tuple[Hit, str]]:
+    found = uni.lookalike(name)
+    if found is None:
+        return []
+    reads_as, odd = found
+    letters = ", ".join(f"{uni.describe(ch)} at {i}" for i, ch in odd[:4]) + (" …" if len(odd) > 4 else "")
+    title = f"the name reads as '{reads_as}' but is spelled with look-alike characters"
+    return [(Hit("MH-TOOL-CONFUSABLE-NAME", Severity.HIGH, odd[0][0], odd[-1][0] + 1, title, letters), "")]
 
 
 def _unicode_hits(text: str, runs: list[uni.HiddenRun], kind: str, own: str) -> list[tuple[Hit, str]]:

@@ -76,6 +76,13 @@ SPECS = {
             "Rename one tool, or drop one server; a client may call the wrong server's tool.",
         ),
         RuleSpec(
+            "MH-TOOL-CONFUSABLE-NAME",
+            "confusable-name",
+            "A tool or prompt name spelled with look-alike characters (Cyrillic 'е' for 'e', fullwidth "
+            "letters) so that it reads as another name",
+            "Spell the name in plain ASCII; a client or a reviewer cannot tell the two apart.",
+        ),
+        RuleSpec(
             "MH-TOOL-HIDDEN-PARAM",
             "hidden-parameter",
             "A parameter meant to carry conversation, context or secrets the user never typed",

@@ -171,3 +171,31 @@ def bidi_display(text: str) -> str:
 
 def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
+
+
+# Letters of other scripts that read as Latin ones: a small, common subset of Unicode's confusables
+# (UTS #39). NFKC already folds fullwidth and mathematical letters.
+_LOOKALIKE = str.maketrans(
+    "аеорсухіјѕһԁԛԝӏкАВЕКМНОРСТХУІЈЅαορνικυΑΒΕΖΗΙΚΜΝΟΡΤΥΧıℓ",
+    "aeopcyxijshdqwlkABEKMHOPCTXYIJSaopvikuABEZHIKMNOPTYXil",
+)
+
+
+def lookalike(name: str) -> tuple[str, list[tuple[int, str]]] | None:
+    """For a name that reads as plain ASCII but is spelled with other code points (Cyrillic or Greek
+    look-alikes, fullwidth letters): what it reads as, and the odd characters with their offsets."""
+    if name.isascii():
+        return None
+    import unicodedata
+
+    reads_as = unicodedata.normalize("NFKC", name).translate(_LOOKALIKE)
+    if not reads_as.isascii() or not any(c.isalpha() for c in reads_as):
+        return None  # a name in another script is a name, not a disguise
+    odd = [(i, ch) for i, ch in enumerate(name) if not ch.isascii()]
+    return reads_as, odd
+
+
+def describe(ch: str) -> str:
+    import unicodedata
+
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}"

@@ -26,7 +26,12 @@ OIDC_CONSUMERS = ("pypa/gh-action-pypi-publish", "sigstore/gh-action-sigstore-py
 # Commands that run the project's own code (or its unpinned dependencies) in the job.
 UNTRUSTED_COMMANDS = (
     (re.compile(r"\bpip3?\s+install\b[^\n;&|]*?\s(-e\s+)?\.(\[[^\]]*\])?(\s|$)"), "installs the project"),
-    (re.compile(r"\bpip3?\s+install\b[^\n;&|]*\s(-r|--requirement)\s"), "installs a requirements file"),
+    (
+        re.compile(
+            r"(?m)^(?![^\n]*--require-hashes)[^\n]*\bpip3?\s+install\b[^\n;&|]*\s(-r|--requirement)\s"
+        ),
+        "installs a requirements file without --require-hashes",
+    ),
     (re.compile(r"\b(python3?\s+-m\s+build|setup\.py|hatch\s+build|poetry\s+build|uv\s+build)\b"), "builds"),
     (re.compile(r"\b(pytest|tox|nox)\b"), "runs the test suite"),
     (re.compile(r"\b(npm|pnpm|yarn)\s+(install|ci|run|test|exec)\b|\bnpx\s"), "runs package scripts"),

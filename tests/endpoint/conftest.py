@@ -3,27 +3,14 @@ Everything listens on 127.0.0.1 and stops at the end of its test."""
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.endpoint.conftest_tls import *  # noqa: F403  (the TLS tests' fixtures)
 from tests.endpoint.mcp_servers import McpDeployment, Pki, RawServer, make_pki, start_mcp
-
-try:  # the TLS tests' fixtures, when that half of the stage is present
-    from tests.endpoint.conftest_tls import *  # noqa: F403
-except ModuleNotFoundError as exc:
-    if exc.name != "tests.endpoint.conftest_tls":
-        raise
-
-HAVE_TLS = importlib.util.find_spec("pipeline.endpoint.tls") is not None
-
-
-def tls_args() -> list[str]:
-    """`--no-tls` while the TLS checker is absent from this build, so the HTTP checks are still tested."""
-    return [] if HAVE_TLS else ["--no-tls"]
 
 
 @pytest.fixture(scope="session")

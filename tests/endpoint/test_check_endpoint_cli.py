@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import assert_one_line_error, run_cli
-from tests.endpoint.conftest import tls_args
 from tests.endpoint.mcp_servers import TOKENS, McpDeployment, RawServer, silent
 
 
@@ -34,7 +33,6 @@ def test_right_configuration_exits_0_as_json(mcp_server: Callable[..., McpDeploy
         "--ca-file",
         deployment.ca_file or "",
         *_all_tokens(),
-        *tls_args(),
         "--format",
         "json",
         "--fail-on",
@@ -58,7 +56,6 @@ def test_fault_exits_1_with_sarif(mcp_server: Callable[..., McpDeployment], work
         "--ca-file",
         deployment.ca_file or "",
         *_all_tokens(),
-        *tls_args(),
         "--sarif",
         str(sarif),
     )
@@ -80,7 +77,6 @@ def test_tokens_from_environment(mcp_server: Callable[..., McpDeployment]) -> No
         deployment.url,
         "--ca-file",
         deployment.ca_file or "",
-        *tls_args(),
         "--token",
         "env:T_ALICE",
         "--foreign-token",

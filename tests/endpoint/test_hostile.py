@@ -12,7 +12,6 @@ from pipeline.endpoint import EndpointOptions, check_endpoints
 from pipeline.endpoint.http import HttpClient
 from pipeline.errors import CheckError
 from tests.endpoint import mcp_servers as hostile
-from tests.endpoint.conftest import HAVE_TLS
 from tests.endpoint.mcp_servers import McpDeployment, RawServer
 
 TIMEOUT = 1.0
@@ -64,7 +63,7 @@ def test_hostile_endpoint_is_could_not_check_and_others_still_come(
     assert fine.summary["authentication"] == "required"
 
 
-@pytest.mark.parametrize("tls", [False, HAVE_TLS])
+@pytest.mark.parametrize("tls", [False, True])
 def test_tls_handshake_that_never_comes(raw_server: Callable[..., RawServer], tls: bool) -> None:
     """An https:// endpoint that accepts and never answers the ClientHello: the HTTP client (and the TLS
     checker, when present) give up within the timeout."""
