@@ -191,7 +191,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:act|behave|respond|answer)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken)\b"
         r"|\bwithout\s+(?:any\s+)?(?:restrictions|filters|safety\s+(?:rules|checks))\b"
         r"|\bnew\s+(?:system\s+)?instructions?\s*:|\byou\s+are\s+now\s+(?:a|an|in|the)\b|\bfrom\s+now\s+on,?\s+you\b"
-        r"|\bnever\s+refuse\b|\b(?:do\s+not|don'?t|must\s+not|never)\s+(?:ask|wait)\s+for\s+(?:confirmation|approval"
+        r"|\bnever\s+refuse\b|\b(?:do\s+not|don'?t|must\s+not|never)\s+(?:ask|wait|request|seek)\s+(?:for\s+)?(?:confirmation|approval"
         r"|permission|consent)\b|\b(?:disable|skip|turn\s+off)\s+(?:the\s+|all\s+)?(?:safety|security)\s+checks?\b"
         r"|\b(?:developer|god|jailbreak)\s+mode\b|\byour\s+(?:real|true|actual|new)\s+(?:task|instructions?|"
         r"purpose|goal|job)\b",
@@ -287,7 +287,7 @@ SIG: dict[str, re.Pattern[str]] = {
     "conceal": re.compile(
         r"\b(?:do\s+not|don'?t|never|must\s+not|should\s+not|shouldn'?t|without)\s+(?:ever\s+)?"
         r"(?:tell|telling|mention|mentioning|inform|informing|notify|notifying|show|showing|reveal|revealing"
-        r"|disclose|disclosing|alert|alerting|let|letting|ask|asking|bother|make)\s+(?:\w+\s+){0,3}?"
+        r"|disclose|disclosing|alert|alerting|let|letting|ask|asking|bother|make)\s+(?:\w+\s+){0,5}?"
         r"(?:the\s+)?(?:user|human|person|operator|owner)s?\b"
         r"|\b(?:the\s+)?user\s+(?:must|should|need|will)\s*(?:not|n'?t|never)\s+(?:\w+\s+)?(?:know|see|"
         r"notice|be\s+(?:told|informed|aware|notified))\b"
@@ -871,7 +871,7 @@ def evaluate(text: str, kind: str, *, own_name: str = "") -> list[Hit]:
         hits.append(Hit("MH-TOOL-INSTRUCTION-BLOCK", sev, start, end, title, _with(others)))
     if "address" in sig and not any(h.rule == "MH-TOOL-INSTRUCTION-BLOCK" for h in hits):
         start, end = sig["address"][0]
-        others = len(sig.anchors) > 1 or "frame" in sig or "secret" in sig or "convo" in sig
+        others = len(sig.anchors) > 1 or any(k in sig for k in ("frame", "secret", "secret_weak", "convo"))
         sev = Severity.HIGH if others else Severity.MEDIUM
         hits.append(Hit("MH-TOOL-INSTRUCTION-BLOCK", sev, start, end, "text addressed to the model"))
 
