@@ -53,6 +53,7 @@ RULES = [
     ),
     Rule("MH-VERIFY-SUBJECT", "subject", "An attestation's subject digest does not match the artifact."),
     Rule("MH-VERIFY-DIGEST", "digest", "An artifact differs from the digest in the release record."),
+    Rule("MH-VERIFY-RECORD", "record", "The release record names files by absolute path."),
     Rule(
         "MH-VERIFY-MISSING-ARTIFACT",
         "missing-artifact",
@@ -481,6 +482,11 @@ def verify_artifacts(
     return _finish(result, checker, len(artifacts))
 
 
+def _record_paths(record: Any) -> list[str]:
+    paths = [p for a in record.artifacts for p in (a.path, a.bundle)]
+    return paths + [p for a in record.attestations for p in (a.bundle, a.source) if p]
+
+
 def verify_record(
     record_path: Path,
     *,
@@ -509,8 +515,22 @@ def verify_record(
             f"the release record {record_path.name} is not signed (no bundle beside it)",
             record_path,
         )
-    else:
-        checker.check_signature(record_path, record_bundle, _hash(record_path))
+    trusted = record_bundle is not None and checker.check_signature(
+        record_path, record_bundle, _hash(record_path)
+    )
+    outside = [p for p in _record_paths(record) if Path(p).is_absolute() or Path(p).drive]
+    if outside:
+        checker._fail(
+            "MH-VERIFY-RECORD",
+            f"the release record names absolute paths ({', '.join(sorted(outside)[:3])}): it must name files "
+            "relative to its own folder",
+            record_path,
+        )
+    if not trusted or outside:
+        # Fail closed: an unsigned, altered or foreign record cannot say which files to check.
+        result.notes.append("the release record's contents were not used: it did not verify")
+        result.summary["record"] = str(record_path)
+        return result
     digests: dict[str, str] = {}
     for item in record.artifacts:
         path = base / item.path

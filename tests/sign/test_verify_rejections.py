@@ -255,3 +255,17 @@ def test_record_sbom_changed_after_signing(release: Release, copy_release: Path)
     assert titles == [
         "attestation sbom.intoto.sigstore.json attests other content than sbom.cdx.json (the file was changed after signing)"
     ]
+
+
+def test_edited_record_is_not_read_further(release: Release, copy_release: Path) -> None:
+    """An altered record cannot say which files to check: after its own signature fails, nothing it lists
+    is opened, and an absolute path in it is named as such."""
+    record = copy_release / "release" / "release.json"
+    data = json.loads(record.read_text())
+    data["artifacts"][0]["path"] = "/etc/hostname"
+    record.write_text(json.dumps(data))
+    result = verify_record(record, signers=[Signer(**GOOD)], trusted_root=release.trusted_root)
+    rules = [rule for rule, _ in _titles(result)]
+    assert rules == ["MH-VERIFY-SIGNATURE", "MH-VERIFY-RECORD"], _titles(result)
+    assert "/etc/hostname" in _titles(result)[1][1]
+    assert "the release record's contents were not used: it did not verify" in result.notes
