@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -178,14 +179,20 @@ def test_unreadable_ca_file_is_a_usage_error(tmp_path: Path) -> None:
     assert str(missing) in assert_one_line_error(result)
 
 
-def test_token_and_headers_reach_the_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[bytes] = []
+def _recorder(seen: list[bytes]) -> Callable[[socket.socket], None]:
+    """A raw server handler that keeps the request it got and answers 401."""
 
     def record_request(conn: socket.socket) -> None:
         conn.settimeout(5)
         seen.append(conn.recv(65536))
         conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
+    return record_request
+
+
+def test_token_and_headers_reach_the_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bytes] = []
+    record_request = _recorder(seen)
     monkeypatch.setenv("MCP_HARDEN_TOKEN", "s3cret-token")
     with raw_server(record_request) as url:
         result = cli(
@@ -201,12 +208,7 @@ def test_token_and_headers_reach_the_endpoint(tmp_path: Path, monkeypatch: pytes
 def test_token_from_a_named_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--token env:NAME` reads the token from NAME, so it never stands on a command line."""
     seen: list[bytes] = []
-
-    def record_request(conn: socket.socket) -> None:
-        conn.settimeout(5)
-        seen.append(conn.recv(65536))
-        conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-
+    record_request = _recorder(seen)
     monkeypatch.setenv("DEPLOY_TOKEN", "named-s3cret")
     with raw_server(record_request) as url:
         result = cli(
