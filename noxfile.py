@@ -214,17 +214,19 @@ LOCK = "github-actions/setup/requirements.txt"
 
 @nox.session
 def lock(session: nox.Session) -> None:
-    """Re-lock, with hashes, what the workflows install: mcp-harden's dependencies and the build tools."""
-    session.install("pip-tools>=7.4")
+    """Re-lock, with hashes, what the GitHub workflows install: mcp-harden's dependencies and the build tools,
+    for every Python from 3.10 and every platform (markers say which pin applies where)."""
+    session.install("uv>=0.5")
     session.run(
-        "pip-compile",
-        "--quiet",
+        "uv",
+        "pip",
+        "compile",
+        "--universal",
         "--generate-hashes",
-        "--allow-unsafe",
-        "--strip-extras",
-        "--no-emit-index-url",
-        "--no-emit-find-links",
-        "--output-file",
+        "--python-version",
+        "3.10",
+        "--quiet",
+        "-o",
         LOCK,
         "pyproject.toml",
         "github-actions/setup/build-tools.in",
