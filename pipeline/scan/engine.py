@@ -84,7 +84,7 @@ def fields(record: dict[str, Any]) -> list[Field]:
     out: list[Field] = []
     server = record.get("server") or {}
     if isinstance(server.get("instructions"), str):
-        out.append(Field("server.instructions", server["instructions"], "text", ""))
+        out.append(Field("server.instructions", server["instructions"], "instructions", ""))
     for key in ("name", "title", "description"):
         if isinstance(server.get(key), str):
             out.append(Field(f"server.{key}", server[key], "text", ""))
@@ -325,7 +325,7 @@ def scan_servers(
                 cached = _hits(f.text, f.kind, own)
                 if len(f.text) <= MEMO_MAX_CHARS and len(memo) < MEMO_ENTRIES:
                     memo[key] = cached
-            if others is not None and f.kind in ("text", "param"):
+            if others is not None and f.kind in ("text", "param", "instructions"):
                 cached = cached + _cross_server(f.text, others)
             for hit, suffix in cached:
                 once = (hit.rule, f.path + suffix, hit.start)

@@ -842,7 +842,12 @@ def decode_base64(blob: str) -> str:
 
 def evaluate(text: str, kind: str, *, own_name: str = "") -> list[Hit]:
     """Findings for one string. `kind`: text (descriptions), value (default/enum/const/examples), name
-    (a tool or property name), param (a property's description; `own_name` is the property's name)."""
+    (a tool or property name), param (a property's description; `own_name` is the property's name),
+    instructions (the server's `instructions`: written for the model by design, so being addressed to it, or
+    telling it how to proceed, is no sign; only the stronger signals count there)."""
+    for_model = kind == "instructions"
+    if for_model:
+        kind = "text"
     hits: list[Hit] = []
     if len(text) < 40 and _IDENT.fullmatch(text):  # a word, a number, a short path or URL
         match = SIG["tunnel"].search(text.translate(_ASCII_LOWER))
@@ -854,7 +859,9 @@ def evaluate(text: str, kind: str, *, own_name: str = "") -> list[Hit]:
     if not sig.anchors and kind in ("text", "param"):
         return hits
     strong_context = [k for k in ("tag", "override", "conceal", "exfil", "tunnel", "hidden_word") if k in sig]
-    instructed = bool(strong_context) or any(k in sig for k in ("frame", "address", "precedence"))
+    instructed = bool(strong_context) or (
+        not for_model and any(k in sig for k in ("frame", "address", "precedence"))
+    )
 
     for key in ("tag", "override"):
         spans = sig.get(key)
@@ -869,7 +876,7 @@ def evaluate(text: str, kind: str, *, own_name: str = "") -> list[Hit]:
             start, end = spans[0]
             title = "order to override instructions"
         hits.append(Hit("MH-TOOL-INSTRUCTION-BLOCK", sev, start, end, title, _with(others)))
-    if "address" in sig and not any(h.rule == "MH-TOOL-INSTRUCTION-BLOCK" for h in hits):
+    if "address" in sig and not for_model and not any(h.rule == "MH-TOOL-INSTRUCTION-BLOCK" for h in hits):
         start, end = sig["address"][0]
         others = len(sig.anchors) > 1 or any(k in sig for k in ("frame", "secret", "secret_weak", "convo"))
         sev = Severity.HIGH if others else Severity.MEDIUM

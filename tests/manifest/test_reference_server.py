@@ -44,3 +44,15 @@ def test_two_stdio_captures_are_identical(everything: str, tmp_path: Path) -> No
     diff = cli("manifest", "diff", str(one), "--format", "json", "--", everything, "stdio")
     assert diff.code == 0, diff.out + diff.err
     assert stage(diff)["summary"]["identical"] is True
+
+
+def test_scan_of_the_reference_server_is_clean(everything: str, tmp_path: Path) -> None:
+    """A real third-party server, written by nobody here: the poisoning scan finds nothing at medium or above.
+    (Its `instructions` talk to the model, as instructions are meant to; that alone is no sign.)"""
+    record = tmp_path / "everything.json"
+    result = cli("manifest", "capture", "-o", str(record), "--format", "json", "--", everything, "stdio")
+    assert result.code == 0, result.out + result.err
+    scanned = cli("scan-tools", str(record), "--format", "json", "--fail-on", "medium")
+    assert scanned.code == 0, scanned.out
+    findings = stage(scanned)["findings"]
+    assert [f for f in findings if f["severity"] in ("medium", "high", "critical")] == []
