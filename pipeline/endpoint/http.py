@@ -380,19 +380,6 @@ class _Reader:
                 return bytes(out)
 
 
-def local_addresses() -> list[str]:
-    """This machine's primary non-loopback IPv4 address, if it has one (a UDP "connect" sends nothing)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the route's source address
-        address = sock.getsockname()[0]
-    except OSError:
-        return []
-    finally:
-        sock.close()
-    return [] if address.startswith("127.") or address == "0.0.0.0" else [address]
-
-
 def tcp_accepts(address: str, port: int, timeout: float) -> bool:
     """Whether something accepts TCP connections at address:port (connect only, nothing sent)."""
     try:

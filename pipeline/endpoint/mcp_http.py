@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pipeline.endpoint.http import HttpClient, Response, Target, local_addresses, parse_url, tcp_accepts
+from pipeline.endpoint.http import HttpClient, Response, Target, parse_url, tcp_accepts
 from pipeline.errors import CheckError
 from pipeline.findings import Finding, Location, Rule, Severity
 
@@ -411,24 +411,24 @@ class McpCheck:
         )
 
     def _check_binding(self) -> None:
-        """T2: a server reached on loopback should not also listen on the machine's network address."""
+        """T2: a server reached on loopback should listen on loopback only. A server bound to 127.0.0.1
+        refuses 127.0.0.2; one bound to every interface (0.0.0.0, ::) accepts it. The probe never leaves
+        loopback, so it is safe anywhere, and it catches the usual fault: the wildcard bind."""
         connect = self.client.resolve.get((self.target.host, self.target.port), self.target.host)
         if not is_loopback_host(connect):
             return
-        addresses = local_addresses()
-        if not addresses:
-            self.notes.append("bind check not run: this machine has no non-loopback IPv4 address to try")
-            return
+        other = "127.0.0.3" if connect == "127.0.0.2" else "127.0.0.2"
         timeout = min(1.0, self.client.connect_timeout)
-        open_on = [a for a in addresses if tcp_accepts(a, self.target.port, timeout)]
-        self.summary["listens"] = "also on " + ", ".join(open_on) if open_on else "loopback only"
-        if open_on:
+        wide = tcp_accepts(other, self.target.port, timeout)
+        self.summary["listens"] = "every interface" if wide else "loopback only"
+        if wide:
             self._add(
                 "MH-MCP-BIND",
                 Severity.MEDIUM,
-                f"The local server also listens on {', '.join(open_on)}:{self.target.port}",
-                f"sent: TCP connect to {open_on[0]}:{self.target.port} (this machine's network address); "
-                "got: accepted; spec wants: local servers SHOULD bind only to localhost (T2)",
+                f"The local server listens on every interface, not only on {connect}",
+                f"sent: TCP connect to {other}:{self.target.port} (a loopback address a server bound to "
+                f"{connect} refuses); got: accepted, so it is bound to all interfaces and reachable from the "
+                "network; spec wants: local servers SHOULD bind only to localhost (T2)",
                 "Bind a local server to 127.0.0.1 (or ::1) only; in a container, publish the port on "
                 "127.0.0.1 (docker run -p 127.0.0.1:PORT:PORT).",
             )

@@ -92,8 +92,9 @@ def _session(
     except IdentityError as exc:
         raise UsageError(f"identity token rejected: {exc}", where="--identity-token") from None
     try:
-        config = ClientTrustConfig.production() if instance == "production" else ClientTrustConfig.staging()
-        context = SigningContext.from_trust_config(config)
+        from pipeline.verify import online_trust_config
+
+        context = SigningContext.from_trust_config(online_trust_config(instance))
     except Exception as exc:
         raise CheckError(
             f"could not load the {instance} Sigstore trust configuration: {_one_line(exc)}"

@@ -30,6 +30,23 @@ _SHIPPED = {
     "production": "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev",
     "staging": "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev",
 }
+# A TUF mirror of the instance's repository (an internal proxy, or a loopback server in tests).
+TUF_URL_ENV = "MCP_HARDEN_TUF_URL"
+
+
+def online_trust_config(instance: str) -> Any:
+    """The instance's Sigstore client configuration, refreshed through TUF: from its public repository, or
+    from the mirror in $MCP_HARDEN_TUF_URL, bootstrapped from the TUF root shipped with sigstore."""
+    from sigstore.models import ClientTrustConfig
+
+    mirror = os.environ.get(TUF_URL_ENV)
+    if mirror:
+        import sigstore
+
+        root = Path(sigstore.__file__).parent / "_store" / _SHIPPED[instance] / "root.json"
+        return ClientTrustConfig.from_tuf(mirror, offline=False, bootstrap_root=root)
+    return ClientTrustConfig.production() if instance == "production" else ClientTrustConfig.staging()
+
 
 RULES = [
     Rule(
@@ -153,10 +170,8 @@ def load_trusted_root(
                 f"cannot load the {instance} trusted root shipped with sigstore: {_one_line(exc)}",
                 where=str(path),
             ) from None
-    from sigstore.models import ClientTrustConfig
-
     try:
-        config = ClientTrustConfig.production() if instance == "production" else ClientTrustConfig.staging()
+        config = online_trust_config(instance)
         return TrustedRootInfo(config.trusted_root, f"{instance} (refreshed via TUF)", False)
     except Exception as exc:
         raise CheckError(

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.cli import main
 from tests.sign.conftest import ENV, REPO, SANDBOX_ISSUER, Release
 
@@ -125,7 +127,23 @@ def test_missing_artifact_exit_2(tmp_path: Path, capsys) -> None:
     assert code == 2 and "gone.whl: no such file" in _err_line(capsys)
 
 
-def test_online_without_network_exit_3(release: Release, capsys) -> None:
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def tuf_unreachable(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The online path, kept on loopback: a TUF mirror URL where nothing listens."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("MCP_HARDEN_TUF_URL", url)
+    return url
+
+
+def test_online_without_network_exit_3(release: Release, capsys, tuf_unreachable: str) -> None:
     code = main(["verify", str(release.blob), "--online", "--repository", REPO])
     assert code == 3 and "could not refresh the production trusted root via TUF" in _err_line(capsys)
 
@@ -214,7 +232,9 @@ def test_sign_errors(tmp_path: Path, capsys, monkeypatch) -> None:
     assert "SBOM is not valid JSON" in _err_line(capsys)
 
 
-def test_sign_production_without_network_exit_3(tmp_path: Path, release: Release, capsys) -> None:
+def test_sign_production_without_network_exit_3(
+    tmp_path: Path, release: Release, capsys, tuf_unreachable: str
+) -> None:
     from pipeline.sign.sandbox import SandboxKeys
 
     token = SandboxKeys.load_or_create(release.sandbox).mint_token({"repository": REPO, "sub": "x"})
