@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from pipeline import __version__
-from pipeline.errors import ExitCode, HardenError
+from pipeline.errors import ExitCode, HardenError, one_line
 
 COMMAND_MODULES = (
     "init",
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # fail closed, one line, no traceback unless asked
         if os.environ.get("MCP_HARDEN_DEBUG"):
             raise
-        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+        detail = one_line(exc)
         print(f"mcp-harden {args.command}: internal error (could not check): {detail}", file=sys.stderr)
         return int(ExitCode.INCOMPLETE)
 

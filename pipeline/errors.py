@@ -17,6 +17,15 @@ class ExitCode(IntEnum):
     INCOMPLETE = 3
 
 
+def one_line(exc: BaseException, *, with_type: bool = True, limit: int | None = None) -> str:
+    """An exception as one line for a message: `Type: text` (or the text alone), capped at `limit`."""
+    text = str(exc) or type(exc).__name__
+    if with_type:
+        text = f"{type(exc).__name__}: {text}"
+    flat = " ".join(text.split())
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 class HardenError(Exception):
     """An error meant for people: one line that says what went wrong and where."""
 

@@ -275,13 +275,12 @@ def load_reports(paths: list[str]) -> Report:
             files.append(path)
     stages: list[StageResult] = []
     for path in files:
+        stage = re.sub(r"^\d+-", "", path.stem)  # release/reports/4-scan-tools.json: scan-tools
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             stages += [stage_from_dict(s) for s in data["stages"]]
         except FileNotFoundError:
-            stage = re.sub(r"^\d+-", "", path.stem)  # release/reports/4-scan-tools.json: scan-tools
             stages.append(StageResult(stage=stage, error=f"report {path} is missing: the stage did not run"))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            stage = re.sub(r"^\d+-", "", path.stem)
             stages.append(StageResult(stage=stage, error=f"report {path} is unreadable: {exc}"))
     return Report(stages=stages)

@@ -18,6 +18,7 @@ from pipeline.cli import build_parser
 from pipeline.workflows import parse, rules
 from pipeline.workflows.yamlmap import YList, YMap
 from tests.conftest import ROOT
+from tests.test_sbom import wheelhouse  # noqa: F401 - the fixture
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONS = sorted((ROOT / "github-actions").glob("*/action.yml"))
@@ -27,9 +28,6 @@ TEMPLATES = [
 ]
 FILES = [*WORKFLOWS, *ACTIONS, *TEMPLATES]
 STAGES = ("setup", "sbom", "audit", "manifest", "sign", "verify", "endpoint")
-# Subcommands other engineers are adding right now: until they land, their calls are reported as expected
-# failures (xfail) naming what is missing; once they exist, their flags are checked like every other.
-PENDING = {"check-endpoint", "scan-tools"}
 SELF = "mcp-harden/mcp-harden/"
 
 # `mcp-harden SUBCOMMAND` in command position: a line's start, or after ; && || | $( then do.
@@ -104,8 +102,6 @@ def test_calls_name_real_subcommands_with_real_flags(command: str) -> None:
     subcommands = _subcommands()
     if command not in subcommands:
         where = sorted({w for w, c, _ in CALLS if c == command})
-        if command in PENDING:
-            pytest.xfail(f"`mcp-harden {command}` is not in the CLI yet (called in {len(where)} place(s))")
         pytest.fail(f"`mcp-harden {command}` does not exist; called in {where}")
     known = set(subcommands[command]._option_string_actions)
     bad = sorted(f"{where}: {flag}" for where, c, flags in CALLS if c == command for flag in flags - known)
@@ -373,24 +369,23 @@ def _run_action(stage: str, given: dict[str, str], env: dict[str, str], cwd: Pat
 
 
 @pytest.mark.slow
-def test_composite_actions_run_on_the_example_server(tmp_path: Path) -> None:
+def test_composite_actions_run_on_the_example_server(tmp_path: Path, wheelhouse: Path) -> None:  # noqa: F811
     """sbom → manifest + scan → sign (sandbox) → verify, through the actions' own scripts and the real CLI."""
     import json
+    import os
     import shutil
     import sys
 
-    from tests.test_sbom import WHEELHOUSE, _offline_env
+    from tests.test_sbom import _offline_env, _wheel
 
-    if not (WHEELHOUSE / ".complete").exists():
-        pytest.skip("the wheelhouse is not prepared (bash .ci/run)")
-    wheel = next(WHEELHOUSE.glob("example_notes_mcp-*.whl"))
+    wheel = _wheel(wheelhouse)
     dist = tmp_path / "dist"
     dist.mkdir()
     shutil.copy(wheel, dist)
     summary = tmp_path / "summary.md"
     env = {
-        **_offline_env(WHEELHOUSE),
-        "PATH": f"{Path(sys.executable).parent}:{__import__('os').environ['PATH']}",
+        **_offline_env(wheelhouse),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "PYTHONPATH": f"{ROOT}:{dist / wheel.name}",  # the server runs from the wheel, as in nox
         "RUNNER_TEMP": str(tmp_path),
         "GITHUB_STEP_SUMMARY": str(summary),
@@ -478,15 +473,12 @@ LOCK = ROOT / "github-actions" / "setup" / "requirements.txt"
 PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
 
 
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def test_lock_pins_every_dependency_with_hashes() -> None:
     """What the workflows install is locked: every dependency of mcp-harden and every build tool, by
     version and hash (`nox -s lock` rewrites it)."""
     import tomllib
     from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name as _canonical
 
     text = LOCK.read_text(encoding="utf-8")
     pinned = {_canonical(name) for name, _ in PIN_RE.findall(text)}

@@ -16,7 +16,7 @@ from typing import Any
 from pipeline.endpoint import mcp_http, web
 from pipeline.endpoint.http import HttpClient, Target, TlsVerifyError, parse_url
 from pipeline.endpoint.mcp_http import Credentials, McpCheck
-from pipeline.errors import CheckError, UsageError
+from pipeline.errors import CheckError, UsageError, one_line
 from pipeline.findings import Finding, Rule, StageResult
 
 STAGE = "endpoint"
@@ -139,7 +139,7 @@ def _run_tls(target: Target, options: EndpointOptions, deadline: float) -> _Part
         part.error = f"TLS: {exc}"
         return part
     except Exception as exc:  # fail closed: one line, this endpoint only
-        part.error = f"TLS: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        part.error = f"TLS: internal error: {one_line(exc, limit=200)}"
         return part
     part.findings = list(result.findings)
     part.notes = [f"TLS: {n}" for n in result.notes]
@@ -154,7 +154,7 @@ def _run_http(target: Target, options: EndpointOptions, deadline: float) -> _Par
     except CheckError as exc:
         part.error = str(exc)
     except Exception as exc:  # fail closed: one line, this endpoint only
-        part.error = f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        part.error = f"internal error: {one_line(exc, limit=200)}"
     return part
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from pipeline.endpoint import hello
 from pipeline.endpoint.profiles import MOZILLA_URL, PROFILES, Profile, classify
-from pipeline.errors import CheckError
+from pipeline.errors import CheckError, one_line
 from pipeline.findings import Finding, Location, Rule, Severity
 
 RFC8996 = "https://www.rfc-editor.org/rfc/rfc8996"
@@ -367,7 +367,7 @@ def _ssl_failure(exc: BaseException) -> str:
         return f"handshake refused ({reason})"
     if isinstance(exc, ConnectionResetError):
         return "handshake refused (connection reset)"
-    return f"handshake failed ({' '.join(str(exc).split()) or type(exc).__name__})"
+    return f"handshake failed ({one_line(exc, with_type=False)})"
 
 
 def _ssl_probe(

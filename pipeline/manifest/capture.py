@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.errors import CheckError, UsageError
+from pipeline.errors import CheckError, UsageError, one_line
 from pipeline.manifest.transport import ChildState, bounded_stdio
 
 # What a launched server inherits from us: enough to run, no credentials (CI secrets live in the environment).
@@ -101,8 +101,7 @@ def _exception_line(exc: BaseException) -> str:
             return f"{first['msg']}{got}"
         except (TypeError, KeyError, IndexError):
             pass
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:199] + "…"
+    return one_line(exc, with_type=False, limit=200)
 
 
 def _short_input(raw: bytes | str, limit: int = 60) -> str:
@@ -133,10 +132,7 @@ def capture(target: Target, *, timeout: float) -> dict[str, Any]:
 def _describe_exception(exc: BaseException) -> str:
     while getattr(exc, "exceptions", None):  # an exception group: its first member says what happened
         exc = exc.exceptions[0]  # type: ignore[attr-defined]
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if len(text) > 300:
-        text = text[:299] + "…"
-    return f"capture failed: {type(exc).__name__}: {text}"
+    return f"capture failed: {one_line(exc, limit=320)}"
 
 
 async def _capture(target: Target, timeout: float) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import CheckError, ConfigError, HardenError, UsageError
+from pipeline.errors import CheckError, ConfigError, HardenError, UsageError, one_line
 from pipeline.fileio import sha256_file, write_atomic
 from pipeline.findings import StageResult
 
@@ -40,11 +40,6 @@ class _Session:
     context: Any
     token: Any
     claims: dict[str, Any]
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return " ".join(f"{type(exc).__name__}: {text}".split())
 
 
 @contextmanager
@@ -81,7 +76,7 @@ def _session(
                 f"could not get an ambient OIDC token: {exc}", where="GitHub Actions OIDC"
             ) from None
         except Exception as exc:
-            raise CheckError(f"could not get an ambient OIDC token: {_one_line(exc)}") from None
+            raise CheckError(f"could not get an ambient OIDC token: {one_line(exc)}") from None
     if not raw:
         raise UsageError(
             "no identity token: run in GitHub Actions with `permissions: id-token: write`, pass --identity-token, "
@@ -97,7 +92,7 @@ def _session(
         context = SigningContext.from_trust_config(online_trust_config(instance))
     except Exception as exc:
         raise CheckError(
-            f"could not load the {instance} Sigstore trust configuration: {_one_line(exc)}"
+            f"could not load the {instance} Sigstore trust configuration: {one_line(exc)}"
         ) from None
     yield _Session(context, token, {})
 
@@ -260,7 +255,7 @@ def sign_files(
         except OSError as exc:
             raise CheckError(f"cannot write: {exc.strerror}", where=str(exc.filename)) from None
         except Exception as exc:
-            raise CheckError(f"signing failed: {_one_line(exc)}", where=f"Sigstore {instance}") from None
+            raise CheckError(f"signing failed: {one_line(exc)}", where=f"Sigstore {instance}") from None
 
     result.summary = {
         "instance": instance,

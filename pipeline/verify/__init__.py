@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Signer
-from pipeline.errors import CheckError, ConfigError, UsageError
+from pipeline.errors import CheckError, ConfigError, UsageError, one_line
 from pipeline.findings import Finding, Location, Rule, Severity, StageResult
 
 STAGE = "verify"
@@ -96,10 +96,6 @@ class _Verified:
     identities: set[str] = field(default_factory=set)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join((str(exc) or type(exc).__name__).split())
-
-
 def _bundle_problem(exc: BaseException) -> str:
     """One readable line for a bundle that failed to load (pydantic errors name the missing/bad field)."""
     seen: BaseException | None = exc
@@ -112,7 +108,7 @@ def _bundle_problem(exc: BaseException) -> str:
             except (TypeError, KeyError):
                 break
         seen = seen.__context__
-    return _one_line(exc)
+    return one_line(exc, with_type=False)
 
 
 def _is_sandbox_root(data: Any) -> bool:
@@ -152,7 +148,9 @@ def load_trusted_root(
         except OSError as exc:
             raise ConfigError(f"cannot read the trusted root: {exc.strerror}", where=str(path)) from None
         except Exception as exc:
-            raise ConfigError(f"not a Sigstore trusted root: {_one_line(exc)}", where=str(path)) from None
+            raise ConfigError(
+                f"not a Sigstore trusted root: {one_line(exc, with_type=False)}", where=str(path)
+            ) from None
         sandbox = _is_sandbox_root(data)
         return TrustedRootInfo(root, f"{path}{' (sandbox)' if sandbox else ''}", sandbox)
     if instance not in _SHIPPED:
@@ -167,7 +165,7 @@ def load_trusted_root(
             )
         except Exception as exc:
             raise CheckError(
-                f"cannot load the {instance} trusted root shipped with sigstore: {_one_line(exc)}",
+                f"cannot load the {instance} trusted root shipped with sigstore: {one_line(exc, with_type=False)}",
                 where=str(path),
             ) from None
     try:
@@ -175,7 +173,8 @@ def load_trusted_root(
         return TrustedRootInfo(config.trusted_root, f"{instance} (refreshed via TUF)", False)
     except Exception as exc:
         raise CheckError(
-            f"could not refresh the {instance} trusted root via TUF: {_one_line(exc)}", where="TUF"
+            f"could not refresh the {instance} trusted root via TUF: {one_line(exc, with_type=False)}",
+            where="TUF",
         ) from None
 
 
@@ -241,7 +240,7 @@ class _Checker:
         from pipeline.sign.sandbox import SANDBOX_ISSUER
         from pipeline.verify.certificate import signer_facts
 
-        message = _one_line(exc)
+        message = one_line(exc, with_type=False)
         try:
             facts = signer_facts(bundle.signing_certificate)
         except Exception:

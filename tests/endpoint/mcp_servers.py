@@ -189,32 +189,21 @@ def start_mcp(
     port, as_port = mcp_sock.getsockname()[1], as_sock.getsockname()[1]
     url = f"{scheme}://{name}:{port}/mcp"
     issuer = issuer or f"{scheme}://127.0.0.1:{as_port}"
+    # (key, user, scopes, resource, expires_at): who each test token is, and what it is good for.
+    # A verifier that forgets `exp` (the no-expiry fault) hands the SDK no expiry, so nothing checks it.
+    expired_at = None if fault == "no-expiry" else int(time.time()) - 3600
+    grants = [
+        ("alice", "alice", ["mcp"], url, None),
+        ("bob", "bob", ["mcp"], url, None),
+        ("low", "carol", [], url, None),
+        ("expired", "alice", ["mcp"], url, expired_at),
+        ("foreign", "alice", ["mcp"], RESOURCE_FOREIGN, None),
+    ]
     tokens = {
-        TOKENS["alice"]: AccessToken(
-            token=TOKENS["alice"], client_id="alice", scopes=["mcp"], resource=url, subject="alice"
-        ),
-        TOKENS["bob"]: AccessToken(
-            token=TOKENS["bob"], client_id="bob", scopes=["mcp"], resource=url, subject="bob"
-        ),
-        TOKENS["low"]: AccessToken(
-            token=TOKENS["low"], client_id="carol", scopes=[], resource=url, subject="carol"
-        ),
-        # A verifier that forgets `exp` (the fault) hands the SDK no expiry, so nothing checks it.
-        TOKENS["expired"]: AccessToken(
-            token=TOKENS["expired"],
-            client_id="alice",
-            scopes=["mcp"],
-            resource=url,
-            subject="alice",
-            expires_at=None if fault == "no-expiry" else int(time.time()) - 3600,
-        ),
-        TOKENS["foreign"]: AccessToken(
-            token=TOKENS["foreign"],
-            client_id="alice",
-            scopes=["mcp"],
-            resource=RESOURCE_FOREIGN,
-            subject="alice",
-        ),
+        TOKENS[key]: AccessToken(
+            token=TOKENS[key], client_id=user, scopes=scopes, resource=resource, subject=user, expires_at=when
+        )
+        for key, user, scopes, resource, when in grants
     }
 
     class Verifier:
