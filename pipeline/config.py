@@ -1,4 +1,4 @@
-"""The policy file, `mcp-harden.yaml`: loaded with `yaml.safe_load`, validated against the dataclasses below.
+"""The policy file, `mcp-harden.yaml`: loaded with `pipeline.yamlsafe` (bounded), validated against the dataclasses below.
 
 Every key has a default, so a repository without a policy file still works. An unknown key, a wrong type or
 a bad date is a `ConfigError` (exit 2) whose one line names the file, the line and the dotted key.
@@ -20,6 +20,16 @@ from pipeline.errors import ConfigError
 from pipeline.findings import Severity
 
 DEFAULT_POLICY_FILE = "mcp-harden.yaml"
+
+
+def _seconds(key: str, value: float) -> None:
+    """Every timeout in the policy passes the same check as the command line's (`pipeline.bounds`)."""
+    from pipeline.bounds import check_seconds
+
+    try:
+        check_seconds(value)
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from None
 
 
 # --- sections -----------------------------------------------------------------------------------------
@@ -76,6 +86,9 @@ class AuditSection:
     timeout: float = 30.0
     ignore: list[Ignore] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        _seconds("timeout", self.timeout)
+
 
 @dataclass
 class SignSection:
@@ -128,12 +141,20 @@ class EndpointSection:
     total_timeout: float | None = None  # per endpoint, all checks; default max(30, 6 x timeout)
     allow_hosts: list[str] = field(default_factory=list)  # metadata hosts to fetch besides the endpoint's
 
+    def __post_init__(self) -> None:
+        _seconds("timeout", self.timeout)
+        if self.total_timeout is not None:
+            _seconds("total_timeout", self.total_timeout)
+
 
 @dataclass
 class ManifestSection:
     # Kinds of drift the gate tolerates, e.g. ["tool-added"]. Default: none, any drift fails.
     allow_changes: list[str] = field(default_factory=list)
     timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        _seconds("timeout", self.timeout)
 
 
 @dataclass
@@ -184,36 +205,28 @@ class Policy:
 # --- loading ------------------------------------------------------------------------------------------
 
 
+POLICY_MAX_BYTES = 1 << 20  # a policy is a few KiB
+
+
 def load_policy(path: str | Path | None = None, *, required: bool = False) -> Policy:
     """Read the policy file. With no path, `mcp-harden.yaml` in the current folder if present, else defaults."""
+    from pipeline.fileio import read_text_bounded
+
     if path is None:
         candidate = Path(DEFAULT_POLICY_FILE)
-        if not candidate.is_file():
+        if not candidate.exists():
             return Policy()
         path = candidate
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("policy file not found", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read policy file: {exc}", where=str(path)) from None
-    policy = parse_policy(text, source=str(path))
-    return policy
+    text = read_text_bounded(path, what="policy file", limit=POLICY_MAX_BYTES)
+    return parse_policy(text, source=str(path))
 
 
 def parse_policy(text: str, *, source: str = DEFAULT_POLICY_FILE) -> Policy:
-    import yaml
+    from pipeline import yamlsafe
 
-    _Loader = _safe_loader()
-    try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader without timestamps
-        lines = _key_lines(yaml.compose(text, Loader=_Loader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"malformed YAML: {problem}", where=where) from None
+    node, loader = yamlsafe.compose(text, source=source, dates=False)  # bounded; dates stay text
+    lines = _key_lines(node)
+    data = yamlsafe.construct(node, loader, source=source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -221,20 +234,6 @@ def parse_policy(text: str, *, source: str = DEFAULT_POLICY_FILE) -> Policy:
     policy = _build(Policy, data, (), lines, source)
     policy.source = source
     return policy
-
-
-def _safe_loader() -> type:
-    """yaml's SafeLoader, but dates stay text: a bad date then fails here, with its key and line."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return Loader
 
 
 def _key_lines(node: Any, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:

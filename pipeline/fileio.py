@@ -9,6 +9,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from pipeline.errors import ConfigError
 
@@ -24,22 +25,13 @@ def read_bounded(path: str | os.PathLike[str], *, what: str, limit: int = MAX_TE
     (`O_NONBLOCK` on open, then `fstat` on the descriptor). Errors are `ConfigError` (exit 2) naming the
     file and saying what it was meant to be (`what`: "policy file", "release record", ...)."""
     where = os.fspath(path)
-    try:
-        fd = os.open(where, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise ConfigError(f"{what} not found", where=where) from None
-    except IsADirectoryError:
-        raise ConfigError(f"{what} is a folder, not a file", where=where) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what}: {exc.strerror or exc}", where=where) from None
+    fd = _open_regular_fd(where, what)
     try:
         info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise ConfigError(f"{what} is a folder, not a file", where=where)
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{what} is not a regular file (a device, FIFO or socket)", where=where)
         if info.st_size > limit:
-            raise ConfigError(f"{what} is too large ({info.st_size} bytes; the limit is {limit})", where=where)
+            raise ConfigError(
+                f"{what} is too large ({info.st_size} bytes; the limit is {limit})", where=where
+            )
         chunks: list[bytes] = []
         total = 0
         while True:
@@ -56,6 +48,37 @@ def read_bounded(path: str | os.PathLike[str], *, what: str, limit: int = MAX_TE
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def _open_regular_fd(where: str, what: str) -> int:
+    """A descriptor on a regular file; a FIFO or device is refused without blocking (`O_NONBLOCK` on
+    open, then `fstat` on the descriptor: the file checked is the file read)."""
+    try:
+        fd = os.open(where, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", where=where) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} is a folder, not a file", where=where) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what}: {exc.strerror or exc}", where=where) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ConfigError(f"{what} is a folder, not a file", where=where)
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{what} is not a regular file (a device, FIFO or socket)", where=where)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_regular(path: str | os.PathLike[str], *, what: str) -> BinaryIO:
+    """A regular file opened for binary reading, for readers that stream (a zip, a digest): the same
+    refusals as `read_bounded`, without its size cap. The caller bounds what it reads."""
+    return os.fdopen(_open_regular_fd(os.fspath(path), what), "rb")
 
 
 def read_text_bounded(path: str | os.PathLike[str], *, what: str, limit: int = MAX_TEXT_BYTES) -> str:
@@ -89,12 +112,19 @@ def append_text(path: str | os.PathLike[str], text: str) -> None:
             handle.write("\n")
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, streamed through one reused buffer."""
+def sha256_file(path: str | os.PathLike[str], *, what: str = "file") -> str:
+    """Hex sha256 of a regular file, streamed through one buffer. A FIFO or device is a `ConfigError`
+    (refused without blocking); a missing or unreadable file stays an `OSError` for the caller to word."""
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(
+            f"{what} is not a regular file (a folder, device, FIFO or socket)", where=os.fspath(path)
+        )
+    with os.fdopen(fd, "rb", buffering=0) as handle:
         while True:
             n = handle.readinto(buffer)
             if not n:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,22 @@ RECORD_SUFFIXES = (".json", ".yaml", ".yml")
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mcp-harden" / "osv-index"
 
 
-def _parse(name: str, raw: bytes) -> dict[str, Any]:
-    if name.endswith(".json"):
-        return json.loads(raw)
-    import yaml
+MAX_ENTRY_BYTES = 16 << 20  # one OSV record, decompressed; real ones are a few KiB
+MAX_TOTAL_BYTES = 1 << 30  # every record together, decompressed
+MAX_ENTRIES = 500_000  # records in one database; osv.dev's PyPI dump holds tens of thousands
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(raw, Loader=loader)
+
+def _parse(name: str, raw: bytes, where: str) -> Any:
+    """One record through the bounded loaders (an alias bomb or deep nesting is refused, not walked)."""
+    from pipeline import jsonsafe, yamlsafe
+
+    if name.endswith(".json"):
+        return jsonsafe.loads(raw, where=where, what="OSV record")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"OSV record is not UTF-8 text (byte {exc.start})", where=where) from None
+    return yamlsafe.load(text, source=where)
 
 
 def _jsonable(value: Any) -> Any:
@@ -139,9 +149,17 @@ def _build(path: Path, names: list[str]) -> tuple[dict[str, list[dict[str, Any]]
     by_package: dict[str, list[dict[str, Any]]] = {}
     newest = None
     count = 0
+    total = 0
     for name, raw in _read_entries(path, names):
+        total += len(raw)
+        if total > MAX_TOTAL_BYTES:
+            raise CheckError(
+                f"the OSV records come to more than {MAX_TOTAL_BYTES >> 20} MiB", where=str(path)
+            )
         try:
-            record = _jsonable(_parse(name, raw))
+            record = _jsonable(_parse(name, raw, f"{path}/{name}"))
+        except ConfigError as exc:  # named and bounded by the loader; still a database we cannot use
+            raise CheckError(f"unreadable OSV record: {exc.message}", where=exc.where) from None
         except Exception as exc:  # one bad record must not hide the others, but must be said
             raise CheckError(f"unreadable OSV record: {type(exc).__name__}", where=f"{path}/{name}") from None
         if not isinstance(record, dict) or "id" not in record:
@@ -221,23 +239,48 @@ def _list_entries(path: Path) -> list[tuple[str, int, int]]:
                     full = Path(root) / file
                     st = full.stat()
                     out.append((str(full.relative_to(path)), st.st_size, st.st_mtime_ns))
+                    if len(out) > MAX_ENTRIES:
+                        raise ConfigError(f"more than {MAX_ENTRIES} OSV records", where=str(path))
         return sorted(out)
+    with _open_zip(path) as zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise ConfigError(f"more than {MAX_ENTRIES} entries in the zip", where=str(path))
+        return sorted((i.filename, i.file_size, i.CRC) for i in infos if i.filename.endswith(RECORD_SUFFIXES))
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    """The database zip: a regular file (a FIFO or device is refused at once), its directory read."""
+    from pipeline.fileio import open_regular
+
+    handle = open_regular(path, what="offline vulnerability database")
     try:
-        with zipfile.ZipFile(path) as zf:
-            return sorted(
-                (i.filename, i.file_size, i.CRC)
-                for i in zf.infolist()
-                if i.filename.endswith(RECORD_SUFFIXES)
-            )
-    except (zipfile.BadZipFile, OSError) as exc:
+        return zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        handle.close()
         raise ConfigError(f"not a folder or zip of OSV records: {exc}", where=str(path)) from None
 
 
-def _read_entries(path: Path, names: list[str]):
+def _read_entries(path: Path, names: list[str]) -> Iterator[tuple[str, bytes]]:
+    """Each record's bytes, at most MAX_ENTRY_BYTES of them: a zip entry is read through its
+    decompressing stream with that cap (the header's sizes are the archive's claim, not a bound)."""
+    from pipeline.fileio import read_bounded
+
     if path.is_dir():
         for name in names:
-            yield name, (path / name).read_bytes()
+            yield name, read_bounded(path / name, what="OSV record", limit=MAX_ENTRY_BYTES)
         return
-    with zipfile.ZipFile(path) as zf:
+    with _open_zip(path) as zf:
         for name in names:
-            yield name, zf.read(name)
+            where = f"{path}/{name}"
+            try:
+                with zf.open(name) as entry:
+                    raw = entry.read(MAX_ENTRY_BYTES + 1)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+                raise CheckError(f"unreadable zip entry: {exc}", where=where) from None
+            if len(raw) > MAX_ENTRY_BYTES:
+                raise CheckError(
+                    f"OSV record larger than {MAX_ENTRY_BYTES >> 20} MiB decompressed (a zip bomb?)",
+                    where=where,
+                )
+            yield name, raw

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline.bounds import port, seconds
+
 NAME = "check-endpoint"
 SUMMARY = (
     "Check deployed MCP endpoints: TLS (Mozilla profile), HSTS, and the MCP Streamable HTTP rules "
@@ -66,17 +68,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--http-port",
-        type=int,
+        type=port,
         metavar="PORT",
         help="plain-HTTP port that should redirect to HTTPS (default: 80 for endpoints on 443; 0: skip)",
     )
-    parser.add_argument("--timeout", type=float, metavar="S", help="per request and connection (default 10)")
     parser.add_argument(
-        "--connect-timeout", type=float, metavar="S", help="TCP connect (default min(5, timeout))"
+        "--timeout", type=seconds, metavar="S", help="per request and connection (default 10)"
+    )
+    parser.add_argument(
+        "--connect-timeout", type=seconds, metavar="S", help="TCP connect (default min(5, timeout))"
     )
     parser.add_argument(
         "--total-timeout",
-        type=float,
+        type=seconds,
         metavar="S",
         help="per endpoint, all checks (default max(30, 6 x timeout))",
     )
@@ -95,15 +99,6 @@ def run(args: argparse.Namespace, policy):
     urls = list(args.urls) or list(section.urls)
     if not urls:
         raise UsageError("no endpoint to check: give URLs or set endpoint.urls in the policy", where=NAME)
-    for value, option in (
-        (args.timeout, "--timeout"),
-        (args.connect_timeout, "--connect-timeout"),
-        (args.total_timeout, "--total-timeout"),
-    ):
-        if value is not None and not 0 < value <= 3600:
-            raise UsageError(f"{value:g} is not a number of seconds in (0, 3600]", where=option)
-    if args.http_port is not None and not 0 <= args.http_port < 65536:
-        raise UsageError(f"{args.http_port} is not a port", where="--http-port")
     ca_file = args.ca_file or (str(policy.resolve_path(section.ca_file)) if section.ca_file else None)
     if ca_file:
         from pathlib import Path

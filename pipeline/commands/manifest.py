@@ -5,6 +5,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pipeline.bounds import seconds
+
 NAME = "manifest"
 SUMMARY = (
     "Pin an MCP server's tools: capture them to a canonical, hashed record; diff a live server against it."
@@ -67,7 +69,7 @@ def add_target_options(parser: argparse.ArgumentParser, *, inner: bool = False) 
     parser.add_argument("--cwd", metavar="DIR", help="working folder for a stdio server", **keep)
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         metavar="SECONDS",
         help="per-server deadline (default: policy manifest.timeout)",
         **keep,
@@ -199,8 +201,6 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
         raise UsageError(USAGE_HINT)
     action, paths = positionals[0], positionals[1:]
     timeout = args.timeout if args.timeout is not None else policy.manifest.timeout
-    if not timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds (got {timeout:g})")
     if action == "capture":
         from pipeline.manifest import run_capture
 

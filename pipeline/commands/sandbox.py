@@ -3,6 +3,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 
+from pipeline.bounds import port
+
 NAME = "sandbox"
 SUMMARY = "Run the local Sigstore sandbox (OIDC issuer, CA, transparency log on 127.0.0.1): for tests only."
 EXAMPLES = """\
@@ -19,7 +21,7 @@ REPORTS = False
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("start", "stop", "status", "env"))
     parser.add_argument("--sandbox-dir", metavar="DIR", help="keys folder (default: policy sign.sandbox_dir)")
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    parser.add_argument("--port", type=port, default=0, help="port on 127.0.0.1 (default: any free port)")
     parser.add_argument(
         "--policy", metavar="FILE", help="policy file (default: ./mcp-harden.yaml when present)"
     )

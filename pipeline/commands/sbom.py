@@ -3,6 +3,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline.bounds import seconds
+
 NAME = "sbom"
 SUMMARY = "Write a CycloneDX 1.6 SBOM of a project's distribution and the exact packages it resolves to."
 OWN_OUTPUT = True  # -o is the SBOM; the report goes to stdout or --report
@@ -41,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path("sbom.cdx.json"),
         help="where to write the SBOM (default: sbom.cdx.json)",
     )
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds pip may take to resolve")
+    parser.add_argument("--timeout", type=seconds, default=600.0, help="seconds pip may take to resolve")
 
 
 def run(args: argparse.Namespace, policy):

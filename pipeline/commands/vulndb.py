@@ -3,6 +3,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline.bounds import port, seconds
+
 NAME = "vulndb"
 SUMMARY = "Manage the local OSV database for offline audits: status, update (from osv.dev), serve."
 EXAMPLES = """\
@@ -24,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--policy", metavar="FILE", help="policy file (default: ./mcp-harden.yaml when present)"
     )
     parser.add_argument("--url", default=OSV_PYPI_DUMP, help="where update downloads from")
-    parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--timeout", type=seconds, default=60.0, help="seconds the download may take")
+    parser.add_argument("--port", type=port, default=8765, help="port on 127.0.0.1 for serve")
     parser.add_argument(
         "--max-age-days",
         type=int,

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from pipeline.errors import UsageError
+from pipeline.fileio import read_bounded
 from pipeline.findings import Finding, Location, Rule, Severity, StageResult
 from pipeline.workflows import rules
 from pipeline.workflows.yamlmap import YMap, load
+from pipeline.yamlsafe import YamlSyntaxError
 
 __all__ = ["collect", "parse", "run_lint"]
 
+MAX_WORKFLOW_BYTES = 4 << 20  # GitHub refuses workflow files far smaller
 SKIP_DIRS = {".git", "node_modules", ".nox", ".tox", ".venv", "venv", "__pycache__", ".tools"}
 ZIZMOR_RULE = Rule(
     "zizmor", "zizmor", "A zizmor audit finding (offline).", help_uri="https://docs.zizmor.sh/audits/"
@@ -25,11 +26,11 @@ def collect(paths: list[Path]) -> list[Path]:
     folder tree; a file is taken as given."""
     found: list[Path] = []
     for path in paths:
-        if path.is_file():
-            found.append(path)
-            continue
         if not path.is_dir():
-            raise UsageError("no such file or folder", where=str(path))
+            if not path.exists():
+                raise UsageError("no such file or folder", where=str(path))
+            found.append(path)  # taken as given: `parse` refuses what is not a regular file
+            continue
         for candidate in sorted(path.rglob("*")):
             parts = candidate.relative_to(path).parts
             if any(part in SKIP_DIRS for part in parts[:-1]):
@@ -44,16 +45,17 @@ def collect(paths: list[Path]) -> list[Path]:
 
 def parse(path: Path) -> rules.Document | Finding:
     """A workflow or action document, or a finding saying why the file is neither."""
+    # A file that cannot be read as a file (a FIFO, a device, too large) or YAML past the loader's limits
+    # (an alias bomb, deep nesting) is a ConfigError: exit 2 naming the file, not a finding.
+    raw = read_bounded(path, what="workflow file", limit=MAX_WORKFLOW_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return _invalid(path, 0, f"unreadable: {type(exc).__name__}")
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _invalid(path, 0, "unreadable: not UTF-8 text")
     try:
-        data = load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        return _invalid(path, mark.line + 1 if mark else 0, f"invalid YAML: {problem}")
+        data = load(text, source=str(path))
+    except YamlSyntaxError as exc:
+        return _invalid(path, exc.line or 0, f"invalid YAML: {exc.problem}")
     if isinstance(data, YMap) and "jobs" in data:
         kind = "workflow"
     elif isinstance(data, YMap) and "runs" in data:

@@ -50,12 +50,22 @@ def _convert(node: Node, constructor: SafeConstructor) -> Any:
     return None
 
 
-def load(text: str) -> Any:
-    """Parse one YAML document into YMap/YList/scalars. Raises yaml.YAMLError on bad YAML."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+def load(text: str, *, source: str = "<workflow>") -> Any:
+    """Parse one YAML document into YMap/YList/scalars, through the bounded loader (`pipeline.yamlsafe`):
+    `YamlSyntaxError` for text that is not YAML, `ConfigError` for text past its limits."""
+    from pipeline import yamlsafe
+
+    node, loader = yamlsafe.compose(text, source=source)
     if node is None:
         return None
-    return _convert(node, SafeConstructor())
+    try:
+        return _convert(node, loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise yamlsafe.YamlSyntaxError(problem, source=source, line=mark.line + 1 if mark else None) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp of month 13
+        raise yamlsafe.YamlSyntaxError(f"a value cannot be read: {exc}", source=source, line=None) from None
 
 
 def line_of(container: Any, key: Any, default: int = 0) -> int:
