@@ -16,7 +16,7 @@ def check_seconds(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{value!r} is not a number of seconds")
     if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
-        raise ValueError(f"{value:g} is not a number of seconds in (0, {MAX_SECONDS:g}]")
+        raise ValueError(f"{value:g} is not a positive number of seconds up to {MAX_SECONDS:g}")
     return float(value)
 
 

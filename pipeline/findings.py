@@ -257,11 +257,12 @@ def stage_from_dict(data: dict[str, Any]) -> StageResult:
 def load_reports(paths: list[str]) -> Report:
     """Read JSON reports written by `--json`/`--format json` (files, or folders of `*.json`) into one Report.
     A missing or unreadable report is a stage that could not be checked, never a silent pass."""
-    import json
     import re
     from pathlib import Path
 
+    from pipeline import jsonsafe
     from pipeline.errors import ConfigError
+    from pipeline.fileio import read_bounded
 
     files: list[Path] = []
     for raw in paths:
@@ -276,11 +277,15 @@ def load_reports(paths: list[str]) -> Report:
     stages: list[StageResult] = []
     for path in files:
         stage = re.sub(r"^\d+-", "", path.stem)  # release/reports/4-scan-tools.json: scan-tools
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            stages += [stage_from_dict(s) for s in data["stages"]]
-        except FileNotFoundError:
+        if not path.exists() and not path.is_symlink():
             stages.append(StageResult(stage=stage, error=f"report {path} is missing: the stage did not run"))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            continue
+        raw = read_bounded(path, what="report")  # a FIFO, a device, a huge file: exit 2, named
+        try:
+            data = jsonsafe.loads(raw, where=str(path), what="report")
+            stages += [stage_from_dict(s) for s in data["stages"]]
+        except jsonsafe.LimitError:
+            raise
+        except (ConfigError, ValueError, KeyError, TypeError, AttributeError) as exc:
             stages.append(StageResult(stage=stage, error=f"report {path} is unreadable: {exc}"))
     return Report(stages=stages)

@@ -14,15 +14,23 @@ from typing import Any
 from pipeline.errors import ConfigError
 from pipeline.fileio import MAX_TEXT_BYTES, read_bounded
 
-__all__ = ["MAX_DEPTH", "MAX_NUMBER", "load_file", "loads"]
+__all__ = ["MAX_DEPTH", "MAX_NUMBER", "LimitError", "load_file", "loads"]
 
 MAX_DEPTH = 200  # a JSON Schema in a tool's inputSchema nests; nothing real nests this deep
 MAX_NUMBER = 100  # characters in one number
 
 
+class LimitError(ConfigError):
+    """Past a limit (nesting, number length): hostile or not what it claims, unlike a truncated file."""
+
+
+class _NumberTooLong(ValueError):
+    pass
+
+
 def _number(text: str) -> Any:
     if len(text) > MAX_NUMBER:
-        raise ValueError(f"a number longer than {MAX_NUMBER} characters")
+        raise _NumberTooLong(f"a number longer than {MAX_NUMBER} characters")
     return float(text) if any(c in text for c in ".eE") else int(text)
 
 
@@ -35,18 +43,20 @@ def loads(data: str | bytes, *, where: str, what: str = "file", max_depth: int =
     try:
         value = json.loads(data, parse_int=_number, parse_float=_number, parse_constant=_constant)
     except RecursionError:
-        raise ConfigError(f"{what} is nested too deeply to be JSON mcp-harden reads", where=where) from None
+        raise LimitError(f"{what} is nested too deeply to be JSON mcp-harden reads", where=where) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"{what} is not valid JSON: {exc.msg}", where=f"{where}:{exc.lineno}:{exc.colno}"
+            f"malformed JSON in the {what}: {exc.msg}", where=f"{where}:{exc.lineno}:{exc.colno}"
         ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{what} is not UTF-8 text (byte {exc.start})", where=where) from None
+    except _NumberTooLong as exc:
+        raise LimitError(f"{what}: {exc}", where=where) from None
     except ValueError as exc:
         raise ConfigError(f"{what} is not valid JSON: {exc}", where=where) from None
     depth = _depth(value, max_depth)
     if depth > max_depth:
-        raise ConfigError(f"{what} is nested deeper than {max_depth} levels", where=where)
+        raise LimitError(f"{what} is nested deeper than {max_depth} levels", where=where)
     return value
 
 

@@ -41,12 +41,9 @@ class Dependency:
 
 
 def deps_from_sbom(path: Path) -> tuple[list[Dependency], dict[str, Any]]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("SBOM not found", where=str(path)) from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"not a readable JSON SBOM: {exc}", where=str(path)) from None
+    from pipeline import jsonsafe
+
+    document = jsonsafe.load_file(path, what="SBOM")
     if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
         raise ConfigError("not a CycloneDX JSON SBOM (bomFormat is not CycloneDX)", where=str(path))
     from packageurl import PackageURL
@@ -83,16 +80,14 @@ def deps_from_sbom(path: Path) -> tuple[list[Dependency], dict[str, Any]]:
     return deps, document
 
 
+REQUIREMENTS_MAX_BYTES = 8 << 20
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*===?\s*([^\s;\\#]+)")
 
 
 def deps_from_requirements(path: Path) -> list[Dependency]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise ConfigError("requirements file not found", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read requirements: {exc}", where=str(path)) from None
+    from pipeline.fileio import read_text_bounded
+
+    lines = read_text_bounded(path, what="requirements file", limit=REQUIREMENTS_MAX_BYTES).splitlines()
     deps, loose = [], []
     for number, line in enumerate(lines, 1):
         text = line.split(" #", 1)[0].strip()

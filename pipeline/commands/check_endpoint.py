@@ -101,10 +101,9 @@ def run(args: argparse.Namespace, policy):
         raise UsageError("no endpoint to check: give URLs or set endpoint.urls in the policy", where=NAME)
     ca_file = args.ca_file or (str(policy.resolve_path(section.ca_file)) if section.ca_file else None)
     if ca_file:
-        from pathlib import Path
+        from pipeline.fileio import read_bounded
 
-        if not Path(ca_file).is_file():
-            raise UsageError("CA file not found", where=ca_file)
+        read_bounded(ca_file, what="CA file", limit=8 << 20)  # a regular file, now: not a FIFO mid-check
     options = EndpointOptions(
         ca_file=ca_file,
         profile=args.profile or section.profile,

@@ -68,14 +68,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _is_sandbox_root(path: str | None) -> bool:
-    import json
+    """A guess for the default issuer only; an unreadable root is refused where it is loaded."""
+    from pipeline import jsonsafe
+    from pipeline.errors import ConfigError
 
     if not path:
         return False
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = jsonsafe.load_file(path, what="trusted root file", limit=8 << 20)
         return any("sandbox" in str(ca.get("subject", {})) for ca in data.get("certificateAuthorities", []))
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (ConfigError, AttributeError, TypeError):
         return False
 
 

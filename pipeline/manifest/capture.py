@@ -199,10 +199,16 @@ async def _session(target: Target, state: ChildState, log: _SdkLog) -> dict[str,
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+CA_FILE_MAX_BYTES = 8 << 20
+
+
 def _ssl_context(ca_file: str) -> ssl.SSLContext:
+    from pipeline.fileio import read_text_bounded
+
+    pem = read_text_bounded(ca_file, what="CA file", limit=CA_FILE_MAX_BYTES)  # not a FIFO, not /dev/zero
     try:
-        return ssl.create_default_context(cafile=ca_file)
-    except (OSError, ssl.SSLError) as exc:
+        return ssl.create_default_context(cadata=pem)
+    except (OSError, ssl.SSLError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise UsageError(f"cannot read the CA file: {reason}", where=ca_file) from None
 

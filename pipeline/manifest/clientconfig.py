@@ -3,7 +3,6 @@ Cursor (`mcp.json`, `mcpServers`). Each listed server becomes a capture target."
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -39,24 +38,21 @@ def _strip_jsonc(text: str) -> str:
     return re.sub(r",(\s*[}\]])", r"\1", "".join(out))
 
 
+CLIENT_CONFIG_MAX_BYTES = 1 << 20  # a client configuration lists a few servers
+
+
 def load_client_config(path: str | Path) -> dict[str, Target]:
     path = Path(path)
     where = str(path)
+    from pipeline import jsonsafe
+    from pipeline.fileio import read_text_bounded
+
+    what = "client configuration"
+    text = read_text_bounded(path, what=what, limit=CLIENT_CONFIG_MAX_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("client configuration not found", where=where) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read client configuration: {exc}", where=where) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        try:
-            data = json.loads(_strip_jsonc(text))
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"malformed JSON: {exc.msg}", where=f"{where}:{exc.lineno}:{exc.colno}"
-            ) from None
+        data = jsonsafe.loads(text, where=where, what=what)
+    except ConfigError:  # VS Code's files are JSONC: comments and trailing commas
+        data = jsonsafe.loads(_strip_jsonc(text), where=where, what=what)
     if not isinstance(data, dict):
         raise ConfigError("expected a JSON object", where=where)
     servers = data.get("mcpServers", data.get("servers"))

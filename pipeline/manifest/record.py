@@ -83,16 +83,9 @@ def load(path: str | Path) -> dict[str, Any]:
     """Read a record (single or set) and check it is whole: every digest must match its content."""
     path = Path(path)
     where = str(path)
-    try:
-        if path.stat().st_size > MAX_RECORD_BYTES:
-            raise ConfigError(f"record is larger than {MAX_RECORD_BYTES >> 20} MiB", where=where)
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("record not found", where=where) from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"malformed JSON: {exc.msg}", where=f"{where}:{exc.lineno}:{exc.colno}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read record: {exc}", where=where) from None
+    from pipeline import jsonsafe
+
+    data = jsonsafe.load_file(path, what="manifest record", limit=MAX_RECORD_BYTES)
     check(data, where)
     return data
 

@@ -99,12 +99,12 @@ def run_pip_report(targets: list[str], *, timeout: float = 600.0) -> dict[str, A
 
 
 def load_pip_report(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("pip report not found", where=str(path)) from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"not a readable pip installation report: {exc}", where=str(path)) from None
+    from pipeline import jsonsafe
+
+    report = jsonsafe.load_file(path, what="pip installation report")
+    if not isinstance(report, dict):
+        raise ConfigError("not a pip installation report (expected a JSON object)", where=str(path))
+    return report
 
 
 def parse_report(report: dict[str, Any], source: str) -> Resolution:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-from pipeline.errors import ConfigError
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
@@ -33,14 +30,9 @@ _GITHUB_VARS = (
 
 
 def read_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{what} not found", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {what}: {exc}", where=str(path)) from None
-    except ValueError as exc:
-        raise ConfigError(f"{what} is not valid JSON: {exc}", where=str(path)) from None
+    from pipeline import jsonsafe
+
+    return jsonsafe.load_file(path, what=what)
 
 
 def sbom_dependencies(sbom: Any) -> list[dict[str, Any]]:

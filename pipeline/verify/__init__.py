@@ -120,6 +120,9 @@ def _is_sandbox_root(data: Any) -> bool:
         return False
 
 
+TRUSTED_ROOT_MAX_BYTES = 8 << 20  # production's trusted_root.json is about 20 KiB
+
+
 def load_trusted_root(
     trusted_root: str | os.PathLike[str] | None,
     *,
@@ -138,15 +141,16 @@ def load_trusted_root(
                 where=str(trusted_root),
             )
     if trusted_root is not None:
+        from sigstore_models.trustroot import v1 as trustroot_v1
+
+        from pipeline import jsonsafe
+        from pipeline.fileio import read_bounded
+
         path = Path(trusted_root)
+        raw = read_bounded(path, what="trusted root file", limit=TRUSTED_ROOT_MAX_BYTES)  # read once
+        data = jsonsafe.loads(raw, where=str(path), what="trusted root file")
         try:
-            raw = path.read_bytes()
-            data = json.loads(raw)
-            root = TrustedRoot.from_file(str(path))
-        except FileNotFoundError:
-            raise ConfigError("trusted root file not found", where=str(path)) from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read the trusted root: {exc.strerror}", where=str(path)) from None
+            root = TrustedRoot(trustroot_v1.TrustedRoot.from_json(raw))
         except Exception as exc:
             raise ConfigError(
                 f"not a Sigstore trusted root: {one_line(exc, with_type=False)}", where=str(path)
