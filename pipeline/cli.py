@@ -13,9 +13,10 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from pipeline import __version__
-from pipeline.errors import ExitCode, HardenError, one_line
+from pipeline.errors import ConfigError, ExitCode, HardenError, one_line
 
 COMMAND_MODULES = (
     "init",
@@ -33,6 +34,24 @@ COMMAND_MODULES = (
 )
 
 FORMATS = ("text", "json", "sarif", "markdown")
+
+# The shared output options (argparse destination, option as the user wrote it). A command adds its own
+# product outputs with `OUTPUTS` (same shape) and the files it reads with `INPUTS` (destinations) or an
+# `implied_inputs(args)` function (files it reads without being told, e.g. a bundle beside an artifact).
+REPORT_OUTPUTS = (
+    ("output", "-o/--output"),
+    ("sarif", "--sarif"),
+    ("json_output", "--json"),
+    ("summary", "--summary"),
+)
+COMMON_INPUTS = ("policy",)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error (the full usage is one `--help` away)."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(int(ExitCode.USAGE), f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
 def _load_commands() -> list[ModuleType]:
@@ -75,7 +94,7 @@ def add_output_options(parser: argparse.ArgumentParser, *, report_file: bool = T
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mcp-harden",
         description="Supply-chain and deployment hardening for MCP servers.",
         epilog="Exit codes: 0 clean; 1 findings at or above the threshold; 2 usage or configuration error; "
@@ -125,6 +144,7 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline.findings import Report, Severity
 
     module = args._module
+    check_outputs(args)  # before the policy, before any work: a bad output path costs nothing
     policy = load_policy(getattr(args, "policy", None)) if getattr(module, "USES_POLICY", True) else None
     result = module.run(args, policy)
     if not isinstance(result, Report):
@@ -136,6 +156,49 @@ def _run(args: argparse.Namespace) -> int:
     result.tool_version = __version__
     emit_report(result, args)
     return int(result.exit_code())
+
+
+def _paths(value: object) -> list[str]:
+    if value is None or isinstance(value, bool):
+        return []
+    if isinstance(value, (list, tuple)):
+        return [p for item in value for p in _paths(item)]
+    return [os.fspath(value)] if isinstance(value, (str, os.PathLike)) else []
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every output the command line names must be writable and must not be one of the run's inputs
+    (compared by inode and by resolved path) nor another output. Exit 2 before the run starts. Commands
+    that parse part of their command line themselves call this again once they have."""
+    from pipeline.config import DEFAULT_POLICY_FILE
+    from pipeline.fileio import check_output_path, same_file
+
+    module = args._module
+    shared = REPORT_OUTPUTS if getattr(module, "REPORTS", True) else ()
+    if getattr(module, "OWN_OUTPUT", False):  # -o is the product; the report goes to --report
+        shared = tuple((dest, "--report" if dest == "output" else option) for dest, option in shared)
+    outputs = [
+        (path, option)
+        for dest, option in (*shared, *getattr(module, "OUTPUTS", ()))
+        for path in _paths(getattr(args, dest, None))
+    ]
+    if not outputs:
+        return
+    inputs: list[str] = []
+    for dest in (*COMMON_INPUTS, *getattr(module, "INPUTS", ())):
+        inputs += _paths(getattr(args, dest, None))
+    if getattr(module, "USES_POLICY", True) and not getattr(args, "policy", None):
+        inputs.append(DEFAULT_POLICY_FILE)
+    implied = getattr(module, "implied_inputs", None)
+    if implied is not None:
+        inputs += _paths(implied(args))
+    seen: list[tuple[str, str]] = []
+    for path, option in outputs:
+        for other, other_option in seen:
+            if same_file(path, other):
+                raise ConfigError(f"{option} and {other_option} name the same file", where=path)
+        check_output_path(path, option=option, inputs=inputs, append=option == "--summary")
+        seen.append((path, option))
 
 
 def emit_report(report: object, args: argparse.Namespace) -> None:

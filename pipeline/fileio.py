@@ -8,6 +8,7 @@ import hashlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -131,3 +132,59 @@ def sha256_file(path: str | os.PathLike[str], *, what: str = "file") -> str:
                 break
             digest.update(view[:n])
     return digest.hexdigest()
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """The same file: one inode (through a symlink or a hard link), or one resolved path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
+def check_output_path(
+    path: str | os.PathLike[str],
+    *,
+    option: str,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    append: bool = False,
+) -> None:
+    """Refuse, before any work is done, an output that could not be written or that would replace an
+    input (`ConfigError`, exit 2, naming the path and the option). Writing is probed, not guessed from
+    permission bits: a temporary file is made and removed in the folder the output will be renamed into
+    (`append`: the file itself is opened for appending, as `append_text` will)."""
+    where = os.fspath(path)
+    target = Path(where)
+    for source in inputs:
+        if same_file(target, source):
+            raise ConfigError(
+                f"{option} names an input of this run ({os.fspath(source)}); refusing to overwrite it",
+                where=where,
+            )
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ConfigError(f"{option}: cannot write here: {exc.strerror or exc}", where=where) from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{option} is a folder, not a file", where=where)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{option} is not a regular file (a device, FIFO or socket)", where=where)
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        if folder.is_symlink():
+            break
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{option}: {folder} is not a folder", where=where)
+    try:
+        if append and info is not None:
+            with open(target, "a", encoding="utf-8"):
+                pass
+        else:
+            fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"{option}: cannot write here: {exc.strerror or exc}", where=where) from None

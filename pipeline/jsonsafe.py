@@ -46,7 +46,7 @@ def loads(data: str | bytes, *, where: str, what: str = "file", max_depth: int =
         raise LimitError(f"{what} is nested too deeply to be JSON mcp-harden reads", where=where) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"malformed JSON in the {what}: {exc.msg}", where=f"{where}:{exc.lineno}:{exc.colno}"
+            f"{what} is not valid JSON: {exc.msg}", where=f"{where}:{exc.lineno}:{exc.colno}"
         ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{what} is not UTF-8 text (byte {exc.start})", where=where) from None

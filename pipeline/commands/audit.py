@@ -11,6 +11,8 @@ EXAMPLES = """\
   mcp-harden audit --requirements requirements.lock --format sarif -o audit.sarif
   mcp-harden audit --sbom sbom.cdx.json --vex sbom.vex.cdx.json      # SBOM + vulnerabilities + analysis
 """
+INPUTS = ("sbom", "requirements", "offline_db")
+OUTPUTS = (("vex", "--vex"),)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,6 +21,7 @@ EXAMPLES = """\
 Tokens: pass env:NAME to read a token from the environment (keeps it out of `ps`). Checks that need a
 token you did not give are listed as "not run", never as passed.
 """
+INPUTS = ("ca_file",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ EXAMPLES = """\
 """
 REPORTS = False
 USES_POLICY = False
+OUTPUTS = (("output", "-o/--output"),)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

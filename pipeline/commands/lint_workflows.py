@@ -15,6 +15,18 @@ EXAMPLES = """\
   mcp-harden lint-workflows --no-zizmor                   # only mcp-harden's own rules
   mcp-harden lint-workflows --allow-oidc-action my-org/deploy-action   # an action allowed next to id-token
 """
+INPUTS = ("paths",)
+
+
+def implied_inputs(args: argparse.Namespace) -> list[Path]:
+    """The workflow and action files the folders hold: no output may replace one."""
+    from pipeline.errors import HardenError
+    from pipeline.workflows import collect
+
+    try:
+        return collect(args.paths or [Path(".")])
+    except HardenError:
+        return []  # reported by the run itself
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,6 +21,15 @@ EXAMPLES = """\
   mcp-harden manifest diff mcp-manifest.json --bundle mcp-manifest.json.sigstore.json --url URL
 """
 
+INPUTS = ("ca_file", "client_config", "bundle", "trusted_root")
+OUTPUTS = (("manifest_output", "-o/--manifest-output"),)
+
+
+def implied_inputs(args: argparse.Namespace) -> list[str]:
+    """The records named after `capture`/`diff` (known once `reparse` has run)."""
+    return list(getattr(args, "positionals", None) or [])[1:]
+
+
 USAGE_HINT = "use: manifest capture (--url URL | --client-config FILE | -- COMMAND ARGS...) or manifest diff RECORD ..."
 
 
@@ -190,16 +199,22 @@ def targets_from(args: argparse.Namespace, policy: Any, *, what: str) -> dict[st
 
 
 def run(args: argparse.Namespace, policy: Any) -> Any:
+    from pipeline.cli import check_outputs
     from pipeline.config import load_policy
     from pipeline.errors import UsageError
     from pipeline.findings import Report
 
     positionals = reparse(args, _add_own_options, report_file=False)
-    if "policy" in args and args.policy:
-        policy = load_policy(args.policy)
     if not positionals or positionals[0] not in ("capture", "diff"):
         raise UsageError(USAGE_HINT)
     action, paths = positionals[0], positionals[1:]
+    if action == "capture":
+        args.manifest_output = args.manifest_output or "mcp-manifest.json"
+    else:
+        args.manifest_output = None  # diff writes no record
+    check_outputs(args)  # again, now that the options after the action are known
+    if "policy" in args and args.policy:
+        policy = load_policy(args.policy)
     timeout = args.timeout if args.timeout is not None else policy.manifest.timeout
     if action == "capture":
         from pipeline.manifest import run_capture
@@ -209,7 +224,7 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
                 f"capture takes no positional arguments (got {paths[0]!r}); put the command after --"
             )
         targets = targets_from(args, policy, what="capture")
-        output = Path(args.manifest_output or "mcp-manifest.json")
+        output = Path(args.manifest_output)
         return Report(stages=[run_capture(targets, output=output, timeout=timeout)])
 
     from pipeline.manifest import run_diff

@@ -8,6 +8,14 @@ EXAMPLES = """\
   mcp-harden report release/reports/            # every *.json report in the folder
   mcp-harden report sbom.json audit.json --format markdown --summary "$GITHUB_STEP_SUMMARY"
 """
+INPUTS = ("reports",)
+
+
+def implied_inputs(args: argparse.Namespace) -> list[str]:
+    """The reports in the folders named: no output may replace one."""
+    from pathlib import Path
+
+    return [str(p) for raw in args.reports if Path(raw).is_dir() for p in sorted(Path(raw).glob("*.json"))]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

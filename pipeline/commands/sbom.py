@@ -15,6 +15,16 @@ EXAMPLES = """\
     mcp-harden sbom --pip-report report.json --dist dist -o sbom.cdx.json   # what was really installed
   SOURCE_DATE_EPOCH=1700000000 mcp-harden sbom . -o sbom.cdx.json         # byte-reproducible
 """
+INPUTS = ("requirements", "pip_report")
+OUTPUTS = (("sbom_output", "-o/--sbom-output"),)
+
+
+def implied_inputs(args: argparse.Namespace) -> list[Path]:
+    """The built distributions in --dist (hashed into the SBOM) and the project's pyproject.toml."""
+    found = [Path(args.project_dir or ".") / "pyproject.toml"]
+    if args.dist is not None and args.dist.is_dir():
+        found += sorted(p for p in args.dist.iterdir() if p.is_file())
+    return found
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

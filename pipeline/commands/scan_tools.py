@@ -13,6 +13,12 @@ EXAMPLES = """\
   mcp-harden scan-tools --url https://mcp.example.com/mcp --token "$TOKEN"
   mcp-harden scan-tools --client-config ~/.cursor/mcp.json --allow-exec --format json
 """
+INPUTS = ("ca_file", "client_config")
+
+
+def implied_inputs(args: argparse.Namespace) -> list[str]:
+    """The record scanned (known once `reparse` has run)."""
+    return list(getattr(args, "positionals", None) or [])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,12 +38,14 @@ def _no_own(parser: argparse.ArgumentParser, *, inner: bool = False) -> None:
 
 
 def run(args: argparse.Namespace, policy: Any) -> Any:
+    from pipeline.cli import check_outputs
     from pipeline.commands.manifest import reparse, targets_from
     from pipeline.config import load_policy
     from pipeline.errors import UsageError
     from pipeline.findings import Report
 
     positionals = reparse(args, _no_own, report_file=True)
+    check_outputs(args)  # again, now that the options after the record are known
     if "policy" in args and args.policy:
         policy = load_policy(args.policy)
     suppress = list(policy.scan.suppress)

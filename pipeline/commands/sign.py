@@ -11,6 +11,8 @@ EXAMPLES = """\
       --manifest release/mcp-manifest.json --provenance --record release/release.json
   mcp-harden sign --identity-token "$TOKEN" --instance staging dist/server.mcpb
 """
+INPUTS = ("files", "sbom", "manifest")
+OUTPUTS = (("record", "--record"),)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

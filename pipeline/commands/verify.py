@@ -13,6 +13,12 @@ EXAMPLES = """\
   mcp-harden verify a.txt --bundle a.txt.sigstore.json --identity you@example.com --issuer https://accounts.google.com
   mcp-harden verify dist/* --attestation release/sbom.intoto.sigstore.json --require-attestation sbom --format json
 """
+INPUTS = ("artifacts", "bundle", "attestation", "trusted_root")
+
+
+def implied_inputs(args: argparse.Namespace) -> list[str]:
+    """The bundles read beside each artifact (or record) when --bundle is not given."""
+    return [f"{artifact}.sigstore.json" for artifact in args.artifacts]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -193,7 +193,7 @@ def test_partial_set_is_not_written(tmp_path: Path, example_url: str) -> None:
         ('{"mcpServers": {"x": {"name": "neither"}}}', "neither a 'command'"),
         ('{"something": {}}', "no 'mcpServers'"),
         ('{"mcpServers": {}}', "lists no servers"),
-        ("{not json", "malformed JSON"),
+        ("{not json", "not valid JSON"),
     ],
 )
 def test_bad_client_configs_exit_2(tmp_path: Path, content: str, message: str) -> None:

@@ -153,7 +153,7 @@ def test_fail_on_threshold(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "malformed JSON"),
+        ("{not json", "not valid JSON"),
         ('{"format": "something-else"}', "unknown record format"),
         ("[1, 2]", "not a manifest record"),
     ],
