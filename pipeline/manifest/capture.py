@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import ssl
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,17 +148,24 @@ async def _capture(target: Target, timeout: float) -> dict[str, Any]:
     propagate = sdk_logger.propagate
     sdk_logger.addHandler(handler)
     sdk_logger.propagate = False
+    terminated: list[int] = []
     try:
         with anyio.CancelScope() as scope:
             state.on_error = scope.cancel
             scope.deadline = anyio.current_time() + timeout
-            try:
-                outcome = await _session(target, state, handler)
-            except Exception as exc:
-                failure = exc
+            async with anyio.create_task_group() as watchers:
+                if threading.current_thread() is threading.main_thread():
+                    watchers.start_soon(_on_termination, scope, terminated)
+                try:
+                    outcome = await _session(target, state, handler)
+                except Exception as exc:
+                    failure = exc
+                watchers.cancel_scope.cancel()
     finally:
         sdk_logger.removeHandler(handler)
         sdk_logger.propagate = propagate
+    if terminated:  # the server's process group is gone (bounded_stdio's exit); now stop, as for Ctrl-C
+        raise KeyboardInterrupt(signal.Signals(terminated[0]).name)
     where = target.describe()
     while getattr(failure, "exceptions", None):  # an exception group: its first member says what happened
         failure = failure.exceptions[0]  # type: ignore[union-attr]
@@ -174,6 +183,18 @@ async def _capture(target: Target, timeout: float) -> dict[str, Any]:
             )
         raise CheckError(_describe_exception(failure), where=where)
     return outcome
+
+
+async def _on_termination(scope: Any, terminated: list[int]) -> None:
+    """SIGTERM and SIGHUP end a capture the way Ctrl-C does: the session is cancelled, so the stdio
+    server's process group is killed on the way out, instead of the default action leaving it running."""
+    import anyio
+
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+        async for signum in signals:
+            terminated.append(signum)
+            scope.cancel()
+            return
 
 
 def _with_stderr(message: str, state: ChildState) -> str:

@@ -22,6 +22,13 @@ _NEWLINES = re.compile(rb"\n+")  # a run of newlines is one separator: blank lin
 MAX_LINE = 16 << 20  # one JSON-RPC message
 MAX_STDOUT = 64 << 20  # everything a server may write during one capture
 STDERR_KEEP = 64 << 10  # stderr kept for the error message; the rest is read and dropped
+# Requests from the server to the client (ping, roots/list, sampling/createMessage): a capture asks for
+# nothing the server needs to ask back about, and the SDK spawns a task per request, so a flood of them
+# is work and memory without end. Past this many the capture ends, with a message that says so.
+MAX_SERVER_REQUESTS = 64
+# Notifications carry nothing a record keeps (log lines, progress); past this many they are dropped
+# unread rather than handed to the SDK, which would spawn a task for each.
+MAX_NOTIFICATIONS = 1000
 
 
 @dataclass
@@ -33,6 +40,9 @@ class ChildState:
     stderr_dropped: int = 0
     returncode: int | None = None
     eof: bool = False
+    server_requests: int = 0
+    notifications_dropped: int = 0
+    notifications: int = 0
     on_error: Callable[[], None] | None = None
 
     def fail(self, message: str) -> None:
@@ -113,6 +123,19 @@ async def bounded_stdio(
                         except ValueError:
                             state.fail(f"server sent malformed JSON-RPC on stdout: {_excerpt(line)}")
                             return
+                        if isinstance(message, types.JSONRPCRequest):
+                            state.server_requests += 1
+                            if state.server_requests > MAX_SERVER_REQUESTS:
+                                state.fail(
+                                    f"server sent more than {MAX_SERVER_REQUESTS} requests to the client "
+                                    f"(the last: {message.method[:60]!r})"
+                                )
+                                return
+                        elif isinstance(message, types.JSONRPCNotification):
+                            state.notifications += 1
+                            if state.notifications > MAX_NOTIFICATIONS:
+                                state.notifications_dropped += 1
+                                continue
                         await read_writer.send(SessionMessage(message))
                     if len(buffer) > MAX_LINE or any(len(line) > MAX_LINE for line in lines):
                         state.fail(f"server sent a line longer than {MAX_LINE >> 20} MiB on stdout")
