@@ -181,7 +181,10 @@ def compose(
     except RecursionError:
         raise ConfigError("nested too deeply", where=source) from None
     except yaml.YAMLError as exc:
-        raise _syntax(exc, source) from None
+        error = _syntax(exc, source)
+        if "maximum nesting depth" in error.problem:  # libyaml's own cap, met before ours in flow style
+            raise ConfigError(f"nested deeper than {limits.max_depth} levels", where=error.where) from None
+        raise error from None
     finally:
         loader.dispose()
     if node is not None:

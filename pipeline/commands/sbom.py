@@ -57,8 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, policy):
+    from pipeline.fileio import read_bounded
     from pipeline.findings import Report
     from pipeline.sbom import run_sbom
+
+    if args.requirements is not None:  # pip reads it: refuse a FIFO or a device here, named
+        read_bounded(args.requirements, what="requirements file", limit=8 << 20)
 
     stage = run_sbom(
         policy=policy,
