@@ -92,8 +92,15 @@ def read_text_bounded(path: str | os.PathLike[str], *, what: str, limit: int = M
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
-    """Write to a temporary file beside `path`, then rename over it."""
+    """Write to a temporary file beside `path`, then rename over it. A path that is not a regular file
+    (a folder, /dev/null, a FIFO) is refused: the rename would replace the device node itself."""
     target = Path(path)
+    try:
+        mode = os.stat(target).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise ConfigError("not a regular file; refusing to replace it with one", where=os.fspath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
