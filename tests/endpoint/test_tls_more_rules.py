@@ -43,7 +43,10 @@ def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
-def _pem_key(key: Any) -> bytes:
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+def _pem_key(key: PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -101,7 +104,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ca_file.write_bytes(root.public_bytes(serialization.Encoding.PEM))
     ec_key = ec.generate_private_key(ec.SECP256R1())
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    leaves = {
+    leaves: dict[str, tuple[PrivateKey, x509.Certificate]] = {
         "future": (ec_key, _leaf((root, root_key), ec_key, starts_in_days=7)),
         "clientauth": (ec_key, _leaf((root, root_key), ec_key, usage=(ExtendedKeyUsageOID.CLIENT_AUTH,))),
         "rsa": (rsa_key, _leaf((root, root_key), rsa_key)),
