@@ -276,3 +276,23 @@ def test_sarif_links_every_rule_to_its_documentation() -> None:
     assert seen_zizmor >= 1, "zizmor reported nothing on the fixtures"
     assert len({result["properties"]["stage"] for result in run["results"]}) >= 8
     assert {r["id"] for r in rules} >= {"MH-WF-UNPINNED", "MH-WF-CONCURRENCY", "MH-SBOM-INCOMPLETE"}
+
+
+def test_the_starter_policys_suppress_example_is_valid() -> None:
+    """Uncommented, the starter policy's `suppress:` example is a policy the loader accepts."""
+    import itertools
+
+    from pipeline.config import STARTER, parse_policy
+
+    lines = STARTER.splitlines()
+    start = lines.index("suppress: []") + 1
+    example = [line[2:] for line in itertools.takewhile(lambda x: x.startswith("# "), lines[start:])]
+    assert example, "no commented example after `suppress: []`"
+    policy = parse_policy("\n".join(["suppress:", *example]) + "\n")
+    (entry,) = policy.suppress
+    assert (entry.rule, entry.where, entry.expires) == (
+        "MH-TLS-CIPHER-CBC",
+        "https://legacy.example.com/*",
+        dt.date(2027, 3, 31),
+    )
+    assert entry.reason.strip()
