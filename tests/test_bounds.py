@@ -590,3 +590,41 @@ def test_termination_signal_kills_the_stdio_server(tmp_path: Path, sig: signal.S
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, "the stdio server (or its child) outlived the capture"
+
+
+def test_vulndb_update_refuses_a_zip_bomb_download(tmp_path: Path) -> None:
+    """`vulndb update` checks each entry of the download to the same per-entry cap (not `testzip`, which
+    would inflate every entry whole), keeps the existing database, and leaves no partial download."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    bomb = tmp_path / "bomb.zip"
+    _bomb(bomb, 64 << 20)
+    body = bomb.read_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    db = tmp_path / "db" / "osv.zip"
+    db.parent.mkdir()
+    db.write_bytes(b"the existing database")
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/all.zip"
+        result = run_cli("vulndb", "update", "--db", str(db), "--url", url, "--timeout", "10", cwd=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 3
+    line = assert_one_line_error(result)
+    assert "GHSA-bomb-0000-0000.json" in line and "kept" in line
+    assert db.read_bytes() == b"the existing database"
+    assert sorted(p.name for p in db.parent.iterdir()) == ["osv.zip"]

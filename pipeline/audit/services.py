@@ -10,6 +10,7 @@ withdrawn entries) with no server, no socket and no HTTP cache in between. The l
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,11 +145,11 @@ def open_service(policy: Policy, offline_db: Path | None = None, osv_url: str | 
                 + ": vulnerabilities published since are not seen; run `mcp-harden vulndb update`"
             )
     elif settings.service == "pypi" and osv_url is None:
-        service = api.PyPIService(timeout=int(settings.timeout))
+        service = api.PyPIService(timeout=math.ceil(settings.timeout))
         where = "PyPI's JSON API"
     else:
         url = osv_url or settings.osv_url or api.OsvService.DEFAULT_OSV_URL
-        service = api.OsvService(timeout=int(settings.timeout), osv_url=url)
+        service = api.OsvService(timeout=math.ceil(settings.timeout), osv_url=url)
         where = f"OSV at {url}"
     recorder = RecordingSession(service.session)
     service.session = recorder

@@ -8,8 +8,7 @@ import functools
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from pipeline import yamlsafe
 from pipeline.rules.registry import STAGES, Rule, all_rules
 
 DOC_KEYS = ("why", "bad", "good")
@@ -35,7 +34,9 @@ def rule_docs() -> dict[str, dict[str, str]]:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".yaml"):
             continue
-        data: Any = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+        data: Any = (
+            yamlsafe.load(entry.read_text(encoding="utf-8"), source=f"pipeline/data/rules/{entry.name}") or {}
+        )
         for rule_id, texts in data.items():
             if rule_id in out:
                 raise ValueError(f"rule {rule_id} is documented twice (pipeline/data/rules/{entry.name})")
