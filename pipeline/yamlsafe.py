@@ -57,7 +57,7 @@ def _line(node_or_mark: Any) -> int | None:
 if yaml.__with_libyaml__:
     from yaml._yaml import CParser
 
-    class _Base(Composer, CParser, SafeConstructor, Resolver):  # type: ignore[misc]
+    class _Base(Composer, CParser, SafeConstructor, Resolver):
         """Events from libyaml (five times faster than PyYAML's scanner), composed here in Python, where
         the checks are. Same results as `yaml.SafeLoader`."""
 
@@ -85,17 +85,17 @@ class _Loader(_Base):
         line = _line(at)
         return ConfigError(what, where=f"{self.source}:{line}" if line else self.source)
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(AliasEvent):
             self.aliases += 1
             if self.aliases > self.limits.max_aliases:
                 raise self.refuse(f"more than {self.limits.max_aliases} aliases", self.peek_event())
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         self.depth += 1
         try:
             if self.depth > self.limits.max_depth:
                 raise self.refuse(f"nested deeper than {self.limits.max_depth} levels", self.peek_event())
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
