@@ -183,10 +183,12 @@ async def _stop(process: Any, state: ChildState) -> None:
         await process.stdin.aclose()
     with anyio.move_on_after(0.5):
         await process.wait()
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    # SIGKILL cannot be refused, so waiting for it is bounded; the longer wait there keeps the process from
+    # being reaped after the event loop has closed (asyncio then warns on stderr) on a loaded machine.
+    for sig, wait in ((signal.SIGTERM, 1.0), (signal.SIGKILL, 5.0)):
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, sig)
-        with anyio.move_on_after(1.0):
+        with anyio.move_on_after(wait):
             await process.wait()
         if process.returncode is not None and sig == signal.SIGTERM:
             # The leader is gone; children left in its group still get the hard kill.
