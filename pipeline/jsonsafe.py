@@ -18,6 +18,9 @@ __all__ = ["MAX_DEPTH", "MAX_NUMBER", "LimitError", "load_file", "loads"]
 
 MAX_DEPTH = 200  # a JSON Schema in a tool's inputSchema nests; nothing real nests this deep
 MAX_NUMBER = 100  # characters in one number
+# Objects in one document: each costs a dict (about 20 times its two bytes of text, `{}`), so the size cap
+# alone would let a file within it grow to gigabytes. An SBOM of 10,000 components holds ~100,000.
+MAX_OBJECTS = 1_000_000
 
 
 class LimitError(ConfigError):
@@ -38,8 +41,20 @@ def _constant(text: str) -> Any:
     raise ValueError(f"{text} is not JSON")
 
 
-def loads(data: str | bytes, *, where: str, what: str = "file", max_depth: int = MAX_DEPTH) -> Any:
+def loads(
+    data: str | bytes,
+    *,
+    where: str,
+    what: str = "file",
+    max_depth: int = MAX_DEPTH,
+    max_objects: int = MAX_OBJECTS,
+) -> Any:
     """Parse `data`; errors name `where` (with line and column for a syntax error)."""
+    # Counted before parsing, at C speed: every object opens with a brace (braces inside strings count
+    # too, so this bounds from above).
+    braces = data.count(b"{") if isinstance(data, bytes) else data.count("{")
+    if braces > max_objects:
+        raise LimitError(f"{what} holds more than {max_objects} objects", where=where)
     try:
         value = json.loads(data, parse_int=_number, parse_float=_number, parse_constant=_constant)
     except RecursionError:

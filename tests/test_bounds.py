@@ -628,3 +628,16 @@ def test_vulndb_update_refuses_a_zip_bomb_download(tmp_path: Path) -> None:
     assert "GHSA-bomb-0000-0000.json" in line and "kept" in line
     assert db.read_bytes() == b"the existing database"
     assert sorted(p.name for p in db.parent.iterdir()) == ["osv.zip"]
+
+
+def test_json_object_count_is_capped() -> None:
+    """Two bytes of `{}` become a dict of about 64: within the size cap, objects are counted too."""
+    from pipeline import jsonsafe
+    from pipeline.errors import ConfigError
+
+    many = "[" + ",".join(["{}"] * (jsonsafe.MAX_OBJECTS + 1)) + "]"
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="more than 1000000 objects"):
+        jsonsafe.loads(many, where="many.json")
+    assert time.monotonic() - started < 2
+    assert len(jsonsafe.loads("[" + ",".join(["{}"] * 1000) + "]", where="few.json")) == 1000
