@@ -129,9 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HardenError as exc:
         print(f"mcp-harden {args.command}: error: {exc}", file=sys.stderr)
         return int(exc.exit_code)
-    except KeyboardInterrupt:
-        print(f"mcp-harden {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP where a command handles them (capture)
+        signum = int(getattr(exc, "signum", 2))
+        how = f" ({exc})" if signum != 2 else ""
+        print(f"mcp-harden {args.command}: interrupted{how}", file=sys.stderr)
+        return 128 + signum
     except Exception as exc:  # fail closed, one line, no traceback unless asked
         if os.environ.get("MCP_HARDEN_DEBUG"):
             raise

@@ -165,7 +165,7 @@ async def _capture(target: Target, timeout: float) -> dict[str, Any]:
         sdk_logger.removeHandler(handler)
         sdk_logger.propagate = propagate
     if terminated:  # the server's process group is gone (bounded_stdio's exit); now stop, as for Ctrl-C
-        raise KeyboardInterrupt(signal.Signals(terminated[0]).name)
+        raise Terminated(terminated[0])
     where = target.describe()
     while getattr(failure, "exceptions", None):  # an exception group: its first member says what happened
         failure = failure.exceptions[0]  # type: ignore[union-attr]
@@ -183,6 +183,14 @@ async def _capture(target: Target, timeout: float) -> dict[str, Any]:
             )
         raise CheckError(_describe_exception(failure), where=where)
     return outcome
+
+
+class Terminated(KeyboardInterrupt):
+    """The run was told to stop (SIGTERM, SIGHUP) and has cleaned up; the exit code is 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 async def _on_termination(scope: Any, terminated: list[int]) -> None:
