@@ -9,7 +9,8 @@ SUMMARY = (
 )
 EXAMPLES = """\
   mcp-harden verify dist/x.whl --repository owner/repo --workflow release.yml --ref 'refs/tags/v*'
-  mcp-harden verify release/release.json --trusted-root .mcp-harden/sandbox/trusted_root.json --repository o/r
+  mcp-harden verify --record release/release.json --trusted-root .mcp-harden/sandbox/trusted_root.json --repository o/r
+  mcp-harden verify release/sbom.cdx.json --bundle release/sbom.cdx.json.sigstore.json --repository o/r
   mcp-harden verify a.txt --bundle a.txt.sigstore.json --identity you@example.com --issuer https://accounts.google.com
   mcp-harden verify dist/* --attestation release/sbom.intoto.sigstore.json --require-attestation sbom --format json
 """
@@ -17,7 +18,17 @@ EXAMPLES = """\
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "artifacts", nargs="+", type=Path, metavar="ARTIFACT", help="files, or one release record"
+        "artifacts",
+        nargs="*",
+        type=Path,
+        metavar="ARTIFACT",
+        help="files to verify, each against its own bundle; one *.json file alone is a release record",
+    )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="a signed release record (release.json): verify it and every artifact it lists",
     )
     parser.add_argument(
         "--bundle", action="append", type=Path, metavar="FILE", help="bundle (one per artifact)"
@@ -67,18 +78,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _is_sandbox_root(path: str | None) -> bool:
-    import json
-
-    if not path:
-        return False
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return any("sandbox" in str(ca.get("subject", {})) for ca in data.get("certificateAuthorities", []))
-    except (OSError, ValueError, AttributeError, TypeError):
-        return False
-
-
 def run(args: argparse.Namespace, policy):
     from pipeline.config import Signer
     from pipeline.errors import UsageError
@@ -108,8 +107,9 @@ def run(args: argparse.Namespace, policy):
         if issuer is None and args.repository:
             from pipeline.sign.github import GITHUB_ISSUER
             from pipeline.sign.sandbox import SANDBOX_ISSUER
+            from pipeline.verify.trust import is_sandbox_root_file
 
-            sandbox = instance == "sandbox" if trusted_root is None else _is_sandbox_root(str(trusted_root))
+            sandbox = instance == "sandbox" if trusted_root is None else is_sandbox_root_file(trusted_root)
             issuer = SANDBOX_ISSUER if sandbox else GITHUB_ISSUER
         signers = [
             Signer(
@@ -135,18 +135,33 @@ def run(args: argparse.Namespace, policy):
         "require_attestations": require,
         "sandbox_dir": sandbox_dir,
     }
-    from pipeline.sign.record import looks_like_record
-
-    if (
-        len(args.artifacts) == 1
-        and not args.bundle
-        and not args.attestation
-        and looks_like_record(args.artifacts[0])
-    ):
+    record = _record_to_verify(args)
+    if record is not None:
         from pipeline.verify import verify_record
 
-        return Report(stages=[verify_record(args.artifacts[0], **common)])
+        return Report(stages=[verify_record(record, **common)])
     from pipeline.verify import verify_artifacts
 
     stage = verify_artifacts(args.artifacts, bundles=args.bundle, attestations=args.attestation, **common)
     return Report(stages=[stage])
+
+
+def _record_to_verify(args: argparse.Namespace) -> Path | None:
+    """The release record, when the command line says it was handed one: `--record FILE`, or (the older
+    form) a single `*.json` file with no --bundle or --attestation. What the file holds decides nothing
+    here; the record's own signed bytes are checked to be a record after its signature verifies."""
+    from pipeline.errors import UsageError
+
+    if args.record is not None:
+        if args.artifacts or args.bundle or args.attestation:
+            raise UsageError(
+                "--record verifies the record and every file it lists: name no other file, --bundle or --attestation"
+            )
+        return Path(args.record)
+    if not args.artifacts:
+        raise UsageError("nothing to verify: name the files, or --record release.json")
+    if len(args.artifacts) == 1 and not args.bundle and not args.attestation:
+        only = Path(args.artifacts[0])
+        if only.name.lower().endswith(".json"):
+            return only
+    return None
