@@ -245,6 +245,21 @@ class Checker:
         if identity:
             self.verified.identities.add(identity)
 
+    @staticmethod
+    def _named_digest(bundle: Any) -> str | None:
+        """The sha256 the bundle says it signs (mcp-harden always writes it; a bundle without one, or with
+        another algorithm, is refused rather than verified on the log entry alone)."""
+        from sigstore_models.common.v1 import HashAlgorithm
+
+        digest = getattr(getattr(bundle._inner, "message_signature", None), "message_digest", None)
+        if (
+            digest is None
+            or digest.algorithm != HashAlgorithm.SHA2_256
+            or not isinstance(digest.digest, bytes)
+        ):
+            return None
+        return digest.digest.hex()
+
     def check_signature(self, artifact: Path, bundle_path: Path, sha256: str) -> bool:
         """True when the bundle is a valid signature, by an allowed signer, over exactly this digest."""
         from sigstore.hashes import Hashed
@@ -260,6 +275,18 @@ class Checker:
                 BUNDLE,
                 f"bundle {bundle_path} holds an attestation (DSSE), not a signature of the file",
                 artifact,
+            )
+            return False
+        named = self._named_digest(bundle)
+        if named != sha256:
+            self.fail(
+                SIGNATURE if named else BUNDLE,
+                f"{artifact.name}: the file does not match its signature: it has sha256 {sha256}, the bundle "
+                f"signed sha256 {named} (the file was changed, or the bundle belongs to another file)"
+                if named
+                else f"bundle {bundle_path} names no sha256 message digest for the file it signs",
+                artifact,
+                evidence=str(bundle_path),
             )
             return False
         try:

@@ -117,11 +117,11 @@ def swap_after_first_open(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
     real_os_open, real_open = os.open, builtins.open
 
     def hit(file: Any) -> None:
-        if state["path"] is not None and isinstance(file, (str, os.PathLike)):
-            if os.path.abspath(file) == os.path.abspath(state["path"]):
-                state["opens"] += 1
-                if state["opens"] == 1 and state["then"] is not None:
-                    os.replace(state["then"], state["path"])
+        named = state["path"] is not None and isinstance(file, (str, os.PathLike))
+        if named and os.path.abspath(file) == os.path.abspath(state["path"]):
+            state["opens"] += 1
+            if state["opens"] == 1 and state["then"] is not None:
+                os.replace(state["then"], state["path"])
 
     def os_open(file: Any, *args: Any, **kwargs: Any) -> int:
         fd = real_os_open(file, *args, **kwargs)
