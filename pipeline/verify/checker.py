@@ -20,45 +20,94 @@ from typing import Any
 from pipeline.config import Signer
 from pipeline.errors import ConfigError, one_line
 from pipeline.fileio import CHUNK, read_bounded
-from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+from pipeline.findings import Location, Severity, StageResult
+from pipeline.rules import Rule, declare
 from pipeline.verify.trust import TrustedRootInfo
 
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 BUNDLE_SUFFIXES = (".sigstore.json", ".sigstore")
 BUNDLE_LIMIT = 4 << 20  # a bundle is a few kilobytes (certificate, signature, log proof)
 
-SIGNATURE = "MH-VERIFY-SIGNATURE"
-IDENTITY = "MH-VERIFY-IDENTITY"
-MISSING_BUNDLE = "MH-VERIFY-MISSING-BUNDLE"
-BUNDLE = "MH-VERIFY-BUNDLE"
-ATTESTATION = "MH-VERIFY-ATTESTATION"
-SUBJECT = "MH-VERIFY-SUBJECT"
-DIGEST = "MH-VERIFY-DIGEST"
-RECORD = "MH-VERIFY-RECORD"
-MISSING_ARTIFACT = "MH-VERIFY-MISSING-ARTIFACT"
-UNLISTED = "MH-VERIFY-UNLISTED"
 
-RULES = [
-    Rule(
-        SIGNATURE, "signature", "The signature, certificate chain or transparency-log proof does not verify."
-    ),
-    Rule(IDENTITY, "identity", "The signature is valid but its signer is not one the policy allows."),
-    Rule(MISSING_BUNDLE, "missing-bundle", "An artifact that must be signed has no Sigstore bundle."),
-    Rule(BUNDLE, "bundle", "A Sigstore bundle cannot be read or is malformed."),
-    Rule(ATTESTATION, "attestation", "A required attestation is missing, unsigned or not in-toto."),
-    Rule(SUBJECT, "subject", "An attestation's subject digest does not match the artifact."),
-    Rule(DIGEST, "digest", "An artifact differs from the digest in the release record."),
-    Rule(
-        RECORD,
-        "record",
-        "The file given as a release record is not a signed, well-formed record listing at least one artifact.",
-    ),
-    Rule(MISSING_ARTIFACT, "missing-artifact", "An artifact listed in the release record is missing."),
-    Rule(
-        UNLISTED,
-        "unlisted-distribution",
-        "The release folder holds a distribution (wheel, sdist, .mcpb) the release record does not list.",
-    ),
+def _rule(rule_id: str, name: str, summary: str, fix: str) -> Rule:
+    return declare(rule_id, name=name, stage="verify", severity=Severity.CRITICAL, summary=summary, fix=fix)
+
+
+SIGNATURE = _rule(
+    "MH-VERIFY-SIGNATURE",
+    "signature",
+    "The signature, certificate chain or transparency-log proof does not verify.",
+    "Do not deploy it: re-download the artifact and its bundle from the release, or re-sign from a clean build.",
+)
+IDENTITY = _rule(
+    "MH-VERIFY-IDENTITY",
+    "identity",
+    "The signature is valid but its signer is not one the policy allows.",
+    "Deploy only what the allowed workflow signed; if the signer legitimately changed, update verify.signers "
+    "after review.",
+)
+MISSING_BUNDLE = _rule(
+    "MH-VERIFY-MISSING-BUNDLE",
+    "missing-bundle",
+    "An artifact that must be signed has no Sigstore bundle.",
+    "Ship the artifact's .sigstore.json bundle beside it (mcp-harden sign writes one per file).",
+)
+BUNDLE = _rule(
+    "MH-VERIFY-BUNDLE",
+    "bundle",
+    "A Sigstore bundle cannot be read, is malformed, or is of the wrong kind (an attestation for a signature).",
+    "Fetch the bundle again from the release; a damaged or hand-edited bundle proves nothing.",
+)
+ATTESTATION = _rule(
+    "MH-VERIFY-ATTESTATION",
+    "attestation",
+    "A required attestation is missing, unsigned, not in-toto, or not the one the release record lists.",
+    "Produce the attestation in the release (mcp-harden sign --sbom/--manifest/--provenance) and ship its bundle.",
+)
+SUBJECT = _rule(
+    "MH-VERIFY-SUBJECT",
+    "subject",
+    "An artifact is not a subject (by name and digest) of the attestation that must cover it.",
+    "Attest the artifact you ship: the attestation was made for other bytes.",
+)
+DIGEST = _rule(
+    "MH-VERIFY-DIGEST",
+    "digest",
+    "An artifact differs from the digest in the release record, or cannot be read as a regular file.",
+    "Do not deploy it: the file is not the one that was signed and audited.",
+)
+RECORD = _rule(
+    "MH-VERIFY-RECORD",
+    "record",
+    "The file handed to verify as a release record is signed but is not a well-formed record listing at "
+    "least one artifact by relative path.",
+    "Pass the release.json that mcp-harden sign --record wrote (with its own bundle); verify a plain signed "
+    "file with --bundle instead.",
+)
+MISSING_ARTIFACT = _rule(
+    "MH-VERIFY-MISSING-ARTIFACT",
+    "missing-artifact",
+    "An artifact listed in the release record is missing.",
+    "Ship every file the release record lists, or release again without it.",
+)
+UNLISTED = _rule(
+    "MH-VERIFY-UNLISTED",
+    "unlisted-distribution",
+    "A release folder holds a distribution (wheel, sdist, .mcpb) that the release record does not list.",
+    "Remove it before deploying (an install of dist/*.whl would take it unverified), or sign a release that "
+    "lists it.",
+)
+RULES: list[Rule] = [
+    SIGNATURE,
+    IDENTITY,
+    MISSING_BUNDLE,
+    BUNDLE,
+    ATTESTATION,
+    SUBJECT,
+    DIGEST,
+    RECORD,
+    MISSING_ARTIFACT,
+    UNLISTED,
 ]
 
 
@@ -159,16 +208,9 @@ class Checker:
         self.result = result
         self.verified = Verified()
 
-    def fail(self, rule: str, title: str, where: Path, *, evidence: str = "", fix: str = "") -> None:
+    def fail(self, rule: Rule, title: str, where: Path, *, evidence: str = "", fix: str = "") -> None:
         self.result.add(
-            Finding(
-                rule_id=rule,
-                severity=Severity.CRITICAL,
-                title=title,
-                location=Location(path=str(where)),
-                evidence=evidence,
-                fix=fix,
-            )
+            rule.finding(title, location=Location(path=str(where)), evidence=evidence, fix=fix or None)
         )
 
     def load_bundle(self, path: Path, subject: Path) -> Any | None:

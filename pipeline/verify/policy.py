@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sigstore.errors import VerificationError
 
+from pipeline._compat import regex_parser
 from pipeline.config import Signer
 from pipeline.errors import ConfigError
 
@@ -26,16 +27,6 @@ _PINNED_PREFIX = re.compile(r"https?://[^/]+/[^/]+/[^/]+/")
 _MAX_ALTERNATIVES = 64
 
 
-def _sre() -> tuple[Any, Any]:
-    """The regex parser and its opcodes (private modules; renamed in Python 3.11)."""
-    try:
-        from re import _constants, _parser  # type: ignore[attr-defined]
-    except ImportError:  # Python 3.10
-        import sre_constants as _constants
-        import sre_parse as _parser
-    return _parser, _constants
-
-
 class _Open(Exception):
     """The pattern has more literal alternatives than the guard will enumerate."""
 
@@ -43,7 +34,7 @@ class _Open(Exception):
 def _literal_prefixes(items: Any, start: list[str], closed: list[str]) -> list[str]:
     """Walk a parsed regex: extend every literal prefix in `start`; a prefix that reaches anything other than
     literal text goes to `closed`. Returns the prefixes that reached the end (exact identities)."""
-    _, c = _sre()
+    _, c = regex_parser()
     repeats = tuple(
         getattr(c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") if hasattr(c, name)
     )
@@ -74,7 +65,7 @@ def _literal_prefixes(items: Any, start: list[str], closed: list[str]) -> list[s
 def pattern_pins_identity(pattern: str) -> str | None:
     """None when every identity `pattern` can fully match is pinned to an owner/repository or spelled out
     exactly; otherwise a prefix it leaves open (what an attacker's identity would need to start with)."""
-    parser, _ = _sre()
+    parser, _ = regex_parser()
     try:
         closed: list[str] = []
         _literal_prefixes(parser.parse(pattern), [""], closed)

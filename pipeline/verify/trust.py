@@ -9,13 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline._compat import SIGSTORE_SHIPPED, sigstore_shipped
 from pipeline.errors import CheckError, ConfigError, UsageError, one_line
 from pipeline.fileio import read_bounded
 
-SHIPPED = {
-    "production": "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev",
-    "staging": "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev",
-}
 # A TUF mirror of the instance's repository (an internal proxy, or a loopback server in tests).
 TUF_URL_ENV = "MCP_HARDEN_TUF_URL"
 # A trusted root is a few kilobytes; anything near this is not one.
@@ -36,9 +33,7 @@ def online_trust_config(instance: str) -> Any:
 
     mirror = os.environ.get(TUF_URL_ENV)
     if mirror:
-        import sigstore
-
-        root = Path(sigstore.__file__).parent / "_store" / SHIPPED[instance] / "root.json"
+        root = sigstore_shipped(instance, "root.json")
         return ClientTrustConfig.from_tuf(mirror, offline=False, bootstrap_root=root)
     return ClientTrustConfig.production() if instance == "production" else ClientTrustConfig.staging()
 
@@ -89,12 +84,10 @@ def load_trusted_root(
         root, data = _parse_root(raw, str(path))
         sandbox = _is_sandbox_root(data)
         return TrustedRootInfo(root, f"{path}{' (sandbox)' if sandbox else ''}", sandbox)
-    if instance not in SHIPPED:
+    if instance not in SIGSTORE_SHIPPED:
         raise UsageError(f"unknown instance {instance!r}")
     if offline:
-        import sigstore
-
-        path = Path(sigstore.__file__).parent / "_store" / SHIPPED[instance] / "trusted_root.json"
+        path = sigstore_shipped(instance, "trusted_root.json")
         try:
             root, _ = _parse_root(
                 read_bounded(path, what="trusted root", limit=TRUSTED_ROOT_LIMIT), str(path)
