@@ -2,6 +2,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "verify"
 SUMMARY = (
@@ -78,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, policy):
+def run(args: argparse.Namespace, policy: Policy) -> Report:
     from pipeline.config import Signer
     from pipeline.errors import UsageError
     from pipeline.findings import Report
@@ -126,7 +131,7 @@ def run(args: argparse.Namespace, policy):
     else:
         signers = list(section.signers)
     require = list(dict.fromkeys([*section.require_attestations, *args.require_attestation]))
-    common = {
+    common: dict[str, Any] = {
         "signers": signers,
         "trusted_root": trusted_root,
         "instance": instance,
