@@ -278,4 +278,6 @@ def _claims_from_env(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _rel(path: Path, base: Path) -> str:
-    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+    """`path` relative to the record's folder, as named (a symlink is not followed: the record's entry keeps
+    the file name the artifact has where it is deployed)."""
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(base))).as_posix()

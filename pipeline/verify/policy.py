@@ -64,15 +64,15 @@ def _literal_prefixes(items: Any, start: list[str], closed: list[str]) -> list[s
 
 def pattern_pins_identity(pattern: str) -> str | None:
     """None when every identity `pattern` can fully match is pinned to an owner/repository or spelled out
-    exactly; otherwise a prefix it leaves open (what an attacker's identity would need to start with)."""
+    exactly; otherwise what it leaves open (the start an attacker's identity would need)."""
     parser, _ = regex_parser()
     try:
         closed: list[str] = []
         _literal_prefixes(parser.parse(pattern), [""], closed)
     except _Open:
-        return ""
+        return f"more than {_MAX_ALTERNATIVES} literal alternatives, too many to check"
     loose = [prefix for prefix in closed if not _PINNED_PREFIX.match(prefix.lower())]
-    return min(loose, key=len) if loose else None
+    return f"any identity that starts with {min(loose, key=len)!r}" if loose else None
 
 
 def check_signers(signers: Sequence[Signer], *, where: str = "verify.signers") -> None:
@@ -104,8 +104,8 @@ def check_signers(signers: Sequence[Signer], *, where: str = "verify.signers") -
             loose = pattern_pins_identity(signer.identity_pattern)
             if loose is not None:
                 raise ConfigError(
-                    f"identity_pattern {signer.identity_pattern!r} would accept anyone whose identity starts "
-                    f"with {loose!r}: it must pin an owner and repository "
+                    f"identity_pattern {signer.identity_pattern!r} would accept anyone ({loose}): it must pin "
+                    "an owner and repository "
                     "(https://github\\.com/OWNER/REPO/...) or spell each identity out exactly",
                     where=here,
                 )
