@@ -149,6 +149,7 @@ def verify_record(
 
     base = record_path.parent
     sources = {_key(base / a.source) for a in record.attestations if a.source}
+    listed = {_key(base / a.path) for a in record.artifacts}
     read: list[Artifact] = []
     kept: dict[str, bytes] = {}
     for item in record.artifacts:
@@ -178,7 +179,7 @@ def verify_record(
         if att.source:
             where = base / att.source
             raw_source = kept.get(_key(where))
-            if raw_source is None:  # not a listed artifact (or unreadable, already a finding): read it once
+            if raw_source is None and _key(where) not in listed:  # not a listed artifact: read it once here
                 got = _read_artifact(checker, where, where.name, keep=True)
                 raw_source = got[1] if got is not None else None
             if raw_source is None:
