@@ -111,7 +111,6 @@ def verify_record(
     require_signed: bool = True,
     require_attestations: Sequence[str] = (),
     sandbox_dir: str | os.PathLike[str] = ".mcp-harden/sandbox",
-    record_bundle: Path | None = None,
 ) -> StageResult:
     """Verify a release record: its own signature, every artifact in it, every attestation it lists, and
     that no unlisted distribution sits beside the listed ones."""
@@ -123,7 +122,7 @@ def verify_record(
     root = load_trusted_root(trusted_root, instance=instance, offline=offline, sandbox_dir=sandbox_dir)
     checker = Checker(root, signers, StageResult(stage=STAGE))
     checker.result.summary["record"] = str(record_path)
-    bundle = record_bundle if record_bundle is not None else find_bundle(record_path)
+    bundle = find_bundle(record_path)
     record: ReleaseRecord | None = None
     if bundle is None:
         checker.fail(
