@@ -53,3 +53,20 @@ def test_regex_parser_opcodes() -> None:
     assert kinds[0] is ops.LITERAL and kinds[1] is ops.SUBPATTERN and kinds[2] is ops.IN
     assert kinds[3] is ops.MAX_REPEAT and kinds[4] is ops.AT
     assert parsed[1][1][-1][0][0] is ops.BRANCH or parsed[1][1][-1][0][0] is ops.IN
+
+
+def test_pip_api_learns_the_same_pip_version_without_a_subprocess() -> None:
+    """The pip version pip-api gets from the metadata shim is the one `python -m pip --version` prints."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pipeline._compat import pip_audit_api; pip_audit_api(); import pip_api; "
+        "assert not hasattr(sys.modules['pip_api._version'], '__file__'), 'shim not used'; "
+        "print(pip_api.PIP_VERSION)"
+    )
+    shimmed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    printed = subprocess.run(
+        [sys.executable, "-m", "pip", "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
+    assert shimmed.stdout.strip() == printed
