@@ -296,3 +296,32 @@ def test_identity_pattern_that_admits_everyone_on_the_command_line(dist: Dist, c
     )
     err = capsys.readouterr().err.strip()
     assert code == 2 and "would accept anyone" in err and len(err.splitlines()) == 1
+
+
+def test_the_deploy_template_refuses_an_unlisted_wheel(dist: Dist, copy: Dist) -> None:
+    """templates/deploy/verify.sh, run as a deploy step would (issue 10: it passed with an extra wheel)."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "templates" / "deploy" / "verify.sh"
+    bin_dir = Path(sys.executable).parent
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "REPOSITORY": REPO,
+        "TRUSTED_ROOT": str(dist.trusted_root),
+        "RELEASE": str(copy.record),
+        "HOME": os.environ.get("HOME", "/tmp"),
+    }
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, timeout=120)
+
+    done = run()
+    assert done.returncode == 0, done.stdout + done.stderr
+    make_wheel(copy.wheel.parent / "evil-1.0-py3-none-any.whl")
+    done = run()
+    assert (
+        done.returncode == 1
+        and "MH-VERIFY-UNLISTED" in done.stdout
+        and "evil-1.0-py3-none-any.whl" in done.stdout
+    )
