@@ -114,6 +114,8 @@ class VerifySection:
     require_attestations: list[Literal["slsa-provenance", "sbom", "tool-manifest"]] = field(
         default_factory=list
     )
+    # What proves an artifact's origin: its signature, a GitHub provenance attestation, or both.
+    proof: Literal["signature", "attestation", "both"] = "signature"
 
 
 @dataclass
@@ -424,6 +426,7 @@ verify:
   offline: true
   require_signed: true
   require_attestations: []            # slsa-provenance, sbom, tool-manifest
+  proof: signature                    # or attestation (GitHub artifact attestations), or both
 
 endpoint:
   urls: []                            # e.g. ["https://mcp.example.com/mcp"]

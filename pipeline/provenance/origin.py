@@ -106,3 +106,30 @@ def verify_origin(
         }
     )
     return result
+
+
+def origin_for_verify(
+    artifacts: Sequence[Path],
+    attestations: Sequence[Path],
+    signers: Sequence[Any],
+    *,
+    signer_workflow: str | None,
+    trusted_root: Any,
+    instance: str,
+    offline: bool,
+    sandbox_dir: Any,
+) -> StageResult:
+    """`verify_origin` with verify's signers (one `AttestationPolicy` each) and its root of trust."""
+    from pipeline.errors import UsageError
+    from pipeline.verify import load_trusted_root
+    from pipeline.verify.policy import check_signers
+
+    check_signers(signers, where="policy")
+    for artifact in artifacts:
+        if not Path(artifact).is_file():
+            raise UsageError(
+                "no such file" if not Path(artifact).exists() else "not a file", where=str(artifact)
+            )
+    root = load_trusted_root(trusted_root, instance=instance, offline=offline, sandbox_dir=sandbox_dir)
+    policies = [AttestationPolicy(s, signer_workflow=signer_workflow) for s in signers]
+    return verify_origin(artifacts, attestations=attestations, policies=policies, root=root)
