@@ -14,11 +14,31 @@ EXAMPLES = """\
   mcp-harden provenance sbom.cdx.json --cache provenance-cache                  # offline, from the cache
   mcp-harden provenance sbom.cdx.json --online --require mcp --require httpx
   mcp-harden provenance sbom.cdx.json --cache provenance-cache --update        # re-pin after review
+  mcp-harden provenance --server-json server.json --dist dist/ --endpoint https://mcp.example.com/mcp
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sbom", type=Path, metavar="SBOM", help="CycloneDX JSON SBOM (mcp-harden sbom)")
+    parser.add_argument(
+        "sbom", type=Path, nargs="?", metavar="SBOM", help="CycloneDX JSON SBOM (mcp-harden sbom)"
+    )
+    entry = parser.add_argument_group("MCP Registry entry")
+    entry.add_argument("--server-json", type=Path, metavar="FILE", help="check this server.json entry")
+    entry.add_argument(
+        "--dist",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="the files it describes (.mcpb, wheel, sdist), or a folder of them",
+    )
+    entry.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="remotes must be these (default: endpoint.urls)",
+    )
     source = parser.add_argument_group("where provenance comes from")
     mode = source.add_mutually_exclusive_group()
     mode.add_argument("--online", dest="online", action="store_true", default=None, help="ask the index")
@@ -52,7 +72,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, policy: Any) -> Any:
+    from pipeline.errors import UsageError
     from pipeline.findings import Report
+
+    if args.sbom is None and args.server_json is None:
+        raise UsageError("name an SBOM, or a server.json entry with --server-json")
+    stages = [] if args.sbom is None else [_sbom_stage(args, policy)]
+    if args.server_json is not None:
+        from pipeline.provenance.registry import check_server_json
+
+        dist = [f for p in args.dist for f in (sorted(p.iterdir()) if p.is_dir() else [p]) if f.is_file()]
+        endpoints = args.endpoint or list(policy.endpoint.urls)
+        stages.append(check_server_json(args.server_json, dist=dist, endpoints=endpoints))
+    return Report(stages=stages)
+
+
+def _sbom_stage(args: argparse.Namespace, policy: Any) -> Any:
     from pipeline.provenance import ProvenanceOptions, check_sbom
     from pipeline.provenance.sources import index_url
 
@@ -69,4 +104,4 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
         require=[*section.require, *args.require],
         trusted_root=args.trusted_root,
     )
-    return Report(stages=[check_sbom(args.sbom, options)])
+    return check_sbom(args.sbom, options)
