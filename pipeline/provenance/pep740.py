@@ -216,3 +216,55 @@ def verify_provenance(
             "attestations from more than one publisher: " + ", ".join(map(str, result.publishers))
         )
     return result
+
+
+def from_bundle(bundle_json: str) -> dict[str, Any]:
+    """A PEP 740 attestation object from a Sigstore DSSE bundle (what `twine upload --attestations` and PyPI
+    take), after checking the statement is one PyPI accepts. AttestationError says why it is not."""
+    try:
+        data = json.loads(bundle_json)
+        material, envelope = data["verificationMaterial"], data["dsseEnvelope"]
+        certificate = material.get("certificate", {}).get("rawBytes")
+        if certificate is None:  # bundle v0.1/v0.2: the leaf is the first certificate of the chain
+            certificate = material["x509CertificateChain"]["certificates"][0]["rawBytes"]
+        entries = material["tlogEntries"]
+        signatures = envelope["signatures"]
+        payload_type, payload = envelope["payloadType"], base64.b64decode(envelope["payload"], validate=True)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, binascii.Error) as exc:
+        raise AttestationError(f"not a Sigstore DSSE bundle: {one_line(exc)}") from None
+    if len(signatures) != 1 or len(entries) != 1:
+        raise AttestationError("PEP 740 needs exactly one signature and one transparency-log entry")
+    problem = pep740_problem(payload_type, payload)
+    if problem:
+        raise AttestationError(problem)
+    return {
+        "version": 1,
+        "verification_material": {"certificate": certificate, "transparency_entries": entries},
+        "envelope": {"statement": envelope["payload"], "signature": signatures[0]["sig"]},
+    }
+
+
+def pep740_problem(payload_type: str, payload: bytes) -> str | None:
+    """Why PyPI would refuse this statement as an attestation of a distribution, or None."""
+    if payload_type != IN_TOTO_PAYLOAD:
+        return f"the payload is {payload_type!r}, not an in-toto statement"
+    try:
+        statement = json.loads(payload)
+        subjects = statement["subject"]
+        kind = statement["predicateType"]
+        if statement.get("_type") not in STATEMENT_TYPES:
+            return f"not an in-toto Statement v1 (_type {statement.get('_type')!r})"
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return f"not an in-toto statement: {one_line(exc)}"
+    if kind not in PREDICATE_TYPES:
+        return f"predicate type {kind!r} is not one PEP 740 knows ({', '.join(PREDICATE_TYPES)})"
+    if not isinstance(subjects, list) or len(subjects) != 1:
+        return f"PEP 740 needs exactly one subject (the distribution); this statement has {len(subjects)}"
+    try:
+        _parsed_name(str(subjects[0]["name"]))
+        digest = str(subjects[0]["digest"]["sha256"])
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"the subject is not a distribution file with a sha256: {one_line(exc, with_type=False)}"
+    if len(digest) != 64:
+        return "the subject's sha256 is not 64 hex digits"
+    return None
