@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from cryptography import x509
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.config import Signer
 from pipeline.provenance.dsse import Digests
@@ -168,3 +170,26 @@ def test_pep740_case(case: dict[str, Any]) -> None:
         with pytest.raises(AttestationError) as info:
             verify_attestation(attestation, dist, policy, _verifier(instance))
         assert fragment in str(info.value), str(info.value)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    field=st.sampled_from(["statement", "signature"]),
+    position=st.integers(min_value=0),
+    bit=st.integers(0, 7),
+)
+def test_any_flipped_bit_never_verifies(field: str, position: int, bit: int) -> None:
+    import base64
+    import json
+
+    path = VECTORS / "pep740/pypi_attestations-0.0.19.tar.gz.publish.attestation"
+    attestation = json.loads(path.read_text())
+    raw = bytearray(base64.b64decode(attestation["envelope"][field]))
+    raw[position % len(raw)] ^= 1 << bit
+    attestation["envelope"][field] = base64.b64encode(bytes(raw)).decode()
+    dist = Distribution(
+        "pypi_attestations-0.0.19.tar.gz",
+        Digests.of(VECTORS / "pep740/pypi_attestations-0.0.19.tar.gz").sha256,
+    )
+    with pytest.raises(AttestationError):
+        verify_attestation(attestation, dist, PA_PUBLISHER, _verifier("production"))

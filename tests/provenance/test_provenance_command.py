@@ -334,3 +334,43 @@ def test_unreachable_index_is_could_not_check(tmp_path: Path, capsys: pytest.Cap
     )
     assert code == 3
     assert "could not reach the index" in _stage(report)["error"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "fragment"),
+    [
+        ("missing", "SBOM not found"),
+        ("folder", "is a folder"),
+        ("not-json", "SBOM is not JSON"),
+        ("not-sbom", "not a CycloneDX SBOM"),
+        ("bad-lock", "invalid provenance lock"),
+        ("bad-purl", "invalid purl"),
+        ("fifo", "not a regular file"),
+    ],
+)
+def test_bad_inputs_end_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: str, fragment: str
+) -> None:
+    import os
+
+    sbom, lock = _sbom(tmp_path), tmp_path / "lock.json"
+    if setup == "missing":
+        sbom = tmp_path / "absent.json"
+    elif setup == "folder":
+        sbom = tmp_path
+    elif setup == "not-json":
+        sbom.write_text("{")
+    elif setup == "not-sbom":
+        sbom.write_text('{"components": {}}')
+    elif setup == "bad-lock":
+        lock.write_text('{"version": 1, "publishers": {"x": {"kind": "Nope"}}}')
+    elif setup == "bad-purl":
+        sbom.write_text(json.dumps({"components": [{"purl": "pkg:"}]}))
+    elif setup == "fifo":
+        sbom = tmp_path / "fifo"
+        os.mkfifo(sbom)
+    code, _, err = _run(
+        capsys, str(sbom), "--online", "--index-url", "http://127.0.0.1:9", "--lock", str(lock)
+    )
+    assert code == 2, err
+    assert fragment in err and len(err.strip().splitlines()) == 1, err
