@@ -333,6 +333,9 @@ def _judge(outcomes: list[_Outcome], lock: Lock, options: ProvenanceOptions, res
                     )
                 )
             continue
+        if len(o.publishers) != 1:  # "attested" always has exactly one; fail closed all the same
+            result.add(_finding(MISMATCH, Severity.CRITICAL, f"{label}: no single proven publisher", label))
+            continue
         (publisher,) = o.publishers
         if seen.get(name, publisher) != publisher:
             result.add(_finding(MISMATCH, Severity.CRITICAL, f"{name}: two publishers in one SBOM", label))

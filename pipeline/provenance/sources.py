@@ -123,7 +123,7 @@ class Index:
         if scheme not in ("https", "http"):
             raise ConfigError(f"index URL must be http(s): {base!r}", where="provenance.index_url")
         self.base = base.rstrip("/")
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
 
     def close(self) -> None:
         self._client.close()
