@@ -16,42 +16,59 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import CheckError, ConfigError, HardenError
-from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+from pipeline.findings import Finding, Location, Severity, StageResult
 from pipeline.provenance.identity import Publisher
 from pipeline.provenance.lock import Lock
 from pipeline.provenance.pep740 import AttestationError, Distribution, verify_provenance
 from pipeline.provenance.sources import Cache, Component, DistFile, Index, components
+from pipeline.rules import Rule, declare
 
 STAGE = "provenance"
 PEP740 = "https://peps.python.org/pep-0740/"
 
-# Declared here, once; with the rule registry each becomes `declare(...)` on the same line.
-MISMATCH = Rule(
+MISMATCH = declare(
     "MH-PROV-MISMATCH",
-    "provenance-mismatch",
-    "A component's PEP 740 attestation does not verify for the file the SBOM names.",
-    help_uri=PEP740,
+    name="provenance-mismatch",
+    stage=STAGE,
+    severity=Severity.CRITICAL,
+    summary="A component's PEP 740 attestation does not verify for the file the SBOM names.",
+    standard=PEP740,
+    fix="Do not install this file: it is not what its publisher attested.",
 )
-PUBLISHER_CHANGED = Rule(
+PUBLISHER_CHANGED = declare(
     "MH-PROV-PUBLISHER-CHANGED",
-    "publisher-changed",
-    "A package was published by another trusted publisher than the one pinned in the provenance lock.",
+    name="publisher-changed",
+    stage=STAGE,
+    severity=Severity.HIGH,
+    summary="A package was published by another trusted publisher than the one pinned in the provenance lock.",
+    standard=PEP740,
+    fix="Confirm the project moved its release workflow, then re-pin with --update in a reviewed change.",
 )
-ATTESTATION_DROPPED = Rule(
+ATTESTATION_DROPPED = declare(
     "MH-PROV-ATTESTATION-DROPPED",
-    "attestation-dropped",
-    "A package pinned to a trusted publisher now has a file without any attestation.",
+    name="attestation-dropped",
+    stage=STAGE,
+    severity=Severity.HIGH,
+    summary="A package pinned to a trusted publisher now has a file without any attestation.",
+    standard=PEP740,
+    fix="Find out why this release was published without trusted publishing; --update drops the pin once reviewed.",
 )
-NOT_ATTESTED = Rule(
+NOT_ATTESTED = declare(
     "MH-PROV-NOT-ATTESTED",
-    "not-attested",
-    "A package the policy requires to be attested has no PEP 740 provenance.",
-    help_uri=PEP740,
+    name="not-attested",
+    stage=STAGE,
+    severity=Severity.HIGH,
+    summary="A package the policy requires to be attested has no PEP 740 provenance.",
+    standard=PEP740,
+    fix="Use a release with PEP 740 attestations, or drop the package from provenance.require.",
 )
-UNPINNED = Rule(
+UNPINNED = declare(
     "MH-PROV-UNPINNED",
-    "publisher-unpinned",
-    "An attested package has no pin in the provenance lock yet.",
+    name="publisher-unpinned",
+    stage=STAGE,
+    severity=Severity.MEDIUM,
+    summary="An attested package has no pin in the provenance lock yet.",
+    fix="Review the publisher and pin it with --update.",
 )
 RULES = [MISMATCH, PUBLISHER_CHANGED, ATTESTATION_DROPPED, NOT_ATTESTED, UNPINNED]
 
@@ -197,18 +214,8 @@ def _check_component(component: Component, source: _Source, verifier: Any) -> _O
     return outcome
 
 
-def _finding(
-    rule: Rule, severity: Severity, title: str, where: str, *, evidence: str = "", fix: str = ""
-) -> Finding:
-    return Finding(
-        rule_id=rule.id,
-        severity=severity,
-        title=title,
-        location=Location(logical=f"package {where}"),
-        evidence=evidence,
-        fix=fix,
-        references=[rule.help_uri] if rule.help_uri else [],
-    )
+def _finding(rule: Rule, title: str, where: str, *, evidence: str = "") -> Finding:
+    return rule.finding(title, location=Location(logical=f"package {where}"), evidence=evidence)
 
 
 def _required(name: str, require: Sequence[str]) -> bool:
@@ -294,11 +301,9 @@ def _judge(outcomes: list[_Outcome], lock: Lock, options: ProvenanceOptions, res
             result.add(
                 _finding(
                     MISMATCH,
-                    Severity.CRITICAL,
                     f"{label}: provenance does not verify",
                     label,
                     evidence="; ".join(o.details),
-                    fix="do not install this file: it is not what its publisher attested",
                 )
             )
             continue
@@ -309,12 +314,9 @@ def _judge(outcomes: list[_Outcome], lock: Lock, options: ProvenanceOptions, res
                 result.add(
                     _finding(
                         ATTESTATION_DROPPED,
-                        Severity.HIGH,
                         f"{label}: no provenance, but the lock pins it to {pinned}",
                         label,
                         evidence=", ".join(o.unattested_files),
-                        fix="find out why this release was published without trusted publishing; "
-                        "run with --update to drop the pin once reviewed",
                     )
                 )
             elif pinned is not None:
@@ -325,20 +327,18 @@ def _judge(outcomes: list[_Outcome], lock: Lock, options: ProvenanceOptions, res
                 result.add(
                     _finding(
                         NOT_ATTESTED,
-                        Severity.HIGH,
                         f"{label}: not attested, and the policy requires provenance for it",
                         label,
                         evidence=", ".join(o.unattested_files),
-                        fix="use a release with PEP 740 attestations, or drop it from provenance.require",
                     )
                 )
             continue
         if len(o.publishers) != 1:  # "attested" always has exactly one; fail closed all the same
-            result.add(_finding(MISMATCH, Severity.CRITICAL, f"{label}: no single proven publisher", label))
+            result.add(_finding(MISMATCH, f"{label}: no single proven publisher", label))
             continue
         (publisher,) = o.publishers
         if seen.get(name, publisher) != publisher:
-            result.add(_finding(MISMATCH, Severity.CRITICAL, f"{name}: two publishers in one SBOM", label))
+            result.add(_finding(MISMATCH, f"{name}: two publishers in one SBOM", label))
         seen[name] = publisher
         if pinned is None:
             if options.update_lock or not lock.exists:
@@ -348,10 +348,8 @@ def _judge(outcomes: list[_Outcome], lock: Lock, options: ProvenanceOptions, res
                 result.add(
                     _finding(
                         UNPINNED,
-                        Severity.MEDIUM,
                         f"{label}: attested by {publisher}, not pinned in {lock.path.name}",
                         label,
-                        fix="review the publisher and run with --update to pin it",
                     )
                 )
         elif pinned != publisher:
@@ -363,10 +361,8 @@ def _judge(outcomes: list[_Outcome], lock: Lock, options: ProvenanceOptions, res
                 result.add(
                     _finding(
                         PUBLISHER_CHANGED,
-                        Severity.HIGH,
                         f"{label}: published by {publisher}, the lock pins {pinned}",
                         label,
-                        fix="confirm the project moved its release workflow, then run with --update",
                     )
                 )
     return changed

@@ -14,16 +14,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+from pipeline.findings import Location, Severity, StageResult
 from pipeline.provenance.dsse import Digests, Verdict, verify_attestation_file
 from pipeline.provenance.identity import AttestationPolicy, Mismatch
+from pipeline.rules import declare
 
 STAGE = "verify-provenance"
-PROVENANCE = Rule(
+PROVENANCE = declare(
     "MH-VERIFY-PROVENANCE",
-    "provenance",
-    "An artifact has no provenance attestation that verifies under the signer policy and names its digest.",
-    help_uri="https://docs.github.com/en/actions/security-for-github-actions/using-artifact-attestations",
+    name="provenance",
+    stage="verify",
+    severity=Severity.CRITICAL,
+    summary="An artifact has no provenance attestation that verifies under the signer policy and names its digest.",
+    standard="https://docs.github.com/en/actions/security-for-github-actions/using-artifact-attestations",
+    fix="`gh attestation download` the artifact's attestations, or fix the signer policy if this builder is trusted.",
 )
 
 
@@ -85,15 +89,11 @@ def verify_origin(
             continue
         reasons = [f"{v.path.name}: {v.reason()}" for v in verdicts]
         result.add(
-            Finding(
-                rule_id=PROVENANCE.id,
-                severity=Severity.CRITICAL,
-                title=f"{artifact.name}: no provenance attestation verifies"
+            PROVENANCE.finding(
+                f"{artifact.name}: no provenance attestation verifies"
                 + ("" if files else " (none given: --attestation FILE, or sha256:DIGEST.jsonl beside it)"),
                 location=Location(path=str(artifact)),
                 evidence="; ".join(reasons)[:2000],
-                fix="`gh attestation download` the artifact's attestations, or fix the signer policy",
-                references=[PROVENANCE.help_uri] if PROVENANCE.help_uri else [],
             )
         )
     if unchecked:

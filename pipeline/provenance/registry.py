@@ -21,7 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 from pipeline.errors import ConfigError
 from pipeline.fileio import read_bounded, sha256_file
-from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+from pipeline.findings import Finding, Location, Severity, StageResult
+from pipeline.rules import Rule, declare
 
 STAGE = "server-json"
 SERVER_JSON_DOCS = "https://modelcontextprotocol.io/registry/package-types"
@@ -29,46 +30,53 @@ MCPB_SIG_HEADER = b"MCPB_SIG_V1"
 MCPB_SIG_FOOTER = b"MCPB_SIG_END"
 _TAIL = 1 << 16  # the signature block sits at the end; PKCS#7 with a chain stays well under this
 
-FILE_SHA256 = Rule(
+FILE_SHA256 = declare(
     "MH-REGISTRY-FILE-SHA256",
-    "registry-file-sha256",
-    "An mcpb package in server.json has no fileSha256, or one that is not the bundle's digest.",
-    help_uri=SERVER_JSON_DOCS,
+    name="registry-file-sha256",
+    stage="provenance",
+    severity=Severity.HIGH,
+    summary="An mcpb package in server.json has no fileSha256, or one that is not the bundle's digest.",
+    standard=SERVER_JSON_DOCS,
+    fix="Set fileSha256 to the sha256 of the bundle you signed and verified.",
 )
-MCP_NAME = Rule(
+MCP_NAME = declare(
     "MH-REGISTRY-MCP-NAME",
-    "registry-mcp-name",
-    "A PyPI package in server.json does not carry the server's `mcp-name:` line in its README.",
-    help_uri=SERVER_JSON_DOCS,
+    name="registry-mcp-name",
+    stage="provenance",
+    severity=Severity.HIGH,
+    summary="A PyPI package in server.json does not carry the server's `mcp-name:` line in its README.",
+    standard=SERVER_JSON_DOCS,
+    fix="Add `<!-- mcp-name: NAME -->` to the README the package is built with.",
 )
-REMOTE = Rule(
+REMOTE = declare(
     "MH-REGISTRY-REMOTE",
-    "registry-remote",
-    "A remote in server.json is not an HTTPS endpoint that check-endpoint checks.",
+    name="registry-remote",
+    stage="provenance",
+    severity=Severity.HIGH,
+    summary="A remote in server.json is not an HTTPS endpoint that check-endpoint checks.",
+    fix="Publish the endpoint you check (HTTPS), or add it to endpoint.urls.",
 )
-MCPB_SIGNATURE = Rule(
+MCPB_SIGNATURE = declare(
     "MH-MCPB-SIGNATURE",
-    "mcpb-signature",
-    "An .mcpb bundle carries an MCPB_SIG_V1 block: informational, never proof of origin.",
+    name="mcpb-signature",
+    stage="provenance",
+    severity=Severity.INFO,
+    summary="An .mcpb bundle carries an MCPB_SIG_V1 block: informational, never proof of origin.",
+    fix="Prove origin with a Sigstore signature or attestation over the bundle's digest.",
 )
-MCPB_ARCHIVE = Rule(
+MCPB_ARCHIVE = declare(
     "MH-MCPB-ARCHIVE",
-    "mcpb-archive",
-    "An .mcpb bundle is not a well-formed zip with a manifest.json.",
+    name="mcpb-archive",
+    stage="provenance",
+    severity=Severity.MEDIUM,
+    summary="An .mcpb bundle is not a well-formed zip with a manifest.json.",
+    fix="Ship a plain zip with manifest.json at its root; put its signature in a Sigstore bundle beside it.",
 )
 RULES = [FILE_SHA256, MCP_NAME, REMOTE, MCPB_SIGNATURE, MCPB_ARCHIVE]
 
 
-def _finding(rule: Rule, severity: Severity, title: str, where: Path, **extra: Any) -> Finding:
-    refs = [rule.help_uri] if rule.help_uri else []
-    return Finding(
-        rule_id=rule.id,
-        severity=severity,
-        title=title,
-        location=Location(path=str(where)),
-        references=refs,
-        **extra,
-    )
+def _finding(rule: Rule, title: str, where: Path, **extra: Any) -> Finding:
+    return rule.finding(title, location=Location(path=str(where)), **extra)
 
 
 def mcpb_signature_block(path: Path) -> bool:
@@ -89,10 +97,8 @@ def inspect_mcpb(path: Path) -> list[Finding]:
         findings.append(
             _finding(
                 MCPB_SIGNATURE,
-                Severity.INFO,
                 f"{path.name} carries an MCPB_SIG_V1 block (not checked: mcp-harden never takes it as proof)",
                 path,
-                fix="prove origin with a Sigstore signature or attestation over the bundle's digest",
             )
         )
     try:
@@ -107,7 +113,7 @@ def inspect_mcpb(path: Path) -> list[Finding]:
     if problem is None and signed:
         problem = "bytes follow the zip's end record (the MCPB_SIG_V1 block): strict zip readers refuse it"
     if problem is not None:
-        findings.append(_finding(MCPB_ARCHIVE, Severity.MEDIUM, f"{path.name}: {problem}", path))
+        findings.append(_finding(MCPB_ARCHIVE, f"{path.name}: {problem}", path))
     return findings
 
 
@@ -191,29 +197,24 @@ def check_server_json(server_json: Path, *, dist: Sequence[Path], endpoints: Seq
                     result.add(
                         _finding(
                             MCP_NAME,
-                            Severity.HIGH,
                             f"{path.name}: its README has no `mcp-name: {server}` line (the registry refuses it)",
                             path,
-                            fix=f"add `<!-- mcp-name: {server} -->` to the README the package is built with",
+                            fix=f"Add `<!-- mcp-name: {server} -->` to the README the package is built with.",
                         )
                     )
     allowed = {u.rstrip("/") for u in endpoints}
     for index, remote in enumerate(remotes):
         url = str(remote.get("url", "")) if isinstance(remote, dict) else ""
         if urlsplit(url).scheme != "https":
-            result.add(
-                _finding(REMOTE, Severity.HIGH, f"remotes[{index}]: {url!r} is not an HTTPS URL", server_json)
-            )
+            result.add(_finding(REMOTE, f"remotes[{index}]: {url!r} is not an HTTPS URL", server_json))
         elif not allowed:
             unchecked.append("remotes not compared: no endpoint given (--endpoint or endpoint.urls)")
         elif url.rstrip("/") not in allowed:
             result.add(
                 _finding(
                     REMOTE,
-                    Severity.HIGH,
                     f"remotes[{index}]: {url} is not an endpoint check-endpoint checks ({', '.join(sorted(allowed))})",
                     server_json,
-                    fix="publish the endpoint you check, or add it to endpoint.urls",
                 )
             )
     if unchecked:
@@ -236,7 +237,6 @@ def _check_mcpb(
         result.add(
             _finding(
                 FILE_SHA256,
-                Severity.HIGH,
                 f"mcpb package {name}: no valid fileSha256 (clients then install whatever the URL serves)",
                 server_json,
             )
@@ -251,10 +251,10 @@ def _check_mcpb(
         result.add(
             _finding(
                 FILE_SHA256,
-                Severity.CRITICAL,
                 f"mcpb package {name}: fileSha256 is {declared}, the bundle's sha256 is {actual}",
                 server_json,
-                fix=f"set fileSha256 to {actual} after verifying the bundle",
+                severity=Severity.CRITICAL,
+                fix=f"Set fileSha256 to {actual} after verifying the bundle.",
             )
         )
     for finding in inspect_mcpb(local):

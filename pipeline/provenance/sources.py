@@ -117,20 +117,20 @@ class Index:
     """PyPI's JSON and integrity APIs at `base` (https://pypi.org, a mirror, or a loopback test server)."""
 
     def __init__(self, base: str, *, timeout: float) -> None:
-        import httpx
+        import httpx2
 
         scheme = urlsplit(base).scheme
         if scheme not in ("https", "http"):
             raise ConfigError(f"index URL must be http(s): {base!r}", where="provenance.index_url")
         self.base = base.rstrip("/")
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._client = httpx2.Client(timeout=timeout, follow_redirects=False)
 
     def close(self) -> None:
         self._client.close()
 
     def _get(self, path: str, *, accept: str, limit: int) -> bytes | None:
         """The body of a 200, None for a 404; anything else cannot be judged (CheckError, exit 3)."""
-        import httpx
+        import httpx2
 
         url = f"{self.base}{path}"
         try:
@@ -145,7 +145,7 @@ class Index:
                     if len(body) > limit:
                         raise CheckError(f"the answer is larger than {limit} bytes", where=url)
                 return bytes(body)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise CheckError(f"could not reach the index: {one_line(exc)}", where=url) from None
 
     def provenance(self, component: Component, filename: str) -> bytes | None:

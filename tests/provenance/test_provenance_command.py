@@ -374,3 +374,24 @@ def test_bad_inputs_end_in_one_line(
     )
     assert code == 2, err
     assert fragment in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_new_attested_package_is_unpinned_until_update(
+    index: Index, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock = tmp_path / "lock.json"
+    other = {"kind": "GitHub", "repository": "trailofbits/rfc8785.py", "workflow": "release.yml"}
+    lock.write_text(json.dumps({"version": 1, "publishers": {"some-other-package": other}}))
+    args = [str(_sbom(tmp_path)), "--online", "--index-url", index.url, "--lock", str(lock)]
+    code, report, _ = _run(capsys, *args)
+    assert code == 0  # medium: below the default threshold, but reported
+    assert _rules(report) == ["MH-PROV-UNPINNED"]
+    assert "pypi-attestations" not in json.loads(lock.read_text())["publishers"]
+    code, report, _ = _run(capsys, *args, "--fail-on", "medium")
+    assert code == 1
+    code, report, _ = _run(capsys, *args, "--update")
+    assert code == 0 and _rules(report) == []
+    assert json.loads(lock.read_text())["publishers"] == {
+        "pypi-attestations": PA_PIN,
+        "some-other-package": other,
+    }
