@@ -178,6 +178,17 @@ def parse_provenance(text: str | bytes) -> list[tuple[Any, list[Any]]]:
     return pairs
 
 
+def _same_claim(said: Publisher, proven: Publisher) -> bool:
+    """PyPI's unsigned claim agrees with the certificate (repository names are case-insensitive on GitHub
+    and GitLab; workflow files and emails are compared exactly)."""
+    return (said.kind, (said.repository or "").casefold(), said.workflow, said.email) == (
+        proven.kind,
+        (proven.repository or "").casefold(),
+        proven.workflow,
+        proven.email,
+    )
+
+
 def verify_provenance(
     text: str | bytes, dist: Distribution, pinned: Publisher | None, verifier: Any
 ) -> ProvenanceResult:
@@ -202,7 +213,7 @@ def verify_provenance(
                 said = Publisher.from_dict(claimed)
             except ValueError:
                 said = None
-            if said is not None and said != proven:
+            if said is not None and not _same_claim(said, proven):
                 result.failures.append(
                     f"attestation {number}: PyPI says {said}, the certificate proves {proven}"
                 )

@@ -193,3 +193,21 @@ def test_any_flipped_bit_never_verifies(field: str, position: int, bit: int) -> 
     )
     with pytest.raises(AttestationError):
         verify_attestation(attestation, dist, PA_PUBLISHER, _verifier("production"))
+
+
+def test_claimed_publisher_is_compared_with_the_certificate() -> None:
+    """PyPI's publisher beside the attestations is unsigned: a differently-cased repository is the same one,
+    another workflow is not."""
+    import json
+
+    dist = Distribution(
+        "pypi_attestations-0.0.19.tar.gz",
+        Digests.of(VECTORS / "pep740/pypi_attestations-0.0.19.tar.gz").sha256,
+    )
+    original = json.loads((VECTORS / "pep740/pypi_attestations-0.0.19.tar.gz.provenance").read_text())
+    verdicts = []
+    for field_name, value in (("repository", "TrailOfBits/pypi-attestations"), ("workflow", "publish.yml")):
+        edited = json.loads(json.dumps(original))
+        edited["attestation_bundles"][0]["publisher"][field_name] = value
+        verdicts.append(verify_provenance(json.dumps(edited), dist, None, _verifier("production")).ok)
+    assert verdicts == [True, False]
