@@ -157,6 +157,8 @@ def run(args: argparse.Namespace, policy):
         from pipeline.verify import verify_record
 
         return Report(stages=[verify_record(args.artifacts[0], **common)])
+    from pipeline.provenance.registry import mcpb_stage
+
     proof = args.proof or section.proof
     if proof != "signature":
         from pipeline.provenance.origin import origin_for_verify
@@ -169,8 +171,8 @@ def run(args: argparse.Namespace, policy):
             **{k: common[k] for k in ("trusted_root", "instance", "offline", "sandbox_dir")},
         )
         if proof == "attestation":
-            return Report(stages=[origin])
+            return Report(stages=[origin, *mcpb_stage(args.artifacts)])
     from pipeline.verify import verify_artifacts
 
     stage = verify_artifacts(args.artifacts, bundles=args.bundle, attestations=args.attestation, **common)
-    return Report(stages=[stage] if proof == "signature" else [stage, origin])
+    return Report(stages=[stage, *([] if proof == "signature" else [origin]), *mcpb_stage(args.artifacts)])

@@ -261,4 +261,18 @@ def _check_mcpb(
         result.add(finding)
 
 
-__all__ = ["RULES", "check_server_json", "inspect_mcpb", "mcpb_signature_block"]
+def mcpb_stage(paths: Sequence[Path]) -> list[StageResult]:
+    """For `verify`: what the `.mcpb` files among `paths` carry besides their Sigstore bundle (an
+    MCPB_SIG_V1 block is information, never proof); no stage when there is no bundle among them."""
+    bundles = [Path(p) for p in paths if str(p).endswith(".mcpb") and Path(p).is_file()]
+    if not bundles:
+        return []
+    result = StageResult(stage="mcpb", rules=[MCPB_SIGNATURE, MCPB_ARCHIVE])
+    for path in bundles:
+        for finding in inspect_mcpb(path):
+            result.add(finding)
+    result.summary["bundles"] = len(bundles)
+    return [result]
+
+
+__all__ = ["RULES", "check_server_json", "inspect_mcpb", "mcpb_signature_block", "mcpb_stage"]

@@ -169,3 +169,27 @@ def test_not_a_server_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     bad.write_text('{"packages": []}')
     code, report = _run(capsys, "--server-json", str(bad))
     assert code == 2 and "needs a 'name'" in report["err"]
+
+
+def test_verify_reports_an_mcpb_signature_block_as_information_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Sigstore-signed bundle that also carries MCPB_SIG_V1: verify passes on the Sigstore signature and
+    names the block as information; the block alone proves nothing (unsigned: verify fails)."""
+    from pipeline.sign import sign_files
+    from tests.sign.conftest import ENV, REPO
+
+    bundle = _mcpb(tmp_path / "notes-1.0.0.mcpb")
+    _sign_like_mcpb(bundle)
+    unsigned = tmp_path / "unsigned" / bundle.name
+    unsigned.parent.mkdir()
+    unsigned.write_bytes(bundle.read_bytes())
+    sign_files([bundle], instance="sandbox", sandbox_dir=tmp_path / "sandbox", env=ENV)
+    root = str(tmp_path / "sandbox" / "trusted_root.json")
+    for path, expected in ((bundle, 0), (unsigned, 1)):
+        code = main(["verify", str(path), "--trusted-root", root, "--repository", REPO, "--format", "json"])
+        report = json.loads(capsys.readouterr().out)
+        assert code == expected, report
+        stages = {s["stage"]: s for s in report["stages"]}
+        (info,) = [f for f in stages["mcpb"]["findings"] if f["rule_id"] == "MH-MCPB-SIGNATURE"]
+        assert info["severity"] == "info"
