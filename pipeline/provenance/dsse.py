@@ -166,7 +166,7 @@ def _subject_problem(statement: dict[str, Any], digests: Digests) -> str | None:
     if any(isinstance(s, dict) and digests.matches(s.get("digest")) for s in subjects):
         return None
     named = [
-        f"{s.get('name')} ({', '.join(f'{k}:{str(v)[:16]}…' for k, v in (s.get('digest') or {}).items())})"
+        f"{s.get('name')} ({', '.join(f'{k}:{str(v)[:16]}…' for k, v in _digest_items(s.get('digest')))})"
         for s in subjects[:3]
         if isinstance(s, dict)
     ]
@@ -174,6 +174,40 @@ def _subject_problem(statement: dict[str, Any], digests: Digests) -> str | None:
         f"no subject has the artifact's digest (sha256 {digests.sha256}); the statement is about "
         f"{', '.join(named) or 'nothing'}"
     )
+
+
+def _digest_items(digest: Any) -> list[tuple[str, Any]]:
+    return list(digest.items()) if isinstance(digest, dict) else []
+
+
+def _claims_problem(
+    statement: dict[str, Any],
+    digests: Digests,
+    policy: Any,
+    cert: Any,
+    envelope: Any,
+    *,
+    signer: str | None,
+    predicate_type: str | None,
+) -> str | None:
+    """What is wrong with a bundle before any trust is established: the subject, the predicate type, the
+    signer named in the certificate, the DSSE signature against the certificate's own key. Only ever used to
+    reject: a bundle with no problem here still has to pass sigstore's verification."""
+    problem = _subject_problem(statement, digests)
+    if problem is None and predicate_type and statement["predicateType"] != predicate_type:
+        problem = f"predicate type is {statement['predicateType']}, the policy requires {predicate_type}"
+    if problem is None:
+        mismatch = policy.mismatches(cert)
+        if mismatch:
+            problem = f"signed by {signer}: " + "; ".join(mismatch)
+    signatures = envelope.signatures
+    if (
+        problem is None
+        and len(signatures) == 1
+        and not _leaf_signature_ok(cert, envelope.payload_type, envelope.payload, signatures[0].sig)
+    ):
+        problem = "the DSSE signature does not verify against its own certificate's key"
+    return problem
 
 
 def _no_tlog_reason(data: Any) -> str | None:
@@ -229,20 +263,9 @@ def verify_bundle(
         signer=signer,
         subjects=[str(s.get("name")) for s in statement["subject"] if isinstance(s, dict)],
     )
-    problem = _subject_problem(statement, digests)
-    if problem is None and predicate_type and statement["predicateType"] != predicate_type:
-        problem = f"predicate type is {statement['predicateType']}, the policy requires {predicate_type}"
-    if problem is None:
-        mismatch = policy.mismatches(cert)
-        if mismatch:
-            problem = f"signed by {signer}: " + "; ".join(mismatch)
-    signatures = inner.signatures
-    if (
-        problem is None
-        and len(signatures) == 1
-        and not _leaf_signature_ok(cert, inner.payload_type, inner.payload, signatures[0].sig)
-    ):
-        problem = "the DSSE signature does not verify against its own certificate's key"
+    problem = _claims_problem(
+        statement, digests, policy, cert, inner, signer=signer, predicate_type=predicate_type
+    )
     if problem is not None:
         claimed.reason = problem
         return claimed
