@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
         raise UsageError("name an SBOM, or a server.json entry with --server-json")
     stages = [] if args.sbom is None else [_sbom_stage(args, policy)]
     if args.server_json is not None:
-        from pipeline.provenance.registry import check_server_json
+        from pipeline.provenance.server_json import check_server_json
 
         dist = [f for p in args.dist for f in (sorted(p.iterdir()) if p.is_dir() else [p]) if f.is_file()]
         endpoints = args.endpoint or list(policy.endpoint.urls)

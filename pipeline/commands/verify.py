@@ -157,7 +157,7 @@ def run(args: argparse.Namespace, policy):
         from pipeline.verify import verify_record
 
         return Report(stages=[verify_record(args.artifacts[0], **common)])
-    from pipeline.provenance.registry import mcpb_stage
+    from pipeline.provenance.server_json import mcpb_stage
 
     proof = args.proof or section.proof
     if proof != "signature":

@@ -4,7 +4,7 @@
                   root=load_trusted_root(...)) -> StageResult (stage "verify-provenance")
 
 An artifact is proven when one bundle of the given attestation files (or of `sha256:<digest>.jsonl` beside
-it, the name `gh attestation download` writes) verifies under one allowed policy and has the artifact's
+it or in the current folder, the name `gh attestation download` writes) verifies under one allowed policy and has the artifact's
 digest as a subject. A bundle sigstore-python cannot verify makes the stage "could not check" (exit 3).
 """
 
@@ -57,8 +57,11 @@ class AnyPolicy:
 
 
 def _beside(artifact: Path, digests: Digests) -> list[Path]:
-    candidate = artifact.parent / f"sha256:{digests.sha256}.jsonl"
-    return [candidate] if candidate.is_file() else []
+    """`gh attestation download` writes `sha256:DIGEST.jsonl` into the current folder: look there and
+    beside the artifact."""
+    name = f"sha256:{digests.sha256}.jsonl"
+    found = [folder / name for folder in (artifact.parent, Path.cwd())]
+    return list(dict.fromkeys(p.resolve() for p in found if p.is_file()))
 
 
 def verify_origin(
@@ -77,7 +80,7 @@ def verify_origin(
     proven: dict[str, list[str]] = {}
     for artifact in artifacts:
         digests = Digests.of(artifact)
-        files = list(dict.fromkeys([*attestations, *_beside(artifact, digests)]))
+        files = list(dict.fromkeys(Path(p).resolve() for p in [*attestations, *_beside(artifact, digests)]))
         verdicts = [verify_attestation_file(Path(f), digests, policy, verifier) for f in files]
         good = [b for v in verdicts for b in v.verified]
         if good:
