@@ -57,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     who.add_argument("--workflow", metavar="PATH", help="workflow path, e.g. .github/workflows/release.yml")
     who.add_argument("--ref", metavar="GLOB", help="git ref glob, e.g. refs/tags/v*")
+    who.add_argument(
+        "--signer-workflow",
+        metavar="O/R/PATH[@REF]",
+        help="attestations: the reusable workflow that signed (Build Signer URI)",
+    )
     who.add_argument("--trigger", metavar="EVENT", help="workflow trigger, e.g. release, push")
     who.add_argument("--sha", metavar="SHA", help="commit the workflow ran on")
     trust = parser.add_argument_group("trust")
@@ -77,6 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         choices=("slsa-provenance", "sbom", "tool-manifest"),
         help="require this attestation over every artifact (adds to verify.require_attestations)",
+    )
+    trust.add_argument(
+        "--proof",
+        choices=("signature", "attestation", "both"),
+        help="what proves origin: a signature, a GitHub provenance attestation (--attestation FILE, or "
+        "gh's sha256:DIGEST.jsonl beside the artifact), or both (default: verify.proof)",
     )
     trust.add_argument(
         "--sandbox-dir", metavar="DIR", help="sandbox folder (default: policy sign.sandbox_dir)"
@@ -145,10 +156,25 @@ def run(args: argparse.Namespace, policy: Policy) -> Report:
         from pipeline.verify import verify_record
 
         return Report(stages=[verify_record(record, **common)])
+    from pipeline.provenance.server_json import mcpb_stage
+
+    proof = args.proof or section.proof
+    if proof != "signature":
+        from pipeline.provenance.origin import origin_for_verify
+
+        origin = origin_for_verify(
+            args.artifacts,
+            args.attestation,
+            signers,
+            signer_workflow=args.signer_workflow,
+            **{k: common[k] for k in ("trusted_root", "instance", "offline", "sandbox_dir")},
+        )
+        if proof == "attestation":
+            return Report(stages=[origin, *mcpb_stage(args.artifacts)])
     from pipeline.verify import verify_artifacts
 
     stage = verify_artifacts(args.artifacts, bundles=args.bundle, attestations=args.attestation, **common)
-    return Report(stages=[stage])
+    return Report(stages=[stage, *([] if proof == "signature" else [origin]), *mcpb_stage(args.artifacts)])
 
 
 def _record_to_verify(args: argparse.Namespace) -> Path | None:
