@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pipeline.config import Signer
 from pipeline.errors import ConfigError
 from pipeline.verify.policy import check_signers
+from tests.conftest import SHARED as SHARED_VECTORS
 
 GITHUB = "https://token.actions.githubusercontent.com"
 
@@ -123,3 +124,40 @@ def test_no_accepted_pattern_admits_another_repository(pattern: str, attacker: s
 def test_wildcard_before_the_repository_is_refused(prefix: str, wildcard: str, suffix: str) -> None:
     with pytest.raises(ConfigError, match="would accept anyone"):
         check_signers([Signer(issuer=GITHUB, identity_pattern=prefix + wildcard + suffix)])
+
+
+REUSABLE = SHARED_VECTORS / "attestations" / "github" / "reusable-workflow-attestation.sigstore.json"
+
+
+@pytest.mark.parametrize(
+    ("workflow", "accepted"),
+    [
+        ("shared.yml", True),  # the caller's workflow, in malancas/attest-demo (the Build Config URI)
+        (".github/workflows/shared.yml", True),
+        ("attest.yml", False),  # the reusable workflow's path, which lives in another repository
+        (".github/workflows/attest.yml", False),
+    ],
+)
+def test_a_workflow_pin_means_the_source_repository_s_workflow(workflow: str, accepted: bool) -> None:
+    """A real reusable-workflow certificate: `--repository R --workflow W` must not be satisfied by a W of
+    the same name in the repository of the reusable workflow that signed."""
+    from sigstore.errors import VerificationError
+    from sigstore.models import Bundle
+
+    from pipeline.verify.policy import AnySigner
+
+    cert = Bundle.from_json(REUSABLE.read_bytes()).signing_certificate
+    policy = AnySigner(
+        [
+            Signer(
+                issuer="https://token.actions.githubusercontent.com",
+                repository="malancas/attest-demo",
+                workflow=workflow,
+            )
+        ]
+    )
+    if accepted:
+        policy.verify(cert)
+    else:
+        with pytest.raises(VerificationError):
+            policy.verify(cert)
