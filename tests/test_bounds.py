@@ -56,11 +56,14 @@ def _hostile(folder: Path) -> dict[str, str]:
     }
 
 
+VERIFY_FINDINGS = {("verify --record", "billion-laughs"), ("verify --record", "deep-nesting")}
+
+
 def _file_options(good: dict[str, str]) -> list[tuple[str, tuple[str, ...], list[str]]]:
     """(label, kinds that apply, argv with {F} for the hostile file). Every option of every command
-    that names a file mcp-harden reads, except verify's artifact/bundle/attestation paths (the verify
-    stage's own reading; see tests/sign)."""
+    that names a file mcp-harden reads."""
     out = good["out"]
+    who = ["--identity", "a@example.com", "--issuer", "https://accounts.example.com"]
     return [
         ("--policy", ALL_KINDS, ["report", "--policy", "{F}", good["report"]]),
         ("report REPORT", ALL_KINDS, ["report", "{F}", "--policy", good["policy"]]),
@@ -84,6 +87,10 @@ def _file_options(good: dict[str, str]) -> list[tuple[str, tuple[str, ...], list
                 "https://accounts.example.com",
             ],
         ),
+        ("verify --record", ALL_KINDS, ["verify", "--record", "{F}", *who]),
+        ("verify --bundle", ALL_KINDS, ["verify", good["artifact"], "--bundle", "{F}", *who]),
+        ("verify --attestation", ALL_KINDS, ["verify", good["artifact"], "--attestation", "{F}", *who]),
+        ("verify ARTIFACT", ("dev-zero", "fifo"), ["verify", "{F}", "--bundle", good["report"], *who]),
         (
             "manifest --client-config",
             ALL_KINDS,
@@ -181,6 +188,10 @@ def test_every_file_option_refuses_hostile_files_at_once(tmp_path: Path) -> None
                 ["(in the report)"],
                 f"report {hostile[kind]} is unreadable" in result["out"],
             )
+        elif label in ("verify --bundle", "verify --attestation") or (label, kind) in VERIFY_FINDINGS:
+            # The gate's verdict on a bundle or record it cannot use is a critical finding (exit 1, the
+            # verify stage's design: MH-VERIFY-BUNDLE / MH-VERIFY-RECORD), named in the report.
+            expected, lines, named = 1, ["(in the report)"], hostile[kind] in result["out"]
         else:
             expected = 2
         ok = (

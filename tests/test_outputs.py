@@ -37,6 +37,7 @@ def inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "release.json").write_text('{"_type": "something the user signed"}\n')
     (tmp_path / "a.txt").write_text("artifact\n")
     (tmp_path / "a.txt.sigstore.json").write_text('{"bundle": "beside the artifact"}\n')
+    (tmp_path / "release.json.sigstore.json").write_text('{"bundle": "beside the record"}\n')
     (tmp_path / "b.json").write_text('{"bundle": "named"}\n')
     (tmp_path / "rec.json").write_text('{"format": "a manifest record"}\n')
     (tmp_path / "other.json").write_text('{"format": "another record"}\n')
@@ -58,6 +59,11 @@ SAME_AS_INPUT = [
     (["verify", "release.json", "-o", "release.json"], "release.json"),
     (["verify", "release.json", "--json", "release.json"], "release.json"),
     (["verify", "a.txt", "--json", "a.txt.sigstore.json"], "a.txt.sigstore.json"),
+    (["verify", "--record", "release.json", "-o", "release.json"], "release.json"),
+    (
+        ["verify", "--record", "release.json", "--sarif", "release.json.sigstore.json"],
+        "release.json.sigstore.json",
+    ),
     (["verify", "a.txt", "--bundle", "b.json", "--sarif", "b.json"], "b.json"),
     (["verify", "a.txt", "--bundle", "b.json", "--summary", "b.json"], "b.json"),
     (["scan-tools", "rec.json", "-o", "rec.json"], "rec.json"),
