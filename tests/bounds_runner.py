@@ -2,7 +2,7 @@
 
     python -m tests.bounds_runner CASES.json  ->  JSON on stdout: {"results": [...], "peak_rss_mib": N}
 
-Each case is {"argv": [...], "cwd": "..."}; each result is {"code", "out", "err", "seconds"}. A case that runs
+Each case is {"argv": [...], "cwd": "..."}; each result is {"code", "out", "err", "seconds", "peak_mib" (the process's peak so far)}. A case that runs
 past `limit` seconds is stopped by SIGALRM and reported with code "timeout". The peak RSS is the whole
 process's, so it bounds every case's peak (plus what the imports cost).
 """
@@ -50,8 +50,15 @@ def run(cases: list[dict[str, Any]], limit: float) -> dict[str, Any]:
             signal.setitimer(signal.ITIMER_REAL, 0)
             os.chdir(home)
         elapsed = time.monotonic() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         results.append(
-            {"code": code, "out": out.getvalue()[-4000:], "err": err.getvalue(), "seconds": elapsed}
+            {
+                "code": code,
+                "out": out.getvalue()[-4000:],
+                "err": err.getvalue(),
+                "seconds": elapsed,
+                "peak_mib": peak,
+            }
         )
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"results": results, "peak_rss_mib": peak_kib / 1024}

@@ -206,7 +206,11 @@ def test_every_file_option_refuses_hostile_files_at_once(tmp_path: Path) -> None
                 f"{label} × {kind}: code {result['code']}, {result['seconds']:.1f} s: {result['err'][-300:]!r}"
             )
     assert not failures, "\n".join(failures)
-    assert outcome["peak_rss_mib"] < PEAK_MIB, outcome["peak_rss_mib"]
+    growth, before = [], 0.0
+    for (label, kind, _argv), result in zip(table, outcome["results"], strict=True):
+        growth.append((result["peak_mib"] - before, f"{label} × {kind}"))
+        before = result["peak_mib"]
+    assert outcome["peak_rss_mib"] < PEAK_MIB, (outcome["peak_rss_mib"], sorted(growth)[-3:])
     assert len(table) >= 70  # the table is what it claims to be
 
 
