@@ -192,6 +192,9 @@ class ProvenanceSection:
     require: list[str] = field(default_factory=list)
     timeout: float = 30.0
 
+    def __post_init__(self) -> None:
+        _seconds("timeout", self.timeout)
+
 
 @dataclass
 class Policy:

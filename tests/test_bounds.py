@@ -117,6 +117,13 @@ def _file_options(good: dict[str, str]) -> list[tuple[str, tuple[str, ...], list
             ["sign", "--instance", "sandbox", good["artifact"], "--manifest", "{F}"],
         ),
         ("sign FILE", ("dev-zero", "fifo"), ["sign", "--instance", "sandbox", "{F}"]),
+        ("provenance SBOM", ALL_KINDS, ["provenance", "{F}", "--cache", good["osvdir"]]),
+        ("provenance --server-json", ALL_KINDS, ["provenance", "--server-json", "{F}"]),
+        (
+            "provenance --lock",
+            ALL_KINDS,
+            ["provenance", good["sbom"], "--lock", "{F}", "--cache", good["osvdir"]],
+        ),
     ]
 
 
@@ -134,6 +141,8 @@ def _good_inputs(folder: Path) -> dict[str, str]:
     artifact.write_text("hello\n")
     osvdir = folder / "osv"
     osvdir.mkdir()
+    sbom = folder / "sbom.json"
+    sbom.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}))
     (osvdir / "GHSA-0000-0000-0000.json").write_text(
         json.dumps({"id": "GHSA-0000-0000-0000", "affected": []})
     )
@@ -143,6 +152,7 @@ def _good_inputs(folder: Path) -> dict[str, str]:
         "requirements": str(requirements),
         "artifact": str(artifact),
         "osvdir": str(osvdir),
+        "sbom": str(sbom),
         "out": str(folder / "out" / "product.json"),
     }
 
@@ -470,6 +480,7 @@ BAD_SECONDS = ["inf", "nan", "0", "-1", "1e9", "abc", "--timeout=-inf"]
         ["check-endpoint", "http://127.0.0.1:9/mcp", "--total-timeout", "{V}"],
         ["sbom", "--timeout", "{V}"],
         ["vulndb", "update", "--db", "x.zip", "--timeout", "{V}"],
+        ["provenance", "x.json", "--timeout", "{V}"],
     ],
 )
 def test_bad_timeout_option_is_exit_2(
@@ -495,7 +506,13 @@ def test_bad_timeout_option_is_exit_2(
 @pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "0", "-5", "100000", "'10'", "true"])
 @pytest.mark.parametrize(
     "section",
-    ["audit:\n  timeout", "endpoint:\n  timeout", "endpoint:\n  total_timeout", "manifest:\n  timeout"],
+    [
+        "audit:\n  timeout",
+        "endpoint:\n  timeout",
+        "endpoint:\n  total_timeout",
+        "manifest:\n  timeout",
+        "provenance:\n  timeout",
+    ],
 )
 def test_bad_timeout_in_policy_is_exit_2(tmp_path: Path, section: str, value: str) -> None:
     from pipeline.config import load_policy

@@ -4,6 +4,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from pipeline.bounds import seconds
+
 NAME = "provenance"
 SUMMARY = (
     "Check the PEP 740 provenance of every PyPI component of an SBOM offline: attested by whom, not "
@@ -16,6 +18,9 @@ EXAMPLES = """\
   mcp-harden provenance sbom.cdx.json --cache provenance-cache --update        # re-pin after review
   mcp-harden provenance --server-json server.json --dist dist/ --endpoint https://mcp.example.com/mcp
 """
+
+
+INPUTS = ("sbom", "server_json", "dist", "lock", "trusted_root")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="PyPI or a mirror serving its JSON and integrity APIs (default: $MCP_HARDEN_INDEX_URL, "
         "provenance.index_url)",
     )
-    source.add_argument("--timeout", type=float, metavar="SECONDS", help="per request (default: policy)")
+    source.add_argument("--timeout", type=seconds, metavar="SECONDS", help="per request (default: policy)")
     pins = parser.add_argument_group("pins")
     pins.add_argument("--lock", type=Path, metavar="FILE", help="publisher lock (default: provenance.lock)")
     pins.add_argument(

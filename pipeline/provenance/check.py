@@ -9,7 +9,6 @@ answer, the cache does not know the file, the SBOM has no digest): exit 3, never
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,14 +226,17 @@ def _required(name: str, require: Sequence[str]) -> bool:
 def check_sbom(sbom_path: Path, options: ProvenanceOptions) -> StageResult:
     from sigstore.verify import Verifier
 
+    from pipeline import jsonsafe
     from pipeline.fileio import read_bounded
     from pipeline.verify import load_trusted_root
 
     raw = read_bounded(sbom_path, what="SBOM")
     try:
-        sbom = json.loads(raw)
-    except ValueError as exc:
-        raise ConfigError(f"SBOM is not JSON: {exc}", where=str(sbom_path)) from None
+        sbom = jsonsafe.loads(raw, where=str(sbom_path), what="SBOM")  # strict, depth-capped JSON
+    except jsonsafe.LimitError:
+        raise
+    except ConfigError as exc:
+        raise ConfigError(f"SBOM is not JSON: {exc.message}", where=exc.where) from None
     found, others = components(sbom, where=str(sbom_path))
     lock = Lock.load(options.lock)
     root = load_trusted_root(options.trusted_root, instance="production", offline=True)

@@ -30,15 +30,21 @@ class Lock:
     def load(cls, path: Path) -> Lock:
         if not path.exists():
             return cls(path)
+        from pipeline import jsonsafe
+
         raw = read_bounded(path, what="provenance lock", limit=8 << 20)
         try:
-            data = json.loads(raw)
+            data = jsonsafe.loads(raw, where=str(path), what="provenance lock")
             if not isinstance(data, dict) or data.get("version") != LOCK_VERSION:
                 raise ValueError(f"not a version {LOCK_VERSION} lock")
             entries = data["publishers"]
             if not isinstance(entries, dict):
                 raise ValueError("'publishers' is not a mapping")
             publishers = {str(name): Publisher.from_dict(value) for name, value in entries.items()}
+        except jsonsafe.LimitError:
+            raise
+        except ConfigError as exc:  # jsonsafe's syntax error, worded as every other bad lock
+            raise ConfigError(f"invalid provenance lock: {exc.message}", where=exc.where) from None
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"invalid provenance lock: {exc}", where=str(path)) from None
         return cls(path, publishers, True)

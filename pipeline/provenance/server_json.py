@@ -11,7 +11,6 @@ and every `remotes[].url` must be an endpoint that `check-endpoint` checks. An `
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from collections.abc import Sequence
@@ -162,11 +161,15 @@ def _dist_for(identifier: str, version: str | None, dist: Sequence[Path]) -> lis
 
 
 def check_server_json(server_json: Path, *, dist: Sequence[Path], endpoints: Sequence[str]) -> StageResult:
+    from pipeline import jsonsafe
+
     raw = read_bounded(server_json, what="server.json", limit=1 << 20)
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ConfigError(f"server.json is not JSON: {exc}", where=str(server_json)) from None
+        data = jsonsafe.loads(raw, where=str(server_json), what="server.json")  # strict, depth-capped
+    except jsonsafe.LimitError:
+        raise
+    except ConfigError as exc:
+        raise ConfigError(f"server.json is not JSON: {exc.message}", where=exc.where) from None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str) or data["name"].count("/") != 1:
         raise ConfigError(
             "not a server.json entry (needs a 'name' like io.github.owner/server)", where=str(server_json)
