@@ -115,11 +115,15 @@ def read_bundles(path: Path) -> list[tuple[int, str]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"attestation bundle is not UTF-8 (byte {exc.start})", where=str(path)) from None
+    from pipeline import jsonsafe
+
     try:
-        json.loads(text)
+        jsonsafe.loads(text, where=str(path), what="attestation bundle")
         return [(1, text)]
-    except ValueError:
-        pass
+    except jsonsafe.LimitError:
+        raise
+    except ConfigError:
+        pass  # not one JSON document: JSON Lines, then
     lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     if not lines:
         raise ConfigError("attestation bundle file is empty", where=str(path))
@@ -231,10 +235,13 @@ def verify_bundle(
     """One bundle: trust-free checks first (to reject, and to say why), then sigstore's full verification."""
     from sigstore.models import Bundle
 
+    from pipeline import jsonsafe
+    from pipeline.errors import ConfigError
+
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        return BundleVerdict(index, Verdict.MALFORMED, f"not JSON: {exc}")
+        data = jsonsafe.loads(text, where=f"bundle {index}", what="bundle")  # bounded: depth, objects
+    except ConfigError as exc:
+        return BundleVerdict(index, Verdict.MALFORMED, f"not JSON: {exc.message}")
     try:
         bundle = Bundle.from_json(text)
     except Exception as exc:
