@@ -1109,7 +1109,7 @@ def _bearer_params(challenge: str) -> dict[str, str] | None:
 def _json_object(resp: Response) -> dict[str, Any] | None:
     try:
         data = json.loads(resp.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # a hostile server's 100,000-deep answer
         return None
     return data if isinstance(data, dict) else None
 
@@ -1123,7 +1123,7 @@ def _jsonrpc(resp: Response) -> dict[str, Any] | None:
             data = "\n".join(line[5:].lstrip() for line in event.splitlines() if line.startswith("data:"))
             try:
                 message = json.loads(data) if data else None
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(message, dict) and "id" in message:
                 return message
@@ -1141,7 +1141,7 @@ def _sse_answered(body: bytes) -> bool:
         data = "\n".join(line[5:].lstrip() for line in event.splitlines() if line.startswith("data:"))
         try:
             message = json.loads(data) if data else None
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(message, dict) and "id" in message and ("result" in message or "error" in message):
             return True

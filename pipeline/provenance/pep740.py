@@ -122,7 +122,7 @@ def verify_attestation(attestation: Any, dist: Distribution, policy: Any, verifi
         if not isinstance(subjects, list) or len(subjects) != 1:
             raise AttestationError("the statement must have exactly one subject")
         name, digest = subjects[0]["name"], subjects[0]["digest"]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, RecursionError, KeyError, TypeError, AttributeError) as exc:
         raise AttestationError(f"not a usable in-toto statement: {one_line(exc)}") from None
     try:
         same_name = _parsed_name(str(name)) == _parsed_name(dist.name)
@@ -169,7 +169,7 @@ def parse_provenance(text: str | bytes) -> list[tuple[Any, list[Any]]]:
         pairs = [(b.get("publisher"), list(b["attestations"])) for b in bundles]
     except AttestationError:
         raise
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, RecursionError, KeyError, TypeError, AttributeError) as exc:
         raise AttestationError(f"not a PEP 740 provenance object: {one_line(exc)}") from None
     if not pairs or not any(atts for _, atts in pairs):
         raise AttestationError("the provenance object holds no attestation")
@@ -241,7 +241,15 @@ def from_bundle(bundle_json: str) -> dict[str, Any]:
         entries = material["tlogEntries"]
         signatures = envelope["signatures"]
         payload_type, payload = envelope["payloadType"], base64.b64decode(envelope["payload"], validate=True)
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError, binascii.Error) as exc:
+    except (
+        ValueError,
+        RecursionError,
+        KeyError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        binascii.Error,
+    ) as exc:
         raise AttestationError(f"not a Sigstore DSSE bundle: {one_line(exc)}") from None
     if len(signatures) != 1 or len(entries) != 1:
         raise AttestationError("PEP 740 needs exactly one signature and one transparency-log entry")
@@ -265,7 +273,7 @@ def pep740_problem(payload_type: str, payload: bytes) -> str | None:
         kind = statement["predicateType"]
         if statement.get("_type") not in STATEMENT_TYPES:
             return f"not an in-toto Statement v1 (_type {statement.get('_type')!r})"
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, RecursionError, KeyError, TypeError, AttributeError) as exc:
         return f"not an in-toto statement: {one_line(exc)}"
     if kind not in PREDICATE_TYPES:
         return f"predicate type {kind!r} is not one PEP 740 knows ({', '.join(PREDICATE_TYPES)})"

@@ -169,7 +169,7 @@ class Index:
                 for u in urls
                 if isinstance(u, dict)
             }
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, RecursionError, KeyError, TypeError) as exc:
             raise CheckError(f"unreadable release JSON: {one_line(exc)}", where=self.base + path) from None
 
 
@@ -200,7 +200,7 @@ class Cache:
         try:
             data = json.loads(read_bounded(path, what="cached file list", limit=MAX_PROJECT_JSON))
             return {str(k).lower(): _safe(str(v), "file name") for k, v in dict(data).items()}
-        except (ValueError, TypeError) as exc:
+        except (ValueError, RecursionError, TypeError) as exc:
             raise ConfigError(f"cached file list is damaged: {exc}", where=str(path)) from None
 
     def store(self, component: Component, filename: str, body: bytes | None) -> None:
