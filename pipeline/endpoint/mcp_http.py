@@ -17,12 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from pipeline.endpoint import eras, modern, tools_list
+from pipeline.endpoint.eras import Answer, EraVerdict
 from pipeline.endpoint.http import HttpClient, Response, Target, parse_url, tcp_accepts
+from pipeline.endpoint.rules_mcp import CONFORMANCE, CONFORMANCE_REPO
+from pipeline.endpoint.rules_mcp import GET as GET_RULE
+from pipeline.endpoint.rules_mcp import PROTOCOL_VERSION as VERSION_RULE
+from pipeline.endpoint.rules_mcp import RULES as ERA_RULES
 from pipeline.errors import CheckError
 from pipeline.findings import Finding, Location, Rule, Severity
 
 SPEC = "https://modelcontextprotocol.io/specification/2025-11-25"
-PROTOCOL_VERSION = "2025-11-25"
+PROTOCOL_VERSION = eras.LEGACY
 FOREIGN_ORIGIN = "https://evil.example"
 FOREIGN_HOST = "evil.example"
 MIN_SESSION_BITS = 118  # 122 random bits (UUID4) less slack for chance overlap between two samples
@@ -121,20 +127,8 @@ RULES = [
         "Requests without a required session ID SHOULD get 400; unknown or terminated sessions MUST get 404 (T6).",
         f"{SPEC}/basic/transports",
     ),
-    Rule(
-        "MH-MCP-PROTOCOL-VERSION",
-        "McpProtocolVersion",
-        "An unsupported MCP-Protocol-Version is not refused.",
-        "An invalid or unsupported MCP-Protocol-Version MUST get 400 (T7).",
-        f"{SPEC}/basic/transports",
-    ),
-    Rule(
-        "MH-MCP-GET",
-        "McpGet",
-        "GET on the endpoint is not answered as the spec requires.",
-        "GET MUST return text/event-stream or 405 (T4).",
-        f"{SPEC}/basic/transports",
-    ),
+    VERSION_RULE,
+    GET_RULE,
     Rule(
         "MH-MCP-PRM",
         "McpProtectedResourceMetadata",
@@ -156,7 +150,17 @@ RULES = [
         "RFC 8414 or OIDC discovery metadata with code_challenge_methods_supported containing S256 (A8).",
         "https://www.rfc-editor.org/rfc/rfc8414",
     ),
+    *ERA_RULES,
 ]
+CONFORMANCE_OF = {
+    **CONFORMANCE,
+    "MH-MCP-ORIGIN": "dns-rebinding-protection",
+    "MH-MCP-HOST": "dns-rebinding-protection",
+}
+
+
+class NotMcpEndpoint(CheckError):
+    """The URL answers HTTP but speaks neither era of MCP: a finding of its own, the other layers still judged."""
 
 
 def is_loopback_host(host: str) -> bool:
@@ -212,6 +216,9 @@ class McpCheck:
     first_response: Response | None = None
     _sessions: list[str] = field(default_factory=list)
     _version: str = PROTOCOL_VERSION
+    era: str = eras.LEGACY  # the era whose messages the request-level checks send
+    eras_seen: EraVerdict = field(default_factory=EraVerdict)
+    _tag: str = ""  # " (2026-07-28)" on era-specific findings when the server speaks both eras
     # HTTPS authorization servers whose metadata was read: the orchestrator checks their TLS too (A7).
     auth_servers: list[Target] = field(default_factory=list)
 
@@ -222,17 +229,27 @@ class McpCheck:
     # --- helpers ----------------------------------------------------------------------------------
 
     def _add(self, rule: str, severity: Severity, title: str, evidence: str, fix: str) -> None:
+        references = [r.help_uri for r in RULES if r.id == rule and r.help_uri]
+        properties: dict[str, Any] = {"era": self.era} if self._tag else {}
+        scenario = CONFORMANCE_OF.get(rule)
+        if scenario:
+            properties["conformance_scenario"] = scenario
+            references.append(f"{CONFORMANCE_REPO} (scenario {scenario})")
         self.findings.append(
             Finding(
                 rule_id=rule,
                 severity=severity,
-                title=self.scrub(title),
+                title=self.scrub(title + self._tag),
                 location=self.location,
                 evidence=self.scrub(evidence),
                 fix=fix,
-                references=[r.help_uri for r in RULES if r.id == rule and r.help_uri],
+                references=references,
+                properties=properties,
             )
         )
+
+    def _issue(self, issue: modern.Issue, evidence: str) -> None:
+        self._add(issue.rule.id, issue.severity, issue.title, evidence, issue.fix)
 
     def scrub(self, text: str) -> str:
         """Never let a token reach the report (a server may echo it, e.g. in a Location)."""
@@ -264,9 +281,15 @@ class McpCheck:
         host: str | None = None,
         url: str | None = None,
         follow: int = 0,
+        extra: dict[str, str] | None = None,
     ) -> Probe:
         headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
         headers.update(self._auth(token))
+        params = message.get("params")
+        if extra is not None:
+            headers.update(extra)
+        elif isinstance(params, dict) and "_meta" in params:
+            headers.update(eras.modern_headers(message))
         sent = [f"POST {message.get('method')}"]
         if token:
             sent.append(f"{label}")
@@ -307,16 +330,25 @@ class McpCheck:
             self._sessions.append(sid)
 
     def _initialize(self, request_id: int = 1) -> dict[str, Any]:
-        return {
-            "jsonrpc": "2.0",
-            "id": request_id,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": PROTOCOL_VERSION,
-                "capabilities": {},
-                "clientInfo": {"name": "mcp-harden", "version": "check-endpoint"},
-            },
-        }
+        return eras.initialize(request_id)
+
+    def _hello(self, request_id: int = 1) -> dict[str, Any]:
+        """The request the request-level checks send: `initialize` in 2025-11-25, `server/discover` in
+        2026-07-28 (each era's one request that any server of it must answer)."""
+        if self.era == eras.MODERN:
+            return eras.modern_request("server/discover", request_id=request_id)
+        return eras.initialize(request_id)
+
+    def _answer(self, probe: Probe) -> Answer:
+        resp = probe.resp
+        ctype = resp.header("content-type") or ""
+        return Answer(
+            resp.status,
+            ctype,
+            resp.body,
+            resp.header("mcp-session-id"),
+            eras.jsonrpc_message(ctype, resp.body),
+        )
 
     @staticmethod
     def _call(method: str, request_id: int = 2) -> dict[str, Any]:
@@ -339,20 +371,29 @@ class McpCheck:
     # --- the run ----------------------------------------------------------------------------------
 
     def run(self) -> None:
-        first = self._reachability()
+        first, discover = self._reachability()
         self.first_response = first.resp
         self._check_binding()
-        auth_required = first.status in (401, 403)
+        auth_required = first.status in (401, 403) or discover.status in (401, 403)
         self.summary["authentication"] = "required" if auth_required else "none"
         token = self.creds.token
         if auth_required:
-            self._check_unauthenticated(first)
-            self._check_invalid_token()
+            challenged = first if first.status in (401, 403) else discover
+            self._check_unauthenticated(challenged)
+            for other, method in ((first, "initialize"), (discover, "server/discover")):
+                if other.ok:
+                    self._add(
+                        "MH-MCP-AUTH-MISSING",
+                        Severity.HIGH,
+                        f"{method} is served without a token",
+                        other.evidence("401 (T3: every inbound request is verified)"),
+                        "Authenticate every request on the endpoint, whatever its era or method.",
+                    )
         else:
             self._add(
                 "MH-MCP-AUTH-MISSING",
                 Severity.HIGH,
-                "The endpoint serves initialize without any token",
+                "The endpoint serves MCP requests without any token",
                 first.evidence("401 with WWW-Authenticate: Bearer resource_metadata=… (T3)"),
                 "Put the endpoint behind OAuth 2.1 bearer authentication (MCP authorization), or keep it "
                 "on loopback/stdio only.",
@@ -360,33 +401,50 @@ class McpCheck:
             token = None
         usable = not auth_required or token is not None
         if auth_required and token is not None:
-            probe = self._post("valid --token", self._initialize(), token=token)
-            if not probe.ok:
+            first = self._post("valid --token", self._initialize(), token=token)
+            discover = self._post("valid --token", eras.modern_request("server/discover"), token=token)
+            if first.status in (401, 403) and discover.status in (401, 403):
                 raise CheckError(
-                    f"the --token given was refused ({probe.resp.describe()[:200]}): check it is valid and "
+                    f"the --token given was refused ({first.resp.describe()[:200]}): check it is valid and "
                     "unexpired for this endpoint",
                     where=self.url,
                 )
-            self._version = _negotiated_version(probe.resp) or PROTOCOL_VERSION
-            self._check_query_token(token)
+        verdict = self._eras(first, discover, known=usable)
+        if usable:
+            self._version = verdict.legacy_version or PROTOCOL_VERSION
         elif auth_required:
             self.notes.append(
-                "not run: needs --token (token in query string, Origin and Host with a valid token, "
-                "sessions, protocol version, GET)"
+                "not run: needs --token (which eras the server speaks, token in query string, Origin and Host "
+                "with a valid token, sessions, protocol version, GET, the 2026-07-28 transport checks, tools)"
             )
-        self._check_audience(auth_required)
-        self._check_expired(auth_required)
-        self._check_scope(auth_required)
-        self._check_origin(auth_required, token, usable)
-        self._check_host(auth_required, token, usable)
-        if usable:
-            self._check_sessions(auth_required, token)
+        spoken = verdict.spoken or [eras.LEGACY]  # with no token, the era-neutral checks use initialize
+        for era in spoken:
+            self.era = era
+            self._tag = f" ({era})" if len(spoken) > 1 else ""
+            if auth_required:
+                self._check_invalid_token()
+            if auth_required and token is not None:
+                self._check_query_token(token)
+            self._check_audience(auth_required)
+            self._check_expired(auth_required)
+            self._check_scope(auth_required)
+            self._check_origin(auth_required, token, usable)
+            self._check_host(auth_required, token, usable)
+            if usable and era == eras.LEGACY:
+                self._check_sessions(auth_required, token)
+            if usable and era == eras.MODERN:
+                self._check_modern(token, discover, modern_only=not verdict.legacy)
+            if usable:
+                self._check_tools(token)
+        self.era, self._tag = spoken[0], ""
         self._check_metadata(first, auth_required)
         self._cleanup(token)
 
-    def _reachability(self) -> Probe:
+    def _reachability(self) -> tuple[Probe, Probe]:
+        """The first two requests, without a token: a 2025-11-25 initialize and a 2026-07-28 discover."""
         probe = self._post("no token", self._initialize())
         resp = probe.resp
+        self.first_response = resp
         if 300 <= resp.status < 400:
             location = resp.header("location") or "(no Location)"
             # Follow (bounded) only to tell a loop from a move; the endpoint itself is not checked elsewhere.
@@ -395,20 +453,28 @@ class McpCheck:
                 f"the endpoint redirects ({resp.status}) to {location[:200]}: check that URL instead",
                 where=self.url,
             )
-        if resp.status in (401, 403):
-            return probe
-        if 200 <= resp.status < 300:
-            if _jsonrpc(resp) is None:
-                raise CheckError(
-                    f"not an MCP endpoint: initialize got {resp.status} without a JSON-RPC answer "
-                    f"({resp.text(80)!r})",
-                    where=self.url,
-                )
-            return probe
-        raise CheckError(
-            f"not a working MCP endpoint: POST initialize got {resp.status} {resp.reason} ({resp.text(80)!r})",
-            where=self.url,
-        )
+        discover = self._post("no token", eras.modern_request("server/discover"))
+        return probe, discover
+
+    def _eras(self, first: Probe, discover: Probe, *, known: bool) -> EraVerdict:
+        """Which eras the server speaks (from answers it could give: with a token where one is needed)."""
+        verdict = eras.judge_eras(self._answer(discover), self._answer(first))
+        self.eras_seen = verdict
+        if not known:
+            self.summary["eras"] = "unknown (needs --token)"
+            return verdict
+        self.summary["eras"] = verdict.describe()
+        if verdict.supported:
+            self.summary["supported_versions"] = ", ".join(verdict.supported)
+        if not verdict.spoken:
+            raise NotMcpEndpoint(
+                "; ".join(verdict.evidence)
+                + "; spec wants: a JSON-RPC answer to server/discover (2026-07-28) "
+                "or initialize (2025-11-25)",
+                where=self.url,
+            )
+        self.notes.append(f"the server speaks {verdict.describe()} ({'; '.join(verdict.evidence)})")
+        return verdict
 
     def _check_binding(self) -> None:
         """T2: a server reached on loopback should listen on loopback only. A server bound to 127.0.0.1
@@ -489,7 +555,7 @@ class McpCheck:
 
     def _check_invalid_token(self) -> None:
         garbage = "mcp-harden-invalid-" + secrets.token_hex(12)
-        probe = self._post("a garbage bearer token", self._initialize(), token=garbage)
+        probe = self._post("a garbage bearer token", self._hello(), token=garbage)
         wanted = '401 with error="invalid_token" (A3)'
         if probe.ok:
             self._add(
@@ -521,7 +587,7 @@ class McpCheck:
         query = (parts.query + "&" if parts.query else "") + "access_token=" + token
         url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
         try:
-            probe = self._post("", self._initialize(), url=url)
+            probe = self._post("", self._hello(), url=url)
         except CheckError as exc:  # its `where` would carry the token
             raise CheckError(self.scrub(exc.message), where=self.url) from None
         probe.sent = "POST initialize, valid --token as ?access_token= (no Authorization header)"
@@ -544,7 +610,7 @@ class McpCheck:
             return
         probe = self._post(
             "--foreign-token (issued for another resource)",
-            self._initialize(),
+            self._hello(),
             token=self.creds.foreign_token,
         )
         if probe.ok:
@@ -567,9 +633,7 @@ class McpCheck:
         if not self.creds.expired_token:
             self.notes.append("not run: needs --expired-token (a token for this server past its expiry)")
             return
-        probe = self._post(
-            "--expired-token (past its expiry)", self._initialize(), token=self.creds.expired_token
-        )
+        probe = self._post("--expired-token (past its expiry)", self._hello(), token=self.creds.expired_token)
         wanted = '401 with error="invalid_token" (A3: expired tokens MUST get 401)'
         if probe.ok:
             self._add(
@@ -593,7 +657,7 @@ class McpCheck:
             return
         probe = self._post(
             "--low-scope-token (valid, without the required scopes)",
-            self._initialize(),
+            self._hello(),
             token=self.creds.low_scope_token,
         )
         wanted = '403 with WWW-Authenticate: Bearer error="insufficient_scope", scope="…", resource_metadata="…" (A5)'
@@ -628,7 +692,7 @@ class McpCheck:
         wanted = "403 (T1: an invalid Origin MUST get 403)"
         fix = "Validate Origin against an allowlist of this server's own origins and answer others with 403."
         if auth_required:
-            probe = self._post("no token", self._initialize(), origin=FOREIGN_ORIGIN)
+            probe = self._post("no token", self._hello(), origin=FOREIGN_ORIGIN)
             if probe.status == 401:
                 self._add(
                     "MH-MCP-ORIGIN",
@@ -645,7 +709,7 @@ class McpCheck:
             (FOREIGN_ORIGIN, "a foreign Origin"),
             (other_local, "another local web app's Origin"),
         ):
-            probe = self._post(label, self._initialize(), token=token, origin=origin)
+            probe = self._post(label, self._hello(), token=token, origin=origin)
             if probe.ok:
                 self._add(
                     "MH-MCP-ORIGIN",
@@ -655,7 +719,7 @@ class McpCheck:
                     fix,
                 )
         own = self.target.origin
-        probe = self._post(label, self._initialize(), token=token, origin=own)
+        probe = self._post(label, self._hello(), token=token, origin=own)
         if not probe.ok:
             self._add(
                 "MH-MCP-ORIGIN",
@@ -668,13 +732,13 @@ class McpCheck:
 
     def _check_host(self, auth_required: bool, token: str | None, usable: bool) -> None:
         if not usable:
-            probe = self._post("no token", self._initialize(), host=FOREIGN_HOST)
+            probe = self._post("no token", self._hello(), host=FOREIGN_HOST)
             if probe.status in (421, 403, 400):
                 return
             self.notes.append("not run: needs --token (foreign Host header with a valid token)")
             return
         probe = self._post(
-            "valid --token" if token else "no token", self._initialize(), token=token, host=FOREIGN_HOST
+            "valid --token" if token else "no token", self._hello(), token=token, host=FOREIGN_HOST
         )
         if probe.ok:
             local = self.target.scheme == "http" or is_loopback_host(self.target.host)
@@ -877,6 +941,57 @@ class McpCheck:
                 probe.evidence("405, or 406 Not Acceptable (the client MUST accept text/event-stream)"),
                 "Answer GET without text/event-stream in Accept with 405 or 406.",
             )
+
+    # --- 2026-07-28 transport and tools ----------------------------------------------------------------
+
+    def _check_modern(self, token: str | None, discover: Probe, *, modern_only: bool) -> None:
+        label = "valid --token" if token else "no token"
+
+        def send(probe: modern.Probe) -> Answer:
+            sent = self._post(label, probe.message, token=token, extra=probe.headers)
+            return self._answer(sent)
+
+        def send_method(method: str) -> Answer:
+            headers = {
+                **self._auth(token),
+                "Accept": "text/event-stream",
+                "MCP-Protocol-Version": eras.LEGACY,
+            }
+            return self._answer(self._request(method, label, headers, stream=method == "GET"))
+
+        outcome = modern.run(send, send_method, discover=self._answer(discover), modern_only=modern_only)
+        for issue, evidence in outcome.issues:
+            self._issue(issue, f"{evidence} ({label})")
+        self.summary["modern_transport"] = (
+            "checked" if not outcome.issues else f"{len(outcome.issues)} findings"
+        )
+
+    def _list_tools(self, token: str | None) -> tuple[list[dict[str, Any]] | None, str]:
+        label = "valid --token" if token else "no token"
+        if self.era == eras.MODERN:
+            probe = self._post(label, eras.modern_request("tools/list", request_id=31), token=token)
+            return tools_list.tools_of(self._answer(probe).result), probe.resp.describe()
+        init = self._post(label, self._initialize(30), token=token)
+        sid = init.resp.header("mcp-session-id")
+        if not init.ok:
+            return None, init.resp.describe()
+        notice = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        self._post(label, notice, token=token, session=sid, version=self._version)
+        probe = self._post(
+            label, self._call("tools/list", 31), token=token, session=sid, version=self._version
+        )
+        return tools_list.tools_of(self._answer(probe).result), probe.resp.describe()
+
+    def _check_tools(self, token: str | None) -> None:
+        """Tool names, a stable order across two connections, x-mcp-header and $ref (server/tools)."""
+        first, got = self._list_tools(token)
+        if first is None:
+            self.notes.append(f"tools not checked ({self.era}): tools/list got {got[:120]}")
+            return
+        second, _ = self._list_tools(token)
+        self.summary[f"tools_{self.era}"] = len(first)
+        for issue in tools_list.judge_tools(first, second):
+            self._issue(issue, f"sent: tools/list ({self.era}), twice; spec wants: {issue.wanted}")
 
     # --- metadata (A1, A7, A8) ----------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ CABF_MAX_DAYS = 398
 _NO_CHECK_TIME = 0x200000  # X509_V_FLAG_NO_CHECK_TIME: the trust-only verification ignores dates
 
 _RULE_TEXT: list[tuple[str, str, str]] = [
-    ("MH-TLS-PROTOCOL-SSL", "SSLv3 accepted (critical)", "Disable SSL 3.0 (POODLE; RFC 7568)."),
+    ("MH-TLS-PROTOCOL-SSL", "SSL 3.0 accepted (critical)", "Disable SSL 3.0 (POODLE; RFC 7568)."),
     ("MH-TLS-PROTOCOL-LEGACY", "TLS 1.0 or 1.1 accepted (high)", "Disable TLS 1.0 and 1.1 (RFC 8996)."),
     (
         "MH-TLS-PROTOCOL-PROFILE",
@@ -255,7 +255,7 @@ def _no_tls_at_all(scan: _Scan) -> None:
         if hit:
             raise CheckError(f"TLS not checkable: {hit}", where=where)
     raise CheckError(
-        "TLS not checkable: the server refused every protocol offered (SSLv3 to TLS 1.3) and every suite",
+        "TLS not checkable: the server refused every protocol offered (SSL 3.0 to TLS 1.3) and every suite",
         where=where,
     )
 
@@ -496,12 +496,12 @@ def _judge_protocols(scan: _Scan, out: _Out) -> None:
         out.add(
             "MH-TLS-PROTOCOL-SSL",
             Severity.CRITICAL,
-            "SSLv3 is accepted",
-            f"A hand-built SSLv3 ClientHello was answered with an SSLv3 ServerHello; accepted: {', '.join(names)}.",
+            "SSL 3.0 is accepted",
+            f"A hand-built SSL 3.0 ClientHello was answered with an SSL 3.0 ServerHello; accepted: {', '.join(names)}.",
             fix,
             ["https://www.rfc-editor.org/rfc/rfc7568", profile.reference()],
             rule,
-            protocol="SSLv3",
+            protocol="SSL 3.0",
         )
     legacy = [hello.VERSION_NAMES[v] for v in (hello.TLS10, hello.TLS11) if scan.accepted(v)]
     if legacy:
@@ -525,7 +525,7 @@ def _judge_protocols(scan: _Scan, out: _Out) -> None:
             fix,
             [profile.reference()],
             rule,
-            protocols=["TLSv1.2"],
+            protocols=["TLS 1.2"],
         )
     if not scan.accepted(hello.TLS13):
         out.add(

@@ -174,6 +174,8 @@ def start_mcp(
     as_s256: bool = True,
     name: str = "127.0.0.1",
     issuer: str | None = None,
+    era: str = "both",
+    modern_fault: str | None = None,
 ) -> McpDeployment:
     """The official SDK server with bearer auth and audience-checking token verifier, configured right
     (explicit Host/Origin allowlist of its own https origin, audience validation on, HSTS) or with one fault."""
@@ -238,7 +240,9 @@ def start_mcp(
             allowed_hosts=[f"{name}:{port}", f"localhost:{port}"],
             allowed_origins=[f"{scheme}://{name}:{port}", f"{scheme}://localhost:{port}"],
         )
-    app = server.streamable_http_app(host=host, transport_security=security)
+    app: Any = server.streamable_http_app(host=host, transport_security=security)
+    if era != "both" or modern_fault is not None:
+        app = EraFilter(app, era, modern_fault)
     if fault != "no-hsts" and pki is not None:
         app = _Hsts(app)
     deployment = McpDeployment(url, issuer, str(pki.ca_file) if pki else None, fault)
@@ -392,3 +396,167 @@ def sse_kept_open(stop: threading.Event) -> Callable[[socket.socket], None]:
         stop.wait(30)
 
     return handler
+
+
+# --- era filters and 2026-07-28 faults: a thin ASGI wrapper around the SDK's app ------------------------
+
+MODERN_FAULTS = (
+    "no-header-check",  # headers rewritten to match the body before the SDK sees them: mismatches served
+    "unsupported-no-list",  # -32022 without data.supported
+    "unknown-method-200",  # -32601 answered with 200
+    "meta-lenient",  # a _meta without clientCapabilities is completed and served
+    "mints-session",  # modern answers carry an Mcp-Session-Id
+    "notification-200",  # a notification gets 200 with a body
+    "reserved-code",  # -32601 sent as -32050 (reserved, undefined)
+    "bad-tools",  # tools/list gains bad names, a duplicate, bad x-mcp-header and a network $ref
+    "tools-shuffle",  # every tools/list comes back in another order
+    "modern-get-served",  # modern-only, but GET and DELETE are not refused with 405
+)
+BAD_TOOLS = [
+    {"name": "bad name!", "inputSchema": {"type": "object"}},
+    {"name": "echo", "inputSchema": {"type": "object"}},
+    {
+        "name": "headers",
+        "inputSchema": {
+            "type": "object",
+            "properties": {
+                "a": {"type": "string", "x-mcp-header": "Region"},
+                "b": {"type": "string", "x-mcp-header": "region"},
+                "c": {"type": "number", "x-mcp-header": "Num"},
+                "d": {"type": "string", "x-mcp-header": "bad header"},
+                "e": {"type": "array", "items": {"type": "string", "x-mcp-header": "Deep"}},
+            },
+        },
+    },
+    {"name": "remote", "inputSchema": {"type": "object", "$ref": "https://schemas.example/evil.json"}},
+]
+
+
+class EraFilter:
+    """Wraps the SDK's dual-era app: `era` = "both", "modern" (2026-07-28 only) or "legacy" (2025-11-25 only),
+    with at most one fault from `MODERN_FAULTS` that the SDK itself cannot be configured to make."""
+
+    def __init__(self, app: Any, era: str = "both", fault: str | None = None) -> None:
+        if era not in ("both", "modern", "legacy") or fault not in (None, *MODERN_FAULTS):
+            raise ValueError((era, fault))
+        self.app, self.era, self.fault = app, era, fault
+        self.calls = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/mcp"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        version = headers.get("mcp-protocol-version")
+        modern = version is not None and version not in ("2025-11-25", "2025-06-18", "2025-03-26")
+        method = scope["method"]
+        if self.era == "modern" and method in ("GET", "DELETE") and self.fault != "modern-get-served":
+            await _send_plain(send, 405, b"")
+            return
+        if method != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        if self.era == "legacy" and modern:
+            error = {
+                "jsonrpc": "2.0",
+                "id": None,
+                "error": {"code": -32600, "message": "Unsupported version"},
+            }
+            await _send_plain(send, 400, json.dumps(error).encode(), b"application/json")
+            return
+        if self.era == "modern" and not modern:
+            code = -32022 if version else -32020
+            error = {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": "modern only"}}
+            await _send_plain(send, 400, json.dumps(error).encode(), b"application/json")
+            return
+        if modern and isinstance(parsed, dict):
+            params = parsed.get("params") if isinstance(parsed.get("params"), dict) else {}
+            meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else None
+            if self.fault == "meta-lenient" and meta is not None:
+                meta.setdefault("io.modelcontextprotocol/clientCapabilities", {})
+                body = json.dumps(parsed).encode()
+            if self.fault == "no-header-check":
+                fixed = [(k, v) for k, v in scope["headers"] if k.lower() not in (b"mcp-method", b"mcp-name")]
+                fixed.append((b"mcp-method", str(parsed.get("method")).encode()))
+                if "name" in params:
+                    fixed.append((b"mcp-name", str(params["name"]).encode()))
+                scope = {**scope, "headers": fixed}
+        sent = False
+
+        async def replay() -> dict:
+            nonlocal sent
+            if sent:
+                return await receive()  # blocks until the client goes away, as the SDK expects
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        rewrite = modern or (isinstance(parsed, dict) and parsed.get("method") == "tools/list")
+        if not rewrite or self.fault is None:
+            await self.app(scope, replay, send)
+            return
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, replay, capture)
+        status, out_headers, out = self._rewrite(
+            start["status"], list(start.get("headers", [])), b"".join(chunks)
+        )
+        out_headers = [(k, v) for k, v in out_headers if k.lower() != b"content-length"]
+        out_headers.append((b"content-length", str(len(out)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": out_headers})
+        await send({"type": "http.response.body", "body": out})
+
+    def _rewrite(self, status: int, headers: list, body: bytes) -> tuple[int, list, bytes]:
+        text = body.decode("utf-8", "replace")
+        sse = text.startswith("event:") or text.startswith("data:")
+        payload = text.split("data: ", 1)[1].split("\r\n", 1)[0].split("\n", 1)[0] if sse else text
+        try:
+            message = json.loads(payload) if payload else None
+        except ValueError:
+            message = None
+        error = message.get("error") if isinstance(message, dict) else None
+        result = message.get("result") if isinstance(message, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        if self.fault == "unsupported-no-list" and code == -32022:
+            error.pop("data", None)
+        elif self.fault == "unknown-method-200" and code == -32601:
+            status = 200
+        elif self.fault == "reserved-code" and code == -32601:
+            error["code"] = -32050
+        elif self.fault == "mints-session":
+            headers.append((b"mcp-session-id", b"minted-" + str(id(self)).encode()))
+        elif self.fault == "notification-200" and status == 202:
+            return 200, [*headers, (b"content-type", b"application/json")], b"{}"
+        elif isinstance(result, dict) and isinstance(result.get("tools"), list):
+            if self.fault == "bad-tools":
+                result["tools"] = [*result["tools"], *BAD_TOOLS]
+            elif self.fault == "tools-shuffle":
+                self.calls += 1
+                tools = [*result["tools"], {"name": "second", "inputSchema": {"type": "object"}}]
+                result["tools"] = tools if self.calls % 2 else tools[::-1]
+        if message is None:
+            return status, headers, body
+        data = json.dumps(message)
+        return status, headers, (f"event: message\r\ndata: {data}\r\n\r\n" if sse else data).encode()
+
+
+async def _send_plain(send: Any, status: int, body: bytes, ctype: bytes = b"text/plain") -> None:
+    headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
