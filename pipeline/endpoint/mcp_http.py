@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pipeline.endpoint import eras, modern, tools_list
 from pipeline.endpoint.eras import Answer, EraVerdict
 from pipeline.endpoint.http import HttpClient, Response, Target, parse_url, tcp_accepts
-from pipeline.endpoint.rules_mcp import CONFORMANCE, CONFORMANCE_REPO
+from pipeline.endpoint.rules_mcp import AS_CIMD, AS_ISS, CONFORMANCE, CONFORMANCE_REPO, OFFLINE_ACCESS
 from pipeline.endpoint.rules_mcp import GET as GET_RULE
 from pipeline.endpoint.rules_mcp import PROTOCOL_VERSION as VERSION_RULE
 from pipeline.endpoint.rules_mcp import RULES as ERA_RULES
@@ -529,6 +529,7 @@ class McpCheck:
                     'Add resource_metadata="…/.well-known/oauth-protected-resource…" to the challenge '
                     "(MUST in 2025-06-18).",
                 )
+            self._check_offline_access(params.get("scope"), "POST without a token: WWW-Authenticate scope")
             if "scope" not in params:
                 self._add(
                     "MH-MCP-WWW-AUTH",
@@ -1054,6 +1055,7 @@ class McpCheck:
                 f"sent: GET {where}; got: resource={resource!r}; spec wants: resource = {self.url}",
                 "Set resource to the endpoint's canonical URL (RFC 9728 §3.3: clients MUST check it).",
             )
+        self._check_offline_access(doc.get("scopes_supported"), f"GET {where}: scopes_supported")
         servers = doc.get("authorization_servers")
         if not isinstance(servers, list) or not servers or not all(isinstance(s, str) for s in servers):
             self._add(
@@ -1123,6 +1125,7 @@ class McpCheck:
                 "Publish /.well-known/oauth-authorization-server (RFC 8414).",
             )
             return
+        self._check_authorization_server_features(doc, issuer, where)
         methods = doc.get("code_challenge_methods_supported")
         if not isinstance(methods, list) or "S256" not in methods:
             self._add(
@@ -1156,6 +1159,43 @@ class McpCheck:
             )
         if target.scheme == "https" and target.origin != self.target.origin:
             self.auth_servers.append(target)
+
+    def _check_authorization_server_features(self, doc: dict[str, Any], issuer: str, where: str) -> None:
+        """RFC 9207 `iss` and Client ID Metadata Documents, both SHOULD in MCP authorization."""
+        iss = doc.get("authorization_response_iss_parameter_supported")
+        if iss is not True:
+            self._add(
+                AS_ISS.id,
+                Severity.LOW,
+                f"Authorization server {issuer} does not advertise the iss authorization response parameter",
+                f"sent: GET {where}; got: authorization_response_iss_parameter_supported={iss!r}; spec wants: "
+                "true (RFC 9207: clients can then detect mix-up attacks)",
+                "Send iss in authorization responses and set authorization_response_iss_parameter_supported.",
+            )
+        cimd = doc.get("client_id_metadata_document_supported")
+        if cimd is not True:
+            dcr = "registration_endpoint" in doc
+            self._add(
+                AS_CIMD.id,
+                Severity.LOW,
+                f"Authorization server {issuer} does not support Client ID Metadata Documents"
+                + (" (dynamic client registration only, which is deprecated)" if dcr else ""),
+                f"sent: GET {where}; got: client_id_metadata_document_supported={cimd!r}"
+                f"{', registration_endpoint present' if dcr else ''}; spec wants: true",
+                "Support Client ID Metadata Documents and advertise client_id_metadata_document_supported.",
+            )
+
+    def _check_offline_access(self, scopes: object, where: str) -> None:
+        listed = scopes.split() if isinstance(scopes, str) else scopes if isinstance(scopes, list) else []
+        if "offline_access" in listed:
+            self._add(
+                OFFLINE_ACCESS.id,
+                Severity.LOW,
+                "The protected resource offers the offline_access scope",
+                f"sent: {where}; got: {str(scopes)[:200]}; spec wants: no offline_access (refresh tokens are "
+                "not a resource requirement)",
+                "Drop offline_access from scopes_supported and from WWW-Authenticate scope.",
+            )
 
     def _cleanup(self, token: str | None) -> None:
         """End the sessions the checker opened (best effort, bounded)."""

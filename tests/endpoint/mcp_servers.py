@@ -108,7 +108,10 @@ def serve_asgi(app: Any, sock: socket.socket, pki: Pki | None) -> Served:
     return Served(sock.getsockname()[1], server, thread)
 
 
-def authorization_server_app(issuer: str, *, s256: bool = True) -> Any:
+AS_VARIANTS = ("no-iss", "dcr-only", "plain-endpoint", "offline-access")
+
+
+def authorization_server_app(issuer: str, *, s256: bool = True, variant: str | None = None) -> Any:
     """RFC 8414 metadata for a test issuer (no real OAuth flows: the checker only reads the metadata)."""
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
@@ -121,12 +124,53 @@ def authorization_server_app(issuer: str, *, s256: bool = True) -> Any:
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"] if s256 else ["plain"],
+        "authorization_response_iss_parameter_supported": True,
+        "client_id_metadata_document_supported": True,
+        "scopes_supported": ["mcp"],
     }
+    if variant == "no-iss":
+        del meta["authorization_response_iss_parameter_supported"]
+    elif variant == "dcr-only":
+        del meta["client_id_metadata_document_supported"]
+        meta["registration_endpoint"] = f"{issuer}/register"
+    elif variant == "plain-endpoint":
+        meta["token_endpoint"] = "http://127.0.0.1:9/token"
+    elif variant not in (None, "offline-access"):
+        raise ValueError(variant)
 
     async def metadata(_request: Any) -> JSONResponse:
         return JSONResponse(meta)
 
     return Starlette(routes=[Route("/.well-known/oauth-authorization-server", metadata)])
+
+
+class _OfflineAccess:
+    """ASGI middleware adding offline_access to the protected resource metadata's scopes_supported."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/.well-known/oauth-protected-resource"):
+            await self.app(scope, receive, send)
+            return
+        parts: list[bytes] = []
+        start: dict = {}
+
+        async def capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            else:
+                parts.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        doc = json.loads(b"".join(parts))
+        doc["scopes_supported"] = [*doc.get("scopes_supported", []), "offline_access"]
+        body = json.dumps(doc).encode()
+        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 class _Hsts:
@@ -172,6 +216,7 @@ def start_mcp(
     fault: str | None = None,
     *,
     as_s256: bool = True,
+    as_variant: str | None = None,
     name: str = "127.0.0.1",
     issuer: str | None = None,
     era: str = "both",
@@ -243,11 +288,15 @@ def start_mcp(
     app: Any = server.streamable_http_app(host=host, transport_security=security)
     if era != "both" or modern_fault is not None:
         app = EraFilter(app, era, modern_fault)
+    if as_variant == "offline-access":
+        app = _OfflineAccess(app)
     if fault != "no-hsts" and pki is not None:
         app = _Hsts(app)
     deployment = McpDeployment(url, issuer, str(pki.ca_file) if pki else None, fault)
     deployment.servers.append(serve_asgi(app, mcp_sock, pki))
-    deployment.servers.append(serve_asgi(authorization_server_app(issuer, s256=as_s256), as_sock, pki))
+    deployment.servers.append(
+        serve_asgi(authorization_server_app(issuer, s256=as_s256, variant=as_variant), as_sock, pki)
+    )
     return deployment
 
 

@@ -14,12 +14,15 @@ from hypothesis import strategies as st
 from pipeline.endpoint import check_endpoint, eras, modern, tools_list
 from pipeline.endpoint.eras import Answer
 from pipeline.endpoint.rules_mcp import (
+    AS_CIMD,
+    AS_ISS,
     DISCOVER,
     ERROR_CODE,
     GET,
     HEADER_MISMATCH,
     META,
     NOTIFICATION,
+    OFFLINE_ACCESS,
     PROTOCOL_VERSION,
     SESSIONLESS,
     TOOL_HEADER,
@@ -202,3 +205,30 @@ def test_era_verdicts() -> None:
     assert eras.judge_eras(other, refused).spoken == []
     assert eras.judge_eras(answer(404, eras.METHOD_NOT_FOUND), refused).spoken == ["2026-07-28"]
     assert eras.judge_eras(answer(200, eras.METHOD_NOT_FOUND), refused).spoken == []
+
+
+@pytest.mark.parametrize(
+    ("variant", "rule_id", "title"),
+    [
+        ("no-iss", AS_ISS.id, "does not advertise the iss"),
+        ("dcr-only", AS_CIMD.id, "dynamic client registration only"),
+        ("plain-endpoint", "MH-MCP-AS-HTTPS", "names plain-HTTP endpoints"),
+        ("offline-access", OFFLINE_ACCESS.id, "offers the offline_access scope"),
+    ],
+)
+def test_authorization_metadata_variants(
+    mcp_server: Callable[..., McpDeployment], variant: str, rule_id: str, title: str
+) -> None:
+    right = mcp_server()
+    stage = check_endpoint(right.url, options(right))
+    assert not {f.rule_id for f in stage.findings} & {
+        "MH-MCP-AS-ISS",
+        "MH-MCP-AS-CIMD",
+        "MH-MCP-OFFLINE-ACCESS",
+    }
+    deployment = mcp_server(as_variant=variant)
+    stage = check_endpoint(deployment.url, options(deployment))
+    assert stage.error is None, stage.error
+    assert any(f.rule_id == rule_id and title in f.title for f in stage.findings), [
+        f"{f.rule_id} {f.title}" for f in stage.findings
+    ]
