@@ -15,20 +15,29 @@ from typing import Any
 
 from pipeline.config import AuditSection, Ignore, Policy
 from pipeline.errors import CheckError, ConfigError
-from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+from pipeline.findings import Location, Severity, StageResult
+from pipeline.rules import declare
 
 STALE_DAYS = 30  # an offline database older than this is said to be stale in the report
 
-RULES = [
-    Rule(
-        "MH-AUDIT-VULN",
-        "KnownVulnerability",
-        "A resolved dependency has a published vulnerability.",
-        help="Upgrade to a fixed version, or accept it in mcp-harden.yaml under audit.ignore with a reason "
-        "and an expiry date.",
-    ),
-    Rule("MH-AUDIT-IGNORE-EXPIRED", "ExpiredIgnore", "An ignore in the policy has expired: it counts again."),
-]
+AUDIT_VULN = declare(
+    "MH-AUDIT-VULN",
+    name="known-vulnerability",
+    stage="audit",
+    severity=Severity.CRITICAL,
+    summary="A resolved dependency has a published vulnerability.",
+    fix="Upgrade to a fixed version, or accept it in mcp-harden.yaml under audit.ignore with a reason and an "
+    "expiry date.",
+)
+AUDIT_IGNORE_EXPIRED = declare(
+    "MH-AUDIT-IGNORE-EXPIRED",
+    name="expired-ignore",
+    stage="audit",
+    severity=Severity.MEDIUM,
+    summary="An ignore in the policy has expired: the vulnerability counts again.",
+    fix="Fix the vulnerability, or renew the ignore with a new reason and expiry.",
+)
+RULES = [AUDIT_VULN, AUDIT_IGNORE_EXPIRED]
 
 
 @dataclass(frozen=True)
@@ -323,15 +332,12 @@ def run_audit(
                 used.add(id(ignore))
                 if ignore.expires is not None and ignore.expires < today:
                     result.add(
-                        Finding(
-                            "MH-AUDIT-IGNORE-EXPIRED",
-                            Severity.MEDIUM,
+                        AUDIT_IGNORE_EXPIRED.finding(
                             f"the ignore of {ignore.id} expired on {ignore.expires}: {vuln.id} counts again",
-                            Location(
+                            location=Location(
                                 path=policy.source or "mcp-harden.yaml", logical=f"audit.ignore {ignore.id}"
                             ),
                             evidence=f"reason given: {ignore.reason}",
-                            fix="fix the vulnerability, or renew the ignore with a new reason and expiry",
                         )
                     )
                     ignore = None
@@ -340,11 +346,10 @@ def run_audit(
             title = f"{dep.name} {dep.version}: {vuln.id}" + (f" ({', '.join(aliases)})" if aliases else "")
             title += f": {vuln.description[:140]}"
             result.add(
-                Finding(
-                    "MH-AUDIT-VULN",
-                    severity,
+                AUDIT_VULN.finding(
                     title,
-                    dep.location,
+                    severity=severity,
+                    location=dep.location,
                     evidence=f"severity from {how}",
                     fix=_fix_text(dep.version, fixes),
                     references=[f"https://osv.dev/vulnerability/{vuln.id}"],

@@ -19,7 +19,8 @@ from pipeline.endpoint.http import HttpClient, Response, Target, TlsVerifyError,
 from pipeline.endpoint.mcp_http import Credentials, McpCheck, NotMcpEndpoint
 from pipeline.endpoint.rules_mcp import NOT_ENDPOINT
 from pipeline.errors import CheckError, UsageError, one_line
-from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+from pipeline.findings import Finding, Location, StageResult
+from pipeline.rules import Rule
 
 STAGE = "endpoint"
 RULES: list[Rule] = [*mcp_http.RULES, *web.RULES]  # the HTTP rules; `rules()` adds the TLS checker's
@@ -316,14 +317,10 @@ def _web_answer(client: HttpClient, target: Target, part: _Part) -> Response | N
 
 
 def _not_an_endpoint(target: Target, evidence: str) -> Finding:
-    return Finding(
-        rule_id=NOT_ENDPOINT.id,
-        severity=Severity.MEDIUM,
-        title="Not an MCP endpoint: it answers neither server/discover (2026-07-28) nor initialize (2025-11-25)",
+    return NOT_ENDPOINT.finding(
+        "Not an MCP endpoint: it answers neither server/discover (2026-07-28) nor initialize (2025-11-25)",
         location=Location(url=target.url),
         evidence=f"sent: {evidence}",
-        fix="Point check-endpoint at the MCP endpoint itself (often …/mcp); its TLS and HSTS were still checked.",
-        references=[NOT_ENDPOINT.help_uri or ""],
     )
 
 

@@ -25,7 +25,8 @@ from pipeline.endpoint.rules_mcp import (
     SESSIONLESS,
     UNKNOWN_METHOD,
 )
-from pipeline.findings import Rule, Severity
+from pipeline.findings import Severity
+from pipeline.rules import Rule
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from pipeline.endpoint.rules_mcp import (
     GET,
     HEADER_MISMATCH,
     META,
+    NOT_ENDPOINT,
     NOTIFICATION,
     OFFLINE_ACCESS,
     PROTOCOL_VERSION,
@@ -105,7 +106,8 @@ def test_findings_name_the_conformance_scenario(mcp_server: Callable[..., McpDep
     stage = check_endpoint(deployment.url, options(deployment))
     hit = next(f for f in stage.findings if f.rule_id == HEADER_MISMATCH.id)
     assert hit.properties["conformance_scenario"] == "http-header-validation"
-    assert any("conformance" in r and "http-header-validation" in r for r in hit.references)
+    assert hit.references[0].endswith("streamable-http#server-validation")  # the spec anchor first
+    assert hit.references[1].startswith("https://github.com/modelcontextprotocol/conformance/blob/main/src/")
 
 
 # --- the pure judges ----------------------------------------------------------------------------------
@@ -232,3 +234,30 @@ def test_authorization_metadata_variants(
     assert any(f.rule_id == rule_id and title in f.title for f in stage.findings), [
         f"{f.rule_id} {f.title}" for f in stage.findings
     ]
+
+
+def test_rule_ids_are_stable() -> None:
+    """Ids are what users suppress by: the objects keep the ids they were published with."""
+    published = {
+        AS_CIMD: "MH-MCP-AS-CIMD",
+        AS_ISS: "MH-MCP-AS-ISS",
+        DISCOVER: "MH-MCP-DISCOVER",
+        ERROR_CODE: "MH-MCP-ERROR-CODE",
+        GET: "MH-MCP-GET",
+        HEADER_MISMATCH: "MH-MCP-HEADER-MISMATCH",
+        META: "MH-MCP-META",
+        NOTIFICATION: "MH-MCP-NOTIFICATION",
+        OFFLINE_ACCESS: "MH-MCP-OFFLINE-ACCESS",
+        PROTOCOL_VERSION: "MH-MCP-PROTOCOL-VERSION",
+        SESSIONLESS: "MH-MCP-SESSIONLESS",
+        TOOL_HEADER: "MH-MCP-TOOL-HEADER",
+        TOOL_NAME: "MH-MCP-TOOL-NAME",
+        TOOL_ORDER: "MH-MCP-TOOL-ORDER",
+        TOOL_REF: "MH-MCP-TOOL-REF",
+        UNKNOWN_METHOD: "MH-MCP-UNKNOWN-METHOD",
+        NOT_ENDPOINT: "MH-MCP-NOT-ENDPOINT",
+    }
+    for rule, rule_id in published.items():
+        assert rule.id == rule_id
+        assert rule.stage == "check-endpoint"
+        assert "“" in rule.standard and "https://modelcontextprotocol.io/specification/" in rule.standard
