@@ -223,10 +223,11 @@ def run_audit(
     today: dt.date | None = None,
 ) -> StageResult:
     from packaging.version import InvalidVersion, Version
-    from pip_audit._service.interface import ResolvedDependency, ServiceError
-    from pip_audit._service.osv import OsvService
-    from pip_audit._service.pypi import PyPIService
     from requests import RequestException
+
+    from pipeline._compat import pip_audit_api
+
+    ResolvedDependency, ServiceError, OsvService, PyPIService = pip_audit_api()
 
     from pipeline.audit.severity import record_severity
 

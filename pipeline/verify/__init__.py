@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline._compat import SIGSTORE_SHIPPED, sigstore_shipped
 from pipeline.config import Signer
 from pipeline.errors import CheckError, ConfigError, UsageError, one_line
 from pipeline.findings import Location, Severity, StageResult
@@ -27,10 +28,7 @@ from pipeline.rules import Rule, declare
 STAGE = "verify"
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 BUNDLE_SUFFIXES = (".sigstore.json", ".sigstore")
-_SHIPPED = {
-    "production": "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev",
-    "staging": "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev",
-}
+_SHIPPED = SIGSTORE_SHIPPED
 # A TUF mirror of the instance's repository (an internal proxy, or a loopback server in tests).
 TUF_URL_ENV = "MCP_HARDEN_TUF_URL"
 
@@ -42,9 +40,7 @@ def online_trust_config(instance: str) -> Any:
 
     mirror = os.environ.get(TUF_URL_ENV)
     if mirror:
-        import sigstore
-
-        root = Path(sigstore.__file__).parent / "_store" / _SHIPPED[instance] / "root.json"
+        root = sigstore_shipped(instance, "root.json")
         return ClientTrustConfig.from_tuf(mirror, offline=False, bootstrap_root=root)
     return ClientTrustConfig.production() if instance == "production" else ClientTrustConfig.staging()
 
@@ -203,9 +199,7 @@ def load_trusted_root(
     if instance not in _SHIPPED:
         raise UsageError(f"unknown instance {instance!r}")
     if offline:
-        import sigstore
-
-        path = Path(sigstore.__file__).parent / "_store" / _SHIPPED[instance] / "trusted_root.json"
+        path = sigstore_shipped(instance, "trusted_root.json")
         try:
             return TrustedRootInfo(
                 TrustedRoot.from_file(str(path)), f"{instance} (shipped with sigstore)", False
