@@ -221,6 +221,7 @@ def start_mcp(
     issuer: str | None = None,
     era: str = "both",
     modern_fault: str | None = None,
+    auth: bool = True,
 ) -> McpDeployment:
     """The official SDK server with bearer auth and audience-checking token verifier, configured right
     (explicit Host/Origin allowlist of its own https origin, audience validation on, HSTS) or with one fault."""
@@ -261,13 +262,15 @@ def start_mcp(
         warnings.simplefilter("ignore")
         server = MCPServer(
             "endpoint-test",
-            token_verifier=Verifier(),
+            token_verifier=Verifier() if auth else None,
             auth=AuthSettings(
                 issuer_url=issuer,
                 resource_server_url=url,
                 required_scopes=None if fault == "no-scopes" else ["mcp"],
                 validate_token_resource=fault != "no-audience",
-            ),
+            )
+            if auth
+            else None,
         )
 
     @server.tool()
