@@ -88,7 +88,7 @@ def check_endpoints(
     results: list[StageResult] = []
     workers = max(2, min(options.workers, 2 * len(targets)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="endpoint") as pool:
-        jobs: list[tuple[Target, float, Future | None, Future]] = []
+        jobs: list[tuple[Target, float, Future[Any] | None, Future[Any]]] = []
         for target in targets:
             deadline = time.monotonic() + _total(options)
             tls_job = pool.submit(_run_tls, target, options, deadline) if target.scheme == "https" else None
@@ -339,7 +339,11 @@ def _auth_server_tls(server: Target, options: EndpointOptions, deadline: float, 
 
 
 def _assemble(
-    target: Target, options: EndpointOptions, tls_job: Future | None, http_job: Future, started: float
+    target: Target,
+    options: EndpointOptions,
+    tls_job: Future[Any] | None,
+    http_job: Future[Any],
+    started: float,
 ) -> StageResult:
     tls = tls_job.result() if tls_job is not None else None
     http = http_job.result()

@@ -13,7 +13,7 @@ from typing import Any
 from pipeline.endpoint import eras, modern
 from pipeline.endpoint.eras import Answer, EraVerdict
 from pipeline.endpoint.http import HttpClient, Response, Target, parse_url
-from pipeline.endpoint.rules_mcp import CONFORMANCE, scenario_url
+from pipeline.endpoint.rules_mcp import CONFORMANCE, OFFLINE_ACCESS, scenario_url
 from pipeline.errors import CheckError
 from pipeline.findings import Finding, Location, Severity
 from pipeline.rules import lookup
@@ -224,6 +224,18 @@ class McpBase:
     @staticmethod
     def _call(method: str, request_id: int = 2) -> dict[str, Any]:
         return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": {}}
+
+    def _check_offline_access(self, scopes: object, where: str) -> None:
+        listed = scopes.split() if isinstance(scopes, str) else scopes if isinstance(scopes, list) else []
+        if "offline_access" in listed:
+            self._add(
+                OFFLINE_ACCESS.id,
+                Severity.LOW,
+                "The protected resource offers the offline_access scope",
+                f"sent: {where}; got: {str(scopes)[:200]}; spec wants: no offline_access (refresh tokens are "
+                "not a resource requirement)",
+                "Drop offline_access from scopes_supported and from WWW-Authenticate scope.",
+            )
 
     def fetchable(self, url: str) -> bool:
         """Only the endpoint's host and hosts the user allowed are contacted; loopback only when the endpoint

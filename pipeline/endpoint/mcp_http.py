@@ -26,7 +26,6 @@ from pipeline.endpoint.rules_mcp import GET as GET_RULE
 from pipeline.endpoint.rules_mcp import PROTOCOL_VERSION as VERSION_RULE
 from pipeline.endpoint.rules_mcp import RULES as ERA_RULES
 from pipeline.endpoint.sessions import SessionChecks, session_id_bits
-from pipeline.endpoint.transport import TransportChecks
 from pipeline.errors import CheckError
 from pipeline.findings import Severity
 from pipeline.rules import Rule
@@ -53,7 +52,7 @@ RULES: list[Rule] = [
 ]
 
 
-class McpCheck(AuthChecks, TransportChecks, SessionChecks, MetadataChecks):
+class McpCheck(AuthChecks, SessionChecks, MetadataChecks):  # SessionChecks brings TransportChecks
     """Runs the probes against one endpoint: which eras it speaks, then each era's checks on what it speaks."""
 
     def run(self) -> None:

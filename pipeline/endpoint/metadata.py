@@ -15,7 +15,7 @@ from pipeline.endpoint.mcp_base import (
     _json_object,
     _plain_severity,
 )
-from pipeline.endpoint.rules_mcp import AS_CIMD, AS_ISS, OFFLINE_ACCESS
+from pipeline.endpoint.rules_mcp import AS_CIMD, AS_ISS
 from pipeline.errors import CheckError
 from pipeline.findings import Severity
 from pipeline.rules import Rule, declare
@@ -241,16 +241,4 @@ class MetadataChecks(McpBase):
                 f"sent: GET {where}; got: client_id_metadata_document_supported={cimd!r}"
                 f"{', registration_endpoint present' if dcr else ''}; spec wants: true",
                 "Support Client ID Metadata Documents and advertise client_id_metadata_document_supported.",
-            )
-
-    def _check_offline_access(self, scopes: object, where: str) -> None:
-        listed = scopes.split() if isinstance(scopes, str) else scopes if isinstance(scopes, list) else []
-        if "offline_access" in listed:
-            self._add(
-                OFFLINE_ACCESS.id,
-                Severity.LOW,
-                "The protected resource offers the offline_access scope",
-                f"sent: {where}; got: {str(scopes)[:200]}; spec wants: no offline_access (refresh tokens are "
-                "not a resource requirement)",
-                "Drop offline_access from scopes_supported and from WWW-Authenticate scope.",
             )

@@ -11,9 +11,9 @@ from pipeline.endpoint.mcp_base import (
     MIN_SESSION_BITS,
     SPEC,
     WEAK_SESSION_BITS,
-    McpBase,
     Probe,
 )
+from pipeline.endpoint.transport import TransportChecks
 from pipeline.errors import CheckError
 from pipeline.findings import Severity
 from pipeline.rules import Rule, declare
@@ -102,7 +102,7 @@ def _numeric_neighbours(a: str, b: str) -> bool:
     return all(abs(int(x) - int(y)) < 10**6 for x, y in zip(na, nb, strict=False))
 
 
-class SessionChecks(McpBase):
+class SessionChecks(TransportChecks):  # the legacy version and GET checks run inside a session
     def _check_sessions(self, auth_required: bool, token: str | None) -> None:
         label = "valid --token" if token else "no token"
         first = self._post(label, self._initialize(10), token=token)

@@ -200,7 +200,7 @@ def _phase1(
     deadline: float | None,
 ) -> None:
     all_suites = list(hello.SUITES)
-    raw_jobs: dict[int, Future] = {}
+    raw_jobs: dict[int, Future[Any]] = {}
     for version in _PROBED:
         suites = list(hello.TLS13_SUITES) if version == hello.TLS13 else all_suites
         raw_jobs[version] = pool.submit(
@@ -279,7 +279,7 @@ def _no_tls_at_all(scan: _Scan) -> None:
 def _phase2(
     pool: ThreadPoolExecutor, scan: _Scan, address: str, timeout: float, deadline: float | None
 ) -> None:
-    jobs: list[tuple[int, Future]] = []
+    jobs: list[tuple[int, Future[Any]]] = []
     for version in scan.protocols:
         if version == hello.TLS13:
             chunks = [list(hello.TLS13_SUITES)]
