@@ -4,6 +4,7 @@ expired, foreign-audience and low-scope tokens, no token in the query string."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from pipeline.endpoint.mcp_base import (
@@ -116,11 +117,12 @@ class AuthChecks(McpBase):
                     'Add scope="…" to the challenge (SHOULD, 2025-11-25).',
                 )
         # T3: every method, not just initialize.
-        for label, probe in (
+        unauthenticated: list[tuple[str, Callable[[], Probe]]] = [
             ("tools/list", lambda: self._post("no token", self._call("tools/list"), version=self._version)),
             ("GET", lambda: self._request("GET", "no token", {"Accept": "text/event-stream"}, stream=True)),
             ("DELETE", lambda: self._request("DELETE", "no token", {})),
-        ):
+        ]
+        for label, probe in unauthenticated:
             result = probe()
             if result.ok:
                 self._add(
@@ -201,8 +203,12 @@ class AuthChecks(McpBase):
                 "(mcp SDK: AuthSettings(validate_token_resource=True)).",
             )
         elif probe.status != 401:
-            self.notes.append(
-                f"--foreign-token got {probe.status}, not 401: refused, but not as the spec says"
+            self._add(
+                "MH-MCP-AUDIENCE",
+                Severity.LOW,
+                f"A token issued for another resource gets {probe.status}, not 401",
+                probe.evidence("401 (invalid tokens MUST receive a HTTP 401 response)"),
+                'Answer tokens for another audience with 401 and error="invalid_token".',
             )
 
     def _check_expired(self, auth_required: bool) -> None:
@@ -223,8 +229,12 @@ class AuthChecks(McpBase):
                 "returns AccessToken(expires_at=…).",
             )
         elif probe.status != 401:
-            self.notes.append(
-                f"--expired-token got {probe.status}, not 401: refused, but not as the spec says"
+            self._add(
+                "MH-MCP-TOKEN-INVALID",
+                Severity.LOW,
+                f"An expired token gets {probe.status}, not 401",
+                probe.evidence("401 (expired tokens MUST receive a HTTP 401 response)"),
+                'Answer expired tokens with 401 and error="invalid_token".',
             )
 
     def _check_scope(self, auth_required: bool) -> None:

@@ -226,8 +226,7 @@ class McpBase:
         return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": {}}
 
     def _check_offline_access(self, scopes: object, where: str) -> None:
-        listed = scopes.split() if isinstance(scopes, str) else scopes if isinstance(scopes, list) else []
-        if "offline_access" in listed:
+        if offline_access_offered(scopes):
             self._add(
                 OFFLINE_ACCESS.id,
                 Severity.LOW,
@@ -325,6 +324,12 @@ def _canonical(url: str) -> str:
     except ValueError:
         return url
     return f"{target.origin}{target.path.rstrip('/')}"
+
+
+def offline_access_offered(scopes: object) -> bool:
+    """A scope list (a space-separated string or a JSON array) that offers offline_access."""
+    listed = scopes.split() if isinstance(scopes, str) else scopes if isinstance(scopes, list) else []
+    return "offline_access" in listed
 
 
 def _plain_severity(host: str) -> Severity:

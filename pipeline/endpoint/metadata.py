@@ -3,7 +3,7 @@ metadata (PKCE S256, HTTPS endpoints, RFC 9207 iss, Client ID Metadata Documents
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.endpoint.http import parse_url
 from pipeline.endpoint.mcp_base import (
@@ -14,8 +14,9 @@ from pipeline.endpoint.mcp_base import (
     _canonical,
     _json_object,
     _plain_severity,
+    offline_access_offered,
 )
-from pipeline.endpoint.rules_mcp import AS_CIMD, AS_ISS
+from pipeline.endpoint.rules_mcp import AS_CIMD, AS_ISS, OFFLINE_ACCESS
 from pipeline.errors import CheckError
 from pipeline.findings import Severity
 from pipeline.rules import Rule, declare
@@ -104,25 +105,16 @@ class MetadataChecks(McpBase):
                 f"sent: {'; '.join(tried)}; spec wants: {wanted}",
                 "Point resource_metadata at the URL that serves the metadata.",
             )
-        resource = doc.get("resource")
-        if not isinstance(resource, str) or _canonical(resource) != _canonical(self.url):
+        for judged in judge_protected_resource(doc, self.url):
             self._add(
-                rule,
-                Severity.MEDIUM,
-                "The metadata's resource is not this endpoint",
-                f"sent: GET {where}; got: resource={resource!r}; spec wants: resource = {self.url}",
-                "Set resource to the endpoint's canonical URL (RFC 9728 §3.3: clients MUST check it).",
+                judged.rule_id,
+                judged.severity,
+                judged.title,
+                f"sent: GET {where}; {judged.detail}",
+                judged.fix,
             )
-        self._check_offline_access(doc.get("scopes_supported"), f"GET {where}: scopes_supported")
         servers = doc.get("authorization_servers")
         if not isinstance(servers, list) or not servers or not all(isinstance(s, str) for s in servers):
-            self._add(
-                rule,
-                Severity.MEDIUM,
-                "The metadata names no authorization server",
-                f"sent: GET {where}; got: authorization_servers={servers!r}; spec wants: {wanted}",
-                "List at least one authorization server issuer URL.",
-            )
             return
         self.summary["authorization_servers"] = ", ".join(servers)
         for issuer in servers[:3]:
@@ -183,62 +175,133 @@ class MetadataChecks(McpBase):
                 "Publish /.well-known/oauth-authorization-server (RFC 8414).",
             )
             return
-        self._check_authorization_server_features(doc, issuer, where)
-        methods = doc.get("code_challenge_methods_supported")
-        if not isinstance(methods, list) or "S256" not in methods:
+        for judged in judge_authorization_server(doc, issuer, target.host):
             self._add(
-                "MH-MCP-AS-METADATA",
-                Severity.HIGH,
-                f"Authorization server {issuer} does not advertise PKCE S256",
-                f"sent: GET {where}; got: code_challenge_methods_supported={methods!r}; "
-                "spec wants: a list containing S256 (A8: clients MUST refuse otherwise)",
-                "Support PKCE with S256 and list it in code_challenge_methods_supported.",
-            )
-        if doc.get("issuer") not in (issuer, issuer.rstrip("/")):
-            self._add(
-                "MH-MCP-AS-METADATA",
-                Severity.MEDIUM,
-                f"The metadata's issuer is not {issuer}",
-                f"sent: GET {where}; got: issuer={doc.get('issuer')!r}; spec wants: {issuer} (RFC 8414 §3.3)",
-                "Make issuer identical to the authorization server URL.",
-            )
-        plain = sorted(
-            f"{k}={v}"
-            for k, v in doc.items()
-            if k.endswith(("_endpoint", "_uri")) and isinstance(v, str) and v.startswith("http://")
-        )
-        if plain:
-            self._add(
-                "MH-MCP-AS-HTTPS",
-                _plain_severity(target.host),
-                f"Authorization server {issuer} names plain-HTTP endpoints",
-                f"sent: GET {where}; got: {', '.join(plain)[:300]}; spec wants: https only (A7)",
-                "Serve every authorization server endpoint over HTTPS.",
+                judged.rule_id,
+                judged.severity,
+                judged.title,
+                f"sent: GET {where}; {judged.detail}",
+                judged.fix,
             )
         if target.scheme == "https" and target.origin != self.target.origin:
             self.auth_servers.append(target)
 
-    def _check_authorization_server_features(self, doc: dict[str, Any], issuer: str, where: str) -> None:
-        """RFC 9207 `iss` and Client ID Metadata Documents, both SHOULD in MCP authorization."""
-        iss = doc.get("authorization_response_iss_parameter_supported")
-        if iss is not True:
-            self._add(
+
+# --- the judges (pure: a metadata document in, what is wrong with it out) -------------------------------
+
+
+class Judged(NamedTuple):
+    rule_id: str
+    severity: Severity
+    title: str
+    detail: str  # "got: …; spec wants: …"
+    fix: str
+
+
+def judge_protected_resource(doc: dict[str, Any], endpoint_url: str) -> list[Judged]:
+    """RFC 9728 metadata of `endpoint_url`: its resource, at least one authorization server, no offline_access."""
+    out: list[Judged] = []
+    resource = doc.get("resource")
+    if not isinstance(resource, str) or _canonical(resource) != _canonical(endpoint_url):
+        out.append(
+            Judged(
+                "MH-MCP-PRM",
+                Severity.MEDIUM,
+                "The metadata's resource is not this endpoint",
+                f"got: resource={resource!r}; spec wants: resource = {endpoint_url}",
+                "Set resource to the endpoint's canonical URL (RFC 9728 §3.3: clients MUST check it).",
+            )
+        )
+    scopes = doc.get("scopes_supported")
+    if offline_access_offered(scopes):
+        out.append(
+            Judged(
+                OFFLINE_ACCESS.id,
+                Severity.LOW,
+                "The protected resource offers the offline_access scope",
+                f"got: scopes_supported={str(scopes)[:200]}; spec wants: no offline_access",
+                "Drop offline_access from scopes_supported and from WWW-Authenticate scope.",
+            )
+        )
+    servers = doc.get("authorization_servers")
+    if not isinstance(servers, list) or not servers or not all(isinstance(s, str) for s in servers):
+        out.append(
+            Judged(
+                "MH-MCP-PRM",
+                Severity.MEDIUM,
+                "The metadata names no authorization server",
+                f"got: authorization_servers={servers!r}; spec wants: a list of issuer URLs (A1, RFC 9728)",
+                "List at least one authorization server issuer URL.",
+            )
+        )
+    return out
+
+
+def judge_authorization_server(doc: dict[str, Any], issuer: str, host: str) -> list[Judged]:
+    """RFC 8414 metadata of `issuer` (served from `host`): PKCE S256, its own issuer, HTTPS endpoints,
+    RFC 9207 iss and Client ID Metadata Documents advertised."""
+    out: list[Judged] = []
+    methods = doc.get("code_challenge_methods_supported")
+    if not isinstance(methods, list) or "S256" not in methods:
+        out.append(
+            Judged(
+                "MH-MCP-AS-METADATA",
+                Severity.HIGH,
+                f"Authorization server {issuer} does not advertise PKCE S256",
+                f"got: code_challenge_methods_supported={methods!r}; spec wants: a list containing S256 "
+                "(A8: clients MUST refuse otherwise)",
+                "Support PKCE with S256 and list it in code_challenge_methods_supported.",
+            )
+        )
+    if doc.get("issuer") not in (issuer, issuer.rstrip("/")):
+        out.append(
+            Judged(
+                "MH-MCP-AS-METADATA",
+                Severity.MEDIUM,
+                f"The metadata's issuer is not {issuer}",
+                f"got: issuer={doc.get('issuer')!r}; spec wants: {issuer} (RFC 8414 §3.3)",
+                "Make issuer identical to the authorization server URL.",
+            )
+        )
+    plain = sorted(
+        f"{k}={v}"
+        for k, v in doc.items()
+        if k.endswith(("_endpoint", "_uri")) and isinstance(v, str) and v.lower().startswith("http://")
+    )
+    if plain:
+        out.append(
+            Judged(
+                "MH-MCP-AS-HTTPS",
+                _plain_severity(host),
+                f"Authorization server {issuer} names plain-HTTP endpoints",
+                f"got: {', '.join(plain)[:300]}; spec wants: https only (A7)",
+                "Serve every authorization server endpoint over HTTPS.",
+            )
+        )
+    iss = doc.get("authorization_response_iss_parameter_supported")
+    if iss is not True:
+        out.append(
+            Judged(
                 AS_ISS.id,
                 Severity.LOW,
                 f"Authorization server {issuer} does not advertise the iss authorization response parameter",
-                f"sent: GET {where}; got: authorization_response_iss_parameter_supported={iss!r}; spec wants: "
-                "true (RFC 9207: clients can then detect mix-up attacks)",
+                f"got: authorization_response_iss_parameter_supported={iss!r}; spec wants: true (RFC 9207: "
+                "clients can then detect mix-up attacks)",
                 "Send iss in authorization responses and set authorization_response_iss_parameter_supported.",
             )
-        cimd = doc.get("client_id_metadata_document_supported")
-        if cimd is not True:
-            dcr = "registration_endpoint" in doc
-            self._add(
+        )
+    cimd = doc.get("client_id_metadata_document_supported")
+    if cimd is not True:
+        dcr = "registration_endpoint" in doc
+        out.append(
+            Judged(
                 AS_CIMD.id,
                 Severity.LOW,
                 f"Authorization server {issuer} does not support Client ID Metadata Documents"
                 + (" (dynamic client registration only, which is deprecated)" if dcr else ""),
-                f"sent: GET {where}; got: client_id_metadata_document_supported={cimd!r}"
+                f"got: client_id_metadata_document_supported={cimd!r}"
                 f"{', registration_endpoint present' if dcr else ''}; spec wants: true",
                 "Support Client ID Metadata Documents and advertise client_id_metadata_document_supported.",
             )
+        )
+    return out

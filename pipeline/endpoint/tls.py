@@ -852,7 +852,7 @@ def _hash_name(cert: Any) -> str | None:
 
 def _sig_name(cert: Any) -> str:
     oid = cert.signature_algorithm_oid
-    return getattr(oid, "_name", None) or oid.dotted_string
+    return str(getattr(oid, "_name", None) or oid.dotted_string)
 
 
 def _aia(cert: Any, method: Any) -> str | None:

@@ -261,3 +261,35 @@ def test_rule_ids_are_stable() -> None:
         assert rule.id == rule_id
         assert rule.stage == "check-endpoint"
         assert "“" in rule.standard and "https://modelcontextprotocol.io/specification/" in rule.standard
+
+
+def test_metadata_judges_are_pure() -> None:
+    from pipeline.endpoint.metadata import judge_authorization_server, judge_protected_resource
+
+    url = "https://mcp.example/mcp"
+    good_prm = {"resource": url, "authorization_servers": ["https://as.example"], "scopes_supported": ["mcp"]}
+    assert judge_protected_resource(good_prm, url) == []
+    assert judge_protected_resource({**good_prm, "resource": "https://MCP.example/mcp/"}, url) == []
+    titles = [j.title for j in judge_protected_resource({"resource": "https://other.example/mcp"}, url)]
+    assert titles == [
+        "The metadata's resource is not this endpoint",
+        "The metadata names no authorization server",
+    ]
+    offline = judge_protected_resource({**good_prm, "scopes_supported": "mcp offline_access"}, url)
+    assert [j.rule_id for j in offline] == [OFFLINE_ACCESS.id]
+    issuer = "https://as.example"
+    good_as = {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/token",
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
+        "client_id_metadata_document_supported": True,
+    }
+    assert judge_authorization_server(good_as, issuer, "as.example") == []
+    plain = judge_authorization_server(
+        {**good_as, "token_endpoint": "HTTP://as.example/token"}, issuer, "as.example"
+    )
+    assert [j.rule_id for j in plain] == ["MH-MCP-AS-HTTPS"]
+    weak = judge_authorization_server({**good_as, "code_challenge_methods_supported": ["plain"]}, issuer, "x")
+    assert [j.severity.value for j in weak] == ["high"]
+    assert judge_authorization_server({**good_as, "issuer": "https://evil.example"}, issuer, "x")
