@@ -79,9 +79,11 @@ _MEASURED = (
     "try:\n"
     "    runpy.run_module('pipeline', run_name='__main__')\n"
     "finally:\n"
-    "    sys.stderr.write(f'\\npeak-rss-kib {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')\n"
+    "    use = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "    sys.stderr.write(f'\\npeak-rss-kib {use.ru_maxrss}\\ncpu-seconds {use.ru_utime + use.ru_stime}\\n')\n"
 )
 LAST_PEAK_MIB = [0.0]
+LAST_CPU = [0.0]  # the checker's own CPU seconds: on a shared machine, its share of the work
 
 
 def _check(urls: list[str], ca: Path, extra: list[str]) -> tuple[float, int, dict]:
@@ -105,6 +107,8 @@ def _check(urls: list[str], ca: Path, extra: list[str]) -> tuple[float, int, dic
     took = time.perf_counter() - start
     peaks = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("peak-rss-kib ")]
     LAST_PEAK_MIB[0] = int(peaks[-1]) / 1024 if peaks else float("nan")
+    cpu = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("cpu-seconds ")]
+    LAST_CPU[0] = float(cpu[-1]) if cpu else float("nan")
     try:
         report = json.loads(proc.stdout)
     except ValueError:
@@ -120,6 +124,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs of the one-endpoint check")
     parser.add_argument("--no-testssl", action="store_true")
     parser.add_argument("--fleet", type=int, default=0, help="also check this many endpoints in one call")
+    parser.add_argument("--server-procs", type=int, default=2, help="processes serving the test endpoints")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -192,12 +197,13 @@ def main() -> None:
             # The test servers share the checker's cores: give every endpoint time enough that none is cut off,
             # and time the 30 the same way, so the ratio is the checker's and not a deadline's.
             fleet_extra = [*extra, "--timeout", "60", "--total-timeout", "900"]
-            children, urls = _start_servers(args.count, 2, folder)
+            children, urls = _start_servers(args.count, args.server_procs, folder)
             try:
                 base, _, _ = _check(urls, pki.ca_file, fleet_extra)
+                base_cpu = LAST_CPU[0]
             finally:
                 _stop(children)
-            children, urls = _start_servers(args.fleet, 2, folder)
+            children, urls = _start_servers(args.fleet, args.server_procs, folder)
             try:
                 took, code, report = _check(urls, pki.ca_file, fleet_extra)
                 stages = report.get("stages", [])
@@ -205,7 +211,8 @@ def main() -> None:
                 print(
                     f"[fleet]  {len(urls)} endpoints in one call: {took:.2f} s, {took / base:.1f}x the time of "
                     f"{args.count} (target <= 10x for 300 vs 30), exit {code}, {len(errors)} could not be "
-                    f"checked, peak memory {LAST_PEAK_MIB[0]:.0f} MiB (target < 200 MiB)"
+                    f"checked, peak memory {LAST_PEAK_MIB[0]:.0f} MiB (target < 200 MiB); the checker's own CPU "
+                    f"{LAST_CPU[0]:.1f} s vs {base_cpu:.1f} s ({LAST_CPU[0] / base_cpu:.1f}x)"
                 )
                 for stage in [s for s in stages if s.get("status") == "error"][:3]:
                     print(f"         could not check {stage['stage']}: {str(stage.get('error'))[:160]}")
