@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -42,6 +42,7 @@ class EndpointOptions:
     allow_hosts: set[str] = field(default_factory=set)
     http_port: int | None = None  # plain-HTTP redirect check; None: 80 when the endpoint is on 443; 0: off
     tls: bool = True
+    tls_workers: int = 12  # handshakes in flight per endpoint; `check_endpoints` lowers it for a fleet
     mcp: bool = True  # False (--no-mcp): TLS and the HTTP layer (HSTS, redirects) only
     workers: int = 64
 
@@ -87,6 +88,9 @@ def check_endpoints(
         )
     results: list[StageResult] = []
     workers = max(2, min(options.workers, 2 * len(targets)))
+    # Many endpoints already keep every worker busy: fewer handshake threads per endpoint then means less
+    # switching between threads for the same work (one endpoint alone keeps the full parallelism).
+    options = replace(options, tls_workers=max(2, min(options.tls_workers, 96 // len(targets))))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="endpoint") as pool:
         jobs: list[tuple[Target, float, Future[Any] | None, Future[Any]]] = []
         for target in targets:
@@ -138,6 +142,7 @@ def _run_tls(target: Target, options: EndpointOptions, deadline: float) -> _Part
             timeout=options.timeout,
             expiry_warning_days=options.expiry_warning_days,
             deadline=deadline,
+            workers=options.tls_workers,
         )
     except CheckError as exc:
         part.error = f"TLS: {exc}"

@@ -162,6 +162,7 @@ def check_tls(
     timeout: float = 10.0,
     expiry_warning_days: int = 30,
     deadline: float | None = None,
+    workers: int = 12,
 ) -> TlsResult:
     """Check the TLS of `host:port` (SNI and hostname `host`, connecting to `connect_address` if given).
 
@@ -174,7 +175,7 @@ def check_tls(
         deadline = started + max(30.0, 6 * timeout)
     scan = _Scan(host=host, port=port)
     address = connect_address or host
-    with ThreadPoolExecutor(max_workers=12, thread_name_prefix="tls-probe") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="tls-probe") as pool:
         _phase1(pool, scan, address, ca_file, timeout, deadline)
         _no_tls_at_all(scan)
         _phase2(pool, scan, address, timeout, deadline)
