@@ -18,6 +18,7 @@ TOO_DEEP = "too-deep"
 MAX_FINDINGS = 20000  # per run: a record built to flood the report stops adding findings here
 MEMO_MAX_CHARS = 2048  # strings up to this length are scanned once per run, however often they repeat
 MEMO_ENTRIES = 100_000
+REF_KEYS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
 VALUE_KEYS = frozenset({"default", "enum", "const", "examples", "example"})
 CONTAINER_KEYS = frozenset(
     {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependentRequired"}
@@ -59,7 +60,9 @@ def _walk(
         for key, item in value.items():
             key = str(key)
             sub = f"{path}.{key}" if path else key
-            if key in VALUE_KEYS:
+            if key in REF_KEYS and isinstance(item, str):
+                out.append(Field(sub, item, "ref", entry, param))
+            elif key in VALUE_KEYS:
                 _walk(item, sub, entry, "value", depth + 1, out, param)
             elif key in CONTAINER_KEYS and isinstance(item, dict):
                 for name, schema in item.items():
@@ -152,11 +155,13 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
                     hit.detail = f"{hit.detail}; {note}" if hit.detail else note
                     out.append((hit, ""))
     for hit, _ in list(out):
-        if hit.decoded:  # base64 text: scanned like the rest
-            for inner in evaluate(hit.decoded, kind, own_name=own):
+        if hit.decoded:  # decoded text (base64, hex, URL-encoding...): scanned like the rest
+            for inner in evaluate(hit.decoded, "value" if kind == "value" else "text", own_name=own):
                 inner.start, inner.end = hit.start, hit.end
-                inner.detail = f'in base64 text: "{_clip(hit.decoded)}"'
-                out.append((inner, " (base64 text)"))
+                inner.detail = f'in decoded text: "{_clip(hit.decoded)}"' + (
+                    f"; {inner.detail}" if inner.detail else ""
+                )
+                out.append((inner, " (decoded text)"))
     if shift:  # offsets in the scanned tail, back to offsets in the original string
         for hit, _ in out:
             if hit.rule != "MH-TOOL-OVERSIZED":
@@ -245,7 +250,7 @@ def _excerpt(text: str, start: int, end: int, limit: int = 200) -> str:
 def _finding(hit: Hit, f: Field, server: str, suffix: str, record_path: str | None, many: bool) -> Finding:
     spec = SPECS[hit.rule]
     where = f"{server}:{f.path}" if many else f.path
-    where += suffix
+    where += f"[{hit.start}:{hit.end}]" + suffix  # the span, in its location
     if hit.rule == "MH-TOOL-HIDDEN-UNICODE" or suffix:  # the detail says what the span hides
         evidence = f"chars {hit.start}-{hit.end}: {hit.detail}"
     else:
@@ -328,6 +333,8 @@ def scan_servers(
             if others is not None and f.kind in ("text", "param", "instructions"):
                 cached = cached + _cross_server(f.text, others)
             for hit, suffix in cached:
+                if hit.ref and hit.ref in names[server]:
+                    continue  # shadowing names a tool this server provides itself: it describes itself
                 once = (hit.rule, f.path + suffix, hit.start)
                 if once in seen or len(stage.findings) >= MAX_FINDINGS:
                     continue
