@@ -254,7 +254,7 @@ def exfiltration(ctx: Context) -> None:
                     with_(data + strong),
                 )
             )
-        elif ctx.instructed:
+        elif ctx.instructed and kind != "param":  # a parameter saying how it is filled describes itself
             ctx.add(Hit("MH-TOOL-EXFILTRATION", Severity.MEDIUM, start, end, "order to pass data along"))
     for key, what in (("convo", "the conversation or the prompt"), ("personal", "the user's private data")):
         if key in sig and not ctx.has("MH-TOOL-EXFILTRATION"):
