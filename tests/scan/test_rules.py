@@ -360,7 +360,6 @@ def test_ten_thousand_tools_are_scanned_quickly() -> None:
     """The benchmark's shape at a size CI can afford twice over (benchmarks/bench_scan.py prints the figure)."""
     from benchmarks.bench_scan import make_tools
     from pipeline.scan.engine import scan_servers
-
     from pipeline.scan.lexicon import lexicon
     from pipeline.scan.rules.checks import known_tools
 
