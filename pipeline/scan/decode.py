@@ -140,7 +140,7 @@ def candidates(text: str) -> list[tuple[int, int, str]]:
 
 def _is_identifier(run: str) -> bool:
     """snake_case / kebab-case names and paths of words are not base64 (they decode to noise anyway)."""
-    return run.islower() or bool(re.fullmatch(r"[A-Za-z]+(?:[_-][A-Za-z0-9]+)+", run))
+    return run.islower() or bool(re.fullmatch(r"[A-Za-z]+(?:[_-][A-Za-z]+)+", run))
 
 
 def decode_all(text: str) -> list[Decoded]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.findings import Finding, Location, Severity, StageResult
+from pipeline.rules import Rule
+from pipeline.rules.suppress import suppress_findings
 from pipeline.scan import unicode as uni
-from pipeline.scan.rules import SPECS, Hit, evaluate, rules
+from pipeline.scan.rules import Hit, evaluate, rules
+from pipeline.scan.rules import catalog as R
 
 STAGE = "scan-tools"
 MAX_STRING = 64 * 1024  # characters scanned per string: the head and tail halves of anything longer
@@ -128,7 +130,7 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
         out.append(
             (
                 Hit(
-                    "MH-TOOL-OVERSIZED",
+                    R.OVERSIZED,
                     Severity.HIGH,  # fail closed: the middle was not read, and no description needs this much
                     0,
                     len(text),
@@ -164,7 +166,7 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
                 out.append((inner, " (decoded text)"))
     if shift:  # offsets in the scanned tail, back to offsets in the original string
         for hit, _ in out:
-            if hit.rule != "MH-TOOL-OVERSIZED":
+            if hit.rule != R.OVERSIZED:
                 hit.start += shift if hit.start > half else 0
                 hit.end += shift if hit.end > half else 0
     return out
@@ -177,7 +179,7 @@ def _lookalike_hits(name: str) -> list[tuple[Hit, str]]:
     reads_as, odd = found
     letters = ", ".join(f"{uni.describe(ch)} at {i}" for i, ch in odd[:4]) + (" …" if len(odd) > 4 else "")
     title = f"the name reads as '{reads_as}' but is spelled with look-alike characters"
-    return [(Hit("MH-TOOL-CONFUSABLE-NAME", Severity.HIGH, odd[0][0], odd[-1][0] + 1, title, letters), "")]
+    return [(Hit(R.CONFUSABLE_NAME, Severity.HIGH, odd[0][0], odd[-1][0] + 1, title, letters), "")]
 
 
 def _unicode_hits(text: str, runs: list[uni.HiddenRun], kind: str, own: str) -> list[tuple[Hit, str]]:
@@ -224,7 +226,7 @@ def _unicode_hits(text: str, runs: list[uni.HiddenRun], kind: str, own: str) -> 
     else:
         sev = Severity.MEDIUM
     start, end = runs[0].start, runs[-1].end
-    out = [(Hit("MH-TOOL-HIDDEN-UNICODE", sev, start, end, "hidden Unicode characters", detail), "")]
+    out = [(Hit(R.HIDDEN_UNICODE, sev, start, end, "hidden Unicode characters", detail), "")]
     if decoded:
         for inner in evaluate(decoded, kind, own_name=own):
             inner.start, inner.end = start, end
@@ -248,23 +250,20 @@ def _excerpt(text: str, start: int, end: int, limit: int = 200) -> str:
 
 
 def _finding(hit: Hit, f: Field, server: str, suffix: str, record_path: str | None, many: bool) -> Finding:
-    spec = SPECS[hit.rule]
+    spec = hit.rule
     where = f"{server}:{f.path}" if many else f.path
     where += f"[{hit.start}:{hit.end}]" + suffix  # the span, in its location
-    if hit.rule == "MH-TOOL-HIDDEN-UNICODE" or suffix:  # the detail says what the span hides
+    if hit.rule == R.HIDDEN_UNICODE or suffix:  # the detail says what the span hides
         evidence = f"chars {hit.start}-{hit.end}: {hit.detail}"
     else:
         evidence = f'chars {hit.start}-{hit.end}: "{_excerpt(f.text, hit.start, hit.end)}"'
         if hit.detail:
             evidence += f"; {hit.detail}"
-    return Finding(
-        rule_id=hit.rule,
+    finding = spec.finding(
+        f"{hit.title} in {f.path.split(']')[0] + ']' if f.entry else 'server'}",
         severity=hit.severity,
-        title=f"{hit.title} in {f.path.split(']')[0] + ']' if f.entry else 'server'}",
         location=Location(path=record_path, logical=where),
         evidence=evidence,
-        fix=spec.fix,
-        stage=STAGE,
         properties={
             "server": server,
             "entry": f.entry,
@@ -273,6 +272,8 @@ def _finding(hit: Hit, f: Field, server: str, suffix: str, record_path: str | No
             "end": hit.end,
         },
     )
+    finding.stage = STAGE
+    return finding
 
 
 def _similar(a: str, b: str) -> bool:
@@ -311,12 +312,12 @@ def scan_servers(
         summary["resources"] += len(record.get("resources") or []) + len(
             record.get("resourceTemplates") or []
         )
-        seen: set[tuple[str, str, int]] = set()
+        seen: set[tuple[Rule, str, int]] = set()
         others = _other_names(names, server) if many else None
         for f in fields(record):
             if f.kind == TOO_DEEP:
                 stats.too_deep += 1
-                hit = Hit("MH-TOOL-OVERSIZED", Severity.HIGH, 0, 0, "nested too deep to scan in full")
+                hit = Hit(R.OVERSIZED, Severity.HIGH, 0, 0, "nested too deep to scan in full")
                 hit.detail = f"nested deeper than {MAX_DEPTH} levels: not read below this point"
                 stage.add(_finding(hit, f, server, "", record_path, many))
                 continue
@@ -384,9 +385,9 @@ def _cross_server(text: str, pattern: re.Pattern[str]) -> list[tuple[Hit, str]]:
     order = SIG["modify"].search(low)
     if order and same_sentence(text, end, end + order.start()):
         detail = "names a tool of another server and orders a change"
-        return [(Hit("MH-TOOL-SHADOWING", Severity.HIGH, start, end + order.end(), detail), "")]
+        return [(Hit(R.SHADOWING, Severity.HIGH, start, end + order.end(), detail), "")]
     title = f"names '{match.group()}', a tool of another server in this configuration"
-    return [(Hit("MH-TOOL-SHADOWING", Severity.MEDIUM, start, end, title), "")]
+    return [(Hit(R.SHADOWING, Severity.MEDIUM, start, end, title), "")]
 
 
 def _duplicates(stage: StageResult, names: dict[str, set[str]], record_path: str | None) -> None:
@@ -399,15 +400,11 @@ def _duplicates(stage: StageResult, names: dict[str, set[str]], record_path: str
                         continue
                     same = a == b
                     stage.add(
-                        Finding(
-                            rule_id="MH-TOOL-DUPLICATE-NAME",
-                            severity=Severity.MEDIUM,
-                            title=("same tool name" if same else "confusingly similar tool names")
+                        R.DUPLICATE_NAME.finding(
+                            ("same tool name" if same else "confusingly similar tool names")
                             + f" on servers {first} and {second}",
                             location=Location(path=record_path, logical=f"{first}:tools[{a}]"),
                             evidence=f"{first}: {a!r}; {second}: {b!r}",
-                            fix=SPECS["MH-TOOL-DUPLICATE-NAME"].fix,
-                            stage=STAGE,
                             properties={"server": first, "entry": a, "other_server": second, "other": b},
                         )
                     )
@@ -415,29 +412,9 @@ def _duplicates(stage: StageResult, names: dict[str, set[str]], record_path: str
 
 def apply_suppressions(stage: StageResult, suppress: list[Any]) -> int:
     """Mark findings a policy `scan.suppress` entry matches; they stay in the report. Returns how many."""
-    count = 0
-    for finding in stage.findings:
-        props = finding.properties
-        candidates = {
-            str(props.get("entry", "")),
-            str(props.get("server", "")),
-            str(props.get("field", "")),
-            f"{props.get('server', '')}:{props.get('entry', '')}",
-            finding.location.logical or "",
-            finding.location.path or "",
-            str(props.get("source", "")),
-        } - {""}
-        for rule in suppress:
-            if not fnmatch.fnmatchcase(finding.rule_id, rule.rule):
-                continue
-            if rule.where is not None and not any(
-                c == rule.where or fnmatch.fnmatchcase(c, rule.where) for c in candidates
-            ):
-                continue
-            finding.suppressed = rule.reason
-            count += 1
-            break
-    return count
+    before = sum(f.suppressed is not None for f in stage.findings)
+    suppress_findings(stage.findings, suppress)
+    return sum(f.suppressed is not None for f in stage.findings) - before
 
 
 def findings_by_severity(stage: StageResult) -> dict[str, int]:

@@ -14,6 +14,7 @@ import yaml
 
 from pipeline.findings import Severity
 from pipeline.scan import lexicon
+from pipeline.scan.rules import catalog as R
 from pipeline.scan.rules.context import Context, Hit, Spans, bump, clip, lowered, with_
 from pipeline.scan.signals import SIG, SUSPICIOUS_PARAM, near, same_sentence, signals
 
@@ -41,7 +42,12 @@ _KEY_PARAM = re.compile(
     r"key|identity|cert|credential|ssh|kube|auth|token|secret|pem|keystore|dotenv|env|passw|login|profile",
     re.IGNORECASE,
 )
-_LOCAL_HOSTS = frozenset({"localhost", "localhost.localdomain"})
+# Networks that stay on the user's side: RFC 1918, carrier-grade NAT, IPv6 unique local. (Documentation ranges
+# such as 198.51.100.0/24 stand in for public addresses, so they count as public here.)
+_LOCAL_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+)
 
 
 def public_ip_host(url: str) -> str:
@@ -51,7 +57,9 @@ def public_ip_host(url: str) -> str:
         address = ipaddress.ip_address(host)
     except ValueError:
         return ""
-    if address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified:
+    if address.is_loopback or address.is_link_local or address.is_unspecified:
+        return ""
+    if any(address in net for net in _LOCAL_NETS if net.version == address.version):
         return ""
     return host
 
@@ -137,28 +145,28 @@ def instruction_block(ctx: Context) -> None:
         else:
             start, end = spans[0]
             title = "order to override instructions"
-        ctx.add(Hit("MH-TOOL-INSTRUCTION-BLOCK", sev, start, end, title, with_(others)))
+        ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, start, end, title, with_(others)))
     override = _window([ctx.concept("ignore"), ctx.concept("instructions")], 50)
-    if override and not ctx.has("MH-TOOL-INSTRUCTION-BLOCK"):
+    if override and not ctx.has(R.INSTRUCTION_BLOCK):
         ctx.add(
             Hit(
-                "MH-TOOL-INSTRUCTION-BLOCK",
+                R.INSTRUCTION_BLOCK,
                 Severity.HIGH,
                 *override,
                 "order to override instructions",
                 "signals: ignore + instructions (multilingual lexicon)",
             )
         )
-    if "address" in sig and not ctx.for_model and not ctx.has("MH-TOOL-INSTRUCTION-BLOCK"):
+    if "address" in sig and not ctx.for_model and not ctx.has(R.INSTRUCTION_BLOCK):
         start, end = sig["address"][0]
         more = len(sig.anchors) > 1 or any(k in sig for k in ("frame", "secret", "secret_weak", "convo"))
         sev = Severity.HIGH if more else Severity.MEDIUM
-        ctx.add(Hit("MH-TOOL-INSTRUCTION-BLOCK", sev, start, end, "text addressed to the model"))
+        ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, start, end, "text addressed to the model"))
     refusal = sig.get("refusal_override")
-    if refusal and not ctx.has("MH-TOOL-INSTRUCTION-BLOCK"):
+    if refusal and not ctx.has(R.INSTRUCTION_BLOCK):
         ctx.add(
             Hit(
-                "MH-TOOL-INSTRUCTION-BLOCK",
+                R.INSTRUCTION_BLOCK,
                 Severity.MEDIUM,
                 refusal[0][0],
                 refusal[-1][1],
@@ -197,7 +205,7 @@ def secret_access(ctx: Context) -> None:
             sev = Severity.HIGH if ctx.instructed or ctx.kind != "text" else Severity.MEDIUM
         ctx.add(
             Hit(
-                "MH-TOOL-SECRET-ACCESS",
+                R.SECRET_ACCESS,
                 sev,
                 *pair,
                 "order to read a secret or configuration file",
@@ -209,15 +217,15 @@ def secret_access(ctx: Context) -> None:
         boosts = [k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word") if k in sig]
         if pair and boosts:
             sev = Severity.CRITICAL if len(boosts) > 1 else Severity.HIGH
-            ctx.add(Hit("MH-TOOL-SECRET-ACCESS", sev, *pair, "order to read credentials", with_(boosts)))
-    if ctx.concepts and not ctx.has("MH-TOOL-SECRET-ACCESS"):
+            ctx.add(Hit(R.SECRET_ACCESS, sev, *pair, "order to read credentials", with_(boosts)))
+    if ctx.concepts and not ctx.has(R.SECRET_ACCESS):
         pair = near(_secret_spans(ctx), ctx.concept("read"), 60)
         if pair:
             combined = _order_signals(ctx)
             if combined:
                 sev = Severity.CRITICAL if len(combined) > 1 else Severity.HIGH
                 detail = "signals: read + secret + " + " + ".join(combined) + " (multilingual lexicon)"
-                ctx.add(Hit("MH-TOOL-SECRET-ACCESS", sev, *pair, "order to read a secret", detail))
+                ctx.add(Hit(R.SECRET_ACCESS, sev, *pair, "order to read a secret", detail))
 
 
 def _order_signals(ctx: Context) -> list[str]:
@@ -246,7 +254,7 @@ def exfiltration(ctx: Context) -> None:
             sev = Severity.CRITICAL if len(strong) > 1 else Severity.HIGH
             ctx.add(
                 Hit(
-                    "MH-TOOL-EXFILTRATION",
+                    R.EXFILTRATION,
                     sev,
                     start,
                     end,
@@ -255,17 +263,17 @@ def exfiltration(ctx: Context) -> None:
                 )
             )
         elif ctx.instructed and kind != "param":  # a parameter saying how it is filled describes itself
-            ctx.add(Hit("MH-TOOL-EXFILTRATION", Severity.MEDIUM, start, end, "order to pass data along"))
+            ctx.add(Hit(R.EXFILTRATION, Severity.MEDIUM, start, end, "order to pass data along"))
     for key, what in (("convo", "the conversation or the prompt"), ("personal", "the user's private data")):
-        if key in sig and not ctx.has("MH-TOOL-EXFILTRATION"):
+        if key in sig and not ctx.has(R.EXFILTRATION):
             pair = near(sig[key], sig.get("read") + sig.get("exfil"), 60)
             if pair and (ctx.instructed or kind == "param"):
-                ctx.add(Hit("MH-TOOL-EXFILTRATION", Severity.HIGH, *pair, f"asks for {what}"))
+                ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, *pair, f"asks for {what}"))
     if "privacy" in sig:
         start, end = sig["privacy"][0]
         if len(sig["privacy"]) > 1 or ctx.instructed or ("read" in sig and len(sig.anchors) > 2):
-            ctx.add(Hit("MH-TOOL-EXFILTRATION", Severity.HIGH, start, end, "harvests private data"))
-    if ctx.concepts and not ctx.has("MH-TOOL-EXFILTRATION"):
+            ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, start, end, "harvests private data"))
+    if ctx.concepts and not ctx.has(R.EXFILTRATION):
         _multilingual_exfiltration(ctx)
     _markdown_beacons(ctx)
 
@@ -300,7 +308,7 @@ def _multilingual_exfiltration(ctx: Context) -> None:
         parts += ["concealment"] if _hide_spans(ctx) else []
         sev = Severity.CRITICAL if data and _hide_spans(ctx) else Severity.HIGH
         detail = "signals: " + " + ".join(parts) + " (multilingual lexicon)"
-        ctx.add(Hit("MH-TOOL-EXFILTRATION", sev, *target, "order to send data out", detail))
+        ctx.add(Hit(R.EXFILTRATION, sev, *target, "order to send data out", detail))
 
 
 def _markdown_beacons(ctx: Context) -> None:
@@ -325,7 +333,7 @@ def _markdown_beacons(ctx: Context) -> None:
         title = (
             f"markdown {what} that sends data when shown" if data else f"markdown {what} to a raw IP address"
         )
-        ctx.add(Hit("MH-TOOL-EXFILTRATION", sev, *match.span(), title, "; ".join(reasons)))
+        ctx.add(Hit(R.EXFILTRATION, sev, *match.span(), title, "; ".join(reasons)))
         return
 
 
@@ -336,15 +344,15 @@ def conceal(ctx: Context) -> None:
         start, end = sig["conceal"][0]
         others = [k for k in ctx.strong_context if k != "conceal"]
         sev = Severity.CRITICAL if others else Severity.HIGH
-        ctx.add(Hit("MH-TOOL-CONCEAL", sev, start, end, "concealment from the user", with_(others)))
+        ctx.add(Hit(R.CONCEAL, sev, start, end, "concealment from the user", with_(others)))
     elif "conceal_weak" in sig:
         start, end = sig["conceal_weak"][0]
         others = [
             k for k in ("tag", "override", "exfil", "tunnel", "secret", "convo", "shadow_ref") if k in sig
         ]
         if others:
-            ctx.add(Hit("MH-TOOL-CONCEAL", Severity.HIGH, start, end, "covert action", with_(others)))
-    if ctx.concepts and not ctx.has("MH-TOOL-CONCEAL"):
+            ctx.add(Hit(R.CONCEAL, Severity.HIGH, start, end, "covert action", with_(others)))
+    if ctx.concepts and not ctx.has(R.CONCEAL):
         hide = _hide_spans(ctx)
         if hide:
             acts = [c for c in ("send", "read", "modify") if ctx.concept(c)] + (
@@ -357,14 +365,14 @@ def conceal(ctx: Context) -> None:
                     + " (multilingual lexicon)"
                 )
                 sev = Severity.CRITICAL if len(acts) > 1 else Severity.HIGH
-                ctx.add(Hit("MH-TOOL-CONCEAL", sev, *hide[0], "concealment from the user", detail))
+                ctx.add(Hit(R.CONCEAL, sev, *hide[0], "concealment from the user", detail))
 
 
 def precedence(ctx: Context) -> None:
     """MH-TOOL-PRECEDENCE: forcing itself before, or instead of, other tools."""
     if "precedence" in ctx.sig:
         start, end = ctx.sig["precedence"][0]
-        ctx.add(Hit("MH-TOOL-PRECEDENCE", Severity.HIGH, start, end, "forces itself before other tools"))
+        ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, start, end, "forces itself before other tools"))
         return
     if not ctx.concepts:
         return
@@ -376,7 +384,7 @@ def precedence(ctx: Context) -> None:
     )
     if found:
         detail = "signals: other + tool + before/instead/never (multilingual lexicon)"
-        ctx.add(Hit("MH-TOOL-PRECEDENCE", Severity.HIGH, *found, "forces itself before other tools", detail))
+        ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, *found, "forces itself before other tools", detail))
 
 
 def shadowing(ctx: Context) -> None:
@@ -393,7 +401,7 @@ def shadowing(ctx: Context) -> None:
             ref = _IDENTIFIER.search(text, start, end)
             ctx.add(
                 Hit(
-                    "MH-TOOL-SHADOWING",
+                    R.SHADOWING,
                     sev,
                     start,
                     after[0][1],
@@ -431,7 +439,7 @@ def shadowing(ctx: Context) -> None:
         why = "a well-known tool of another server" if name in known else "another tool"
         ctx.add(
             Hit(
-                "MH-TOOL-SHADOWING",
+                R.SHADOWING,
                 sev,
                 min(start, change[0]),
                 max(end, change[1]),
@@ -469,7 +477,7 @@ def tunnel(ctx: Context) -> None:
     sig = ctx.sig
     for start, end in sig.get("tunnel")[:2]:
         sev = Severity.CRITICAL if "exfil" in sig or "secret" in sig or "convo" in sig else Severity.HIGH
-        ctx.add(Hit("MH-TOOL-TUNNEL-URL", sev, start, end, "URL of a tunnel or request catcher"))
+        ctx.add(Hit(R.TUNNEL_URL, sev, start, end, "URL of a tunnel or request catcher"))
 
 
 def command(ctx: Context) -> None:
@@ -477,7 +485,7 @@ def command(ctx: Context) -> None:
     if "command" in ctx.sig:
         start, end = ctx.sig["command"][0]
         sev = Severity.CRITICAL if ctx.instructed else Severity.HIGH
-        ctx.add(Hit("MH-TOOL-COMMAND", sev, start, end, "orders a dangerous shell command"))
+        ctx.add(Hit(R.COMMAND, sev, start, end, "orders a dangerous shell command"))
 
 
 def hidden_param(ctx: Context) -> None:
@@ -485,7 +493,7 @@ def hidden_param(ctx: Context) -> None:
     sig, own = ctx.sig, ctx.own_name
     if "hidden_word" in sig:
         start, end = sig["hidden_word"][0]
-        ctx.add(Hit("MH-TOOL-HIDDEN-PARAM", Severity.HIGH, start, end, "a parameter hidden from the user"))
+        ctx.add(Hit(R.HIDDEN_PARAM, Severity.HIGH, start, end, "a parameter hidden from the user"))
     if ctx.kind == "param" and own and SUSPICIOUS_PARAM.match(own):
         asks = [k for k in ("convo", "exfil", "tag", "address", "override", "hidden_word") if k in sig]
         if ("secret" in sig or "secret_weak" in sig) and ("read" in sig or "frame" in sig):
@@ -493,7 +501,7 @@ def hidden_param(ctx: Context) -> None:
         if asks:
             ctx.add(
                 Hit(
-                    "MH-TOOL-HIDDEN-PARAM",
+                    R.HIDDEN_PARAM,
                     Severity.CRITICAL if len(asks) > 1 else Severity.HIGH,
                     0,
                     min(len(ctx.text), 200),
@@ -516,10 +524,10 @@ def evasion_markup(ctx: Context) -> None:
             if k in nested
         ]
         sev = Severity.HIGH if bad else Severity.MEDIUM
-        ctx.add(Hit("MH-TOOL-EVASION-MARKUP", sev, start, end, "HTML comment hides text", with_(bad)))
+        ctx.add(Hit(R.EVASION_MARKUP, sev, start, end, "HTML comment hides text", with_(bad)))
     if "bracket" in sig:
         start, end = sig["bracket"][0]
-        ctx.add(Hit("MH-TOOL-EVASION-MARKUP", Severity.HIGH, start, end, "bracket marker for hidden orders"))
+        ctx.add(Hit(R.EVASION_MARKUP, Severity.HIGH, start, end, "bracket marker for hidden orders"))
     for blob in ctx.decoded:
         inner = signals(blob.text)
         found: list[str] = [
@@ -536,7 +544,7 @@ def evasion_markup(ctx: Context) -> None:
             sev = Severity.MEDIUM if hint else Severity.LOW
         ctx.add(
             Hit(
-                "MH-TOOL-EVASION-MARKUP",
+                R.EVASION_MARKUP,
                 sev,
                 blob.start,
                 blob.end,
@@ -554,7 +562,7 @@ def offscreen(ctx: Context) -> None:
             tail = ctx.text[end : end + 80]
             ctx.add(
                 Hit(
-                    "MH-TOOL-OFFSCREEN",
+                    R.OFFSCREEN,
                     Severity.HIGH,
                     start,
                     end,
@@ -595,7 +603,7 @@ def language_switch(ctx: Context) -> None:
     sev = Severity.HIGH if strong else Severity.MEDIUM
     found = strong or weak
     detail = f"switches from {first} to {then} at character {offset}; after the switch: {', '.join(found)}"
-    ctx.add(Hit("MH-TOOL-LANGUAGE-SWITCH", sev, offset, len(ctx.text), "orders in a second language", detail))
+    ctx.add(Hit(R.LANGUAGE_SWITCH, sev, offset, len(ctx.text), "orders in a second language", detail))
 
 
 def schema_injection(ctx: Context) -> None:
@@ -606,9 +614,7 @@ def schema_injection(ctx: Context) -> None:
     sig = ctx.sig
     if ctx.instructed or ("imperative" in sig and bool(sig.anchors)) or (ctx.concepts and _order_words(ctx)):
         start, end = (sig.get("frame") or sig.get("imperative") or [(0, len(ctx.text))])[0]
-        ctx.add(
-            Hit("MH-TOOL-SCHEMA-INJECTION", Severity.HIGH, start, end, "instruction inside a schema value")
-        )
+        ctx.add(Hit(R.SCHEMA_INJECTION, Severity.HIGH, start, end, "instruction inside a schema value"))
         return
     if ctx.kind == "value":
         value_points_at(ctx.text, ctx.own_name, ctx.hits, sig.get("secret"))
@@ -625,7 +631,7 @@ def value_points_at(text: str, param: str, hits: list[Hit], secrets: Spans) -> N
         s, e = secrets[0]
         hits.append(
             Hit(
-                "MH-TOOL-SCHEMA-INJECTION",
+                R.SCHEMA_INJECTION,
                 Severity.HIGH,
                 s,
                 e,
@@ -642,7 +648,7 @@ def value_points_at(text: str, param: str, hits: list[Hit], secrets: Spans) -> N
             why = f"a raw IP address ({host})" if host else "placeholders that fill it with data"
             hits.append(
                 Hit(
-                    "MH-TOOL-SCHEMA-INJECTION",
+                    R.SCHEMA_INJECTION,
                     Severity.HIGH,
                     *match.span(),
                     "schema value is a destination for data",
@@ -655,7 +661,7 @@ def value_points_at(text: str, param: str, hits: list[Hit], secrets: Spans) -> N
         if fixed:
             hits.append(
                 Hit(
-                    "MH-TOOL-SCHEMA-INJECTION",
+                    R.SCHEMA_INJECTION,
                     Severity.HIGH,
                     *fixed.span(),
                     "schema value fixes a recipient",
@@ -669,14 +675,14 @@ def manipulation(ctx: Context) -> None:
     sig = ctx.sig
     if not ctx.hits and "pressure" in sig and ("frame" in sig or "address" in sig):
         start, end = sig["pressure"][0]
-        ctx.add(Hit("MH-TOOL-MANIPULATION", Severity.MEDIUM, start, end, "pressure words and orders"))
+        ctx.add(Hit(R.MANIPULATION, Severity.MEDIUM, start, end, "pressure words and orders"))
 
 
 def bump_schema_values(ctx: Context) -> None:
     """In schema values and names, a medium or high finding is one step more severe: data is no place for it."""
     if ctx.kind in ("value", "name"):
         for hit in ctx.hits:
-            if hit.rule != "MH-TOOL-SCHEMA-INJECTION" and Severity.MEDIUM <= hit.severity < Severity.CRITICAL:
+            if hit.rule != R.SCHEMA_INJECTION and Severity.MEDIUM <= hit.severity < Severity.CRITICAL:
                 hit.severity = bump(hit.severity)
 
 
@@ -686,7 +692,7 @@ def short_value(text: str, kind: str, own_name: str) -> list[Hit]:
     match = SIG["tunnel"].search(lowered(text))
     if match:
         sev = Severity.HIGH if kind == "text" else Severity.CRITICAL
-        hits.append(Hit("MH-TOOL-TUNNEL-URL", sev, *match.span(), "URL of a tunnel or request catcher"))
+        hits.append(Hit(R.TUNNEL_URL, sev, *match.span(), "URL of a tunnel or request catcher"))
         return hits
     if kind == "value":
         low = lowered(text)
@@ -707,7 +713,7 @@ def remote_ref(text: str) -> list[Hit]:
         return []
     return [
         Hit(
-            "MH-TOOL-REMOTE-REF",
+            R.REMOTE_REF,
             Severity.HIGH,
             0,
             len(text),

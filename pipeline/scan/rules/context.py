@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from pipeline.findings import Severity
+from pipeline.rules import Rule
 from pipeline.scan import lexicon
 from pipeline.scan.decode import Decoded, decode_all
 from pipeline.scan.signals import ASCII_LOWER, IDENT, SIG, Signals
@@ -13,7 +14,7 @@ from pipeline.scan.signals import ASCII_LOWER, IDENT, SIG, Signals
 
 @dataclass(slots=True)
 class Hit:
-    rule: str
+    rule: Rule
     severity: Severity
     start: int
     end: int
@@ -71,7 +72,7 @@ class Context:
     def concept(self, name: str) -> Spans:
         return self.concepts.get(name, [])
 
-    def has(self, rule: str) -> bool:
+    def has(self, rule: Rule) -> bool:
         return any(h.rule == rule for h in self.hits)
 
     def add(self, hit: Hit) -> None:
