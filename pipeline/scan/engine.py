@@ -9,6 +9,7 @@ from typing import Any
 from pipeline.findings import Finding, Location, Severity, StageResult
 from pipeline.rules import Rule
 from pipeline.rules.suppress import suppress_findings
+from pipeline.scan import lexicon
 from pipeline.scan import unicode as uni
 from pipeline.scan.rules import Hit, evaluate, rules
 from pipeline.scan.rules import catalog as R
@@ -381,11 +382,14 @@ def _cross_server(text: str, pattern: re.Pattern[str]) -> list[tuple[Hit, str]]:
     if match is None:
         return []
     start, end = match.span()
-    low = text[end : end + 160].lower()
-    order = SIG["modify"].search(low)
-    if order and same_sentence(text, end, end + order.start()):
+    after = text[end : end + 160]
+    order = SIG["modify"].search(after.lower())
+    span = order.span() if order else None
+    if span is None and not after.isascii():  # the change ordered in another language
+        span = next(iter(lexicon.concepts(after).get("modify", [])), None)
+    if span and same_sentence(text, end, end + span[0]):
         detail = "names a tool of another server and orders a change"
-        return [(Hit(R.SHADOWING, Severity.HIGH, start, end + order.end(), detail), "")]
+        return [(Hit(R.SHADOWING, Severity.HIGH, start, end + span[1], detail), "")]
     title = f"names '{match.group()}', a tool of another server in this configuration"
     return [(Hit(R.SHADOWING, Severity.MEDIUM, start, end, title), "")]
 
