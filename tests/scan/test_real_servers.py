@@ -83,3 +83,9 @@ def test_refusal_override_framing_is_medium_and_explained(tmp_path: Path) -> Non
     framing = [f for f in stage.findings if f.rule_id == "MH-TOOL-INSTRUCTION-BLOCK"]
     assert framing and all(f.severity is Severity.MEDIUM for f in framing)
     assert "refusal-override" in framing[0].title and "no longer applies" in framing[0].evidence
+
+
+def test_a_missing_server_fails_rather_than_skips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(SERVERS, "time", (tmp_path / "absent" / "mcp-server-time", [], {}))
+    with pytest.raises(pytest.fail.Exception, match="is missing"):
+        _capture("time", tmp_path)

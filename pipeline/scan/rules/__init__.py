@@ -7,7 +7,7 @@ into hits. A signal alone is often harmless ("reads files from the given path");
 from __future__ import annotations
 
 from pipeline.scan import lexicon
-from pipeline.scan.decode import decode_base64
+from pipeline.scan.decode import decode_all, decode_base64
 from pipeline.scan.rules import checks
 from pipeline.scan.rules.catalog import SPECS, rules
 from pipeline.scan.rules.context import ENCODED_MARKS, Context, Hit
@@ -26,15 +26,14 @@ __all__ = [
 ]
 
 
-def _plain(ctx: Context) -> bool:
+def _plain(text: str, sig: Signals) -> bool:
     """No sign at all, judged cheaply: ASCII English (no other language's function words), nothing encoded,
     no markdown link, no well-known tool of another server."""
-    text, sig = ctx.text, ctx.sig
-    if not text.isascii() or lexicon.wanted(text, sig.present) or "](" in text or "]:" in text:
+    if not text.isascii() or "](" in text or "]:" in text or lexicon.wanted(text, sig.present):
         return False
-    if not sig.present.isdisjoint(ENCODED_MARKS) and ctx.decoded:
+    if not sig.present.isdisjoint(ENCODED_MARKS) and decode_all(text):
         return False
-    return not checks.mentions_known_tool(text, sig.low)
+    return not checks.mentions_known_tool(text, sig.low, sig.present)
 
 
 def evaluate(text: str, kind: str, *, own_name: str = "") -> list[Hit]:
@@ -47,8 +46,7 @@ def evaluate(text: str, kind: str, *, own_name: str = "") -> list[Hit]:
     ctx = Context.of(text, kind, own_name)
     if ctx is None:
         return checks.short_value(text, kind, own_name)
-    sig = ctx.sig
-    if not sig.anchors and ctx.kind in ("text", "param") and _plain(ctx):
+    if not ctx.sig.anchors and ctx.kind in ("text", "param") and _plain(text, ctx.sig):
         return []  # the common case: a plain description with no sign at all
     for check in checks.CHECKS:
         check(ctx)

@@ -95,15 +95,26 @@ _SNAKE = re.compile(r"[a-z0-9]++(?:_[a-z0-9]++)++")
 
 
 def names_known_tool(ctx: Context) -> bool:
-    """Whether the text names a well-known tool of a popular server (cheap: only texts with an underscore)."""
-    return mentions_known_tool(ctx.text, ctx.low)
+    """Whether the text names a well-known tool of a popular server."""
+    return mentions_known_tool(ctx.text, ctx.low, ctx.sig.present)
 
 
 _SNAKE_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122 or c == 95) else 32 for c in range(256))
 
 
-def mentions_known_tool(text: str, low: str) -> bool:
+@cache
+def _known_parts() -> tuple[frozenset[str], frozenset[str]]:
+    """The first and last words of the well-known names: a text without both cannot name one."""
+    names = known_tools()
+    return frozenset(n.split("_")[0] for n in names), frozenset(n.split("_")[-1] for n in names)
+
+
+def mentions_known_tool(text: str, low: str, words: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether `text` names a well-known tool (`words`: its lowercase words, when known, to rule it out fast)."""
     if "_" not in text:
+        return False
+    first, last = _known_parts()
+    if words and (first.isdisjoint(words) or last.isdisjoint(words)):
         return False
     known = known_tools()
     if low.isascii():  # a C-level split into snake_case words
