@@ -87,6 +87,18 @@ def run_sbom(
             source = str(target / "pyproject.toml") if target.is_dir() else str(target)
             report = run_pip_report([str(target)], timeout=timeout)
         resolution = parse_report(report, source)
+        if resolution.licenses_from_wheels:
+            result.notes.append(
+                f"the pip report (pip {resolution.pip_version or '?'}) lacked the PEP 639 license fields of "
+                f"{len(resolution.licenses_from_wheels)} package(s): read from their wheels' METADATA "
+                "(sha256 checked against the report)"
+            )
+        if resolution.licenses_unread:
+            result.notes.append(
+                f"{len(resolution.licenses_unread)} package(s) may have license fields the pip report "
+                f"(pip {resolution.pip_version or '?'}) dropped, and no local wheel with the reported sha256 "
+                f"was there to read them from: make the report with pip>=25.0"
+            )
         root_name = root
         dists: list[Path] = []
         if dist is not None:
