@@ -11,13 +11,14 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import AuditSection, Ignore, Policy
 from pipeline.errors import CheckError, ConfigError
 from pipeline.findings import Finding, Location, Rule, Severity, StageResult
 
-STALE_DAYS = 30  # an offline database older than this is said to be stale in the report
+if TYPE_CHECKING:
+    from pipeline.audit.osvdb import OsvDatabase
 
 RULES = [
     Rule(
@@ -204,6 +205,34 @@ def _fix_text(version: str, fixes: list[Any]) -> str:
     )
 
 
+def check_db_age(db: OsvDatabase, max_days: int) -> int:
+    """The offline database's age in days, or CheckError when it is older than `max_days` or undated.
+
+    Age is measured from the newest `modified` date among the records themselves, never from file times:
+    copying, unpacking or touching a stale database does not make it fresh. A newest date more than a day
+    ahead of this machine's clock is refused too (a wrong clock or forged dates would hide staleness)."""
+    update = f"update it with `mcp-harden vulndb update --db {db.path}`"
+    age = db.age_days()
+    if age is None:
+        raise CheckError(
+            f"no record in the offline database has a readable 'modified' date, so its age is unknown; {update}",
+            where=str(db.path),
+        )
+    if age < -1:
+        raise CheckError(
+            f"the offline database's newest record is dated {db.newest_modified}, {-age} days ahead of this "
+            "machine's clock: its dates (or the clock) cannot be trusted to show how fresh it is",
+            where=str(db.path),
+        )
+    if age > max_days:
+        raise CheckError(
+            f"the offline database is {age} days old (newest record modified {db.newest_modified}; "
+            f"audit.max_db_age_days is {max_days}): vulnerabilities published since are not seen; {update}",
+            where=str(db.path),
+        )
+    return max(age, 0)
+
+
 def run_audit(
     *,
     policy: Policy,
@@ -245,19 +274,15 @@ def run_audit(
             from pipeline.audit.server import LocalOsvServer
 
             db = OsvDatabase.open(offline_db)
+            age = check_db_age(db, settings.max_db_age_days)
             server = LocalOsvServer(db)
             url = server.__enter__()
             service: Any = OsvService(timeout=int(settings.timeout), osv_url=url)
-            where = (
-                f"offline database {offline_db} ({db.records} records, newest {db.newest_modified or '?'})"
+            where = f"offline database {offline_db} ({db.records} records, newest {db.newest_modified})"
+            result.notes.append(
+                f"offline database {offline_db}: newest record modified {db.newest_modified} ({age} days ago; "
+                f"audit.max_db_age_days is {settings.max_db_age_days})"
             )
-            age = db.age_days()
-            if age is None or age > STALE_DAYS:
-                result.notes.append(
-                    f"the offline database's newest advisory is {db.newest_modified or 'undated'}"
-                    + (f" ({age} days old)" if age is not None else "")
-                    + ": vulnerabilities published since are not seen; run `mcp-harden vulndb update`"
-                )
         elif settings.service == "pypi":
             server = None
             service = PyPIService(timeout=int(settings.timeout))

@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-age-days",
         type=int,
-        default=7,
-        help="status exits 1 when the newest advisory is older than this",
+        default=None,
+        help="status exits 1 when the newest record is older than this (default: audit.max_db_age_days)",
     )
 
 
@@ -54,13 +54,14 @@ def run(args: argparse.Namespace, policy) -> int:
         server.httpd.serve_forever()
         return 0
     age = db.age_days()
+    max_age = policy.audit.max_db_age_days if args.max_age_days is None else args.max_age_days
     print(
         f"{path}: {db.records} records for {db.packages} packages; newest advisory "
         f"{db.newest_modified or 'unknown'}" + (f" ({age} days old)" if age is not None else "")
     )
-    if age is None or age > args.max_age_days:
+    if age is None or age > max_age:
         print(
-            f"the database is older than {args.max_age_days} days: run `mcp-harden vulndb update`",
+            f"the database is older than {max_age} days: run `mcp-harden vulndb update --db {path}`",
             file=sys.stderr,
         )
         return 1
