@@ -98,14 +98,17 @@ def main() -> None:
     req.write_text("".join(f"{p['metadata']['name']}=={p['metadata']['version']}\n" for p in pins))
     port = 18765
     server = subprocess.Popen(
-        [*mh, "vulndb", "serve", "--db", str(args.osv_db), "--port", str(port)],
+        [*mh, "vulndb", "serve", "--offline-db", str(args.osv_db), "--port", str(port)],
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         server.stderr.readline()  # "OSV API ... at URL": the server is up
         url = f"http://127.0.0.1:{port}/v1/query"
-        ours = timed([*mh, "audit", "-r", str(req), "--offline-db", str(args.osv_db)], args.runs)
+        aged = work / "policy.yaml"  # the shared snapshot is from 2024: accept its age, the load is timed
+        aged.write_text("audit:\n  max_db_age_days: 100000\n")
+        audit = [*mh, "audit", "-r", str(req), "--offline-db", str(args.osv_db), "--policy", str(aged)]
+        ours = timed(audit, args.runs)
         theirs = timed(
             [
                 "pip-audit",

@@ -391,7 +391,7 @@ audit:
   # A directory or zip of OSV records (JSON or YAML). When set, it is used instead of the network.
   # offline_db: vulndb/osv-pypi.zip   # example
   # An offline database whose newest record (its `modified` date) is older than this many days makes the
-  # audit "could not check" (exit 3): refresh it with `mcp-harden vulndb update --db PATH`.
+  # audit "could not check" (exit 3): refresh it with `mcp-harden vulndb update --offline-db PATH`.
   max_db_age_days: 7
   # A vulnerability without any severity counts as this (most PyPI advisories carry none).
   unknown_severity: critical

@@ -67,7 +67,7 @@ def test_the_2024_snapshot_is_could_not_check_saying_its_age_and_how_to_update(s
     assert f"{expected_age} days old" in stage["error"]
     assert db.newest_modified in stage["error"]
     assert "audit.max_db_age_days is 7" in stage["error"]
-    assert f"mcp-harden vulndb update --db {stale_copy}" in stage["error"]
+    assert f"mcp-harden vulndb update --offline-db {stale_copy}" in stage["error"]
     assert stage["findings"] == []
 
 

@@ -211,7 +211,7 @@ def check_db_age(db: OsvDatabase, max_days: int) -> int:
     Age is measured from the newest `modified` date among the records themselves, never from file times:
     copying, unpacking or touching a stale database does not make it fresh. A newest date more than a day
     ahead of this machine's clock is refused too (a wrong clock or forged dates would hide staleness)."""
-    update = f"update it with `mcp-harden vulndb update --db {db.path}`"
+    update = f"update it with `mcp-harden vulndb update --offline-db {db.path}`"
     age = db.age_days()
     if age is None:
         raise CheckError(
