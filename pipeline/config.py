@@ -144,11 +144,13 @@ class ManifestSection:
 
 @dataclass
 class Suppression:
-    """Silence one finding in place. `where` matches a tool name, a file or a URL; the reason is shown."""
+    """Silence findings of a rule (an id or a glob) in place. `where` (a glob) matches a file, URL, tool,
+    package or field; the reason is shown; after `expires` it no longer applies and is reported."""
 
     rule: str
     reason: str
     where: str | None = None
+    expires: dt.date | None = None
 
     def __post_init__(self) -> None:
         if not self.reason.strip():
@@ -172,6 +174,8 @@ class Policy:
     endpoint: EndpointSection = field(default_factory=EndpointSection)
     manifest: ManifestSection = field(default_factory=ManifestSection)
     scan: ScanSection = field(default_factory=ScanSection)
+    # Suppressions for every stage (see pipeline.rules.suppress); scan.suppress is the older spelling.
+    suppress: list[Suppression] = field(default_factory=list)
     # Not from the file: where it was read, for messages and relative paths.
     source: str | None = field(default=None, metadata={"internal": True})
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.fileio import write_atomic
-from pipeline.sign.sandbox import _KEY_FILES, SandboxKeys
+from pipeline.sign.sandbox.keys import _KEY_FILES, SandboxKeys
 from tests.conftest import ROOT
 
 

@@ -15,21 +15,30 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.config import AuditSection, Ignore, Policy
 from pipeline.errors import CheckError, ConfigError
-from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+from pipeline.findings import Location, Severity, StageResult
+from pipeline.rules import declare
 
 if TYPE_CHECKING:
     from pipeline.audit.osvdb import OsvDatabase
 
-RULES = [
-    Rule(
-        "MH-AUDIT-VULN",
-        "KnownVulnerability",
-        "A resolved dependency has a published vulnerability.",
-        help="Upgrade to a fixed version, or accept it in mcp-harden.yaml under audit.ignore with a reason "
-        "and an expiry date.",
-    ),
-    Rule("MH-AUDIT-IGNORE-EXPIRED", "ExpiredIgnore", "An ignore in the policy has expired: it counts again."),
-]
+AUDIT_VULN = declare(
+    "MH-AUDIT-VULN",
+    name="known-vulnerability",
+    stage="audit",
+    severity=Severity.CRITICAL,
+    summary="A resolved dependency has a published vulnerability.",
+    fix="Upgrade to a fixed version, or accept it in mcp-harden.yaml under audit.ignore with a reason and an "
+    "expiry date.",
+)
+AUDIT_IGNORE_EXPIRED = declare(
+    "MH-AUDIT-IGNORE-EXPIRED",
+    name="expired-ignore",
+    stage="audit",
+    severity=Severity.MEDIUM,
+    summary="An ignore in the policy has expired: the vulnerability counts again.",
+    fix="Fix the vulnerability, or renew the ignore with a new reason and expiry.",
+)
+RULES = [AUDIT_VULN, AUDIT_IGNORE_EXPIRED]
 
 
 @dataclass(frozen=True)
@@ -243,10 +252,11 @@ def run_audit(
     today: dt.date | None = None,
 ) -> StageResult:
     from packaging.version import InvalidVersion, Version
-    from pip_audit._service.interface import ResolvedDependency, ServiceError
-    from pip_audit._service.osv import OsvService
-    from pip_audit._service.pypi import PyPIService
     from requests import RequestException
+
+    from pipeline._compat import pip_audit_api
+
+    ResolvedDependency, ServiceError, OsvService, PyPIService = pip_audit_api()
 
     from pipeline.audit.severity import record_severity
 
@@ -348,15 +358,12 @@ def run_audit(
                 used.add(id(ignore))
                 if ignore.expires is not None and ignore.expires < today:
                     result.add(
-                        Finding(
-                            "MH-AUDIT-IGNORE-EXPIRED",
-                            Severity.MEDIUM,
+                        AUDIT_IGNORE_EXPIRED.finding(
                             f"the ignore of {ignore.id} expired on {ignore.expires}: {vuln.id} counts again",
-                            Location(
+                            location=Location(
                                 path=policy.source or "mcp-harden.yaml", logical=f"audit.ignore {ignore.id}"
                             ),
                             evidence=f"reason given: {ignore.reason}",
-                            fix="fix the vulnerability, or renew the ignore with a new reason and expiry",
                         )
                     )
                     ignore = None
@@ -365,11 +372,10 @@ def run_audit(
             title = f"{dep.name} {dep.version}: {vuln.id}" + (f" ({', '.join(aliases)})" if aliases else "")
             title += f": {vuln.description[:140]}"
             result.add(
-                Finding(
-                    "MH-AUDIT-VULN",
-                    severity,
+                AUDIT_VULN.finding(
                     title,
-                    dep.location,
+                    severity=severity,
+                    location=dep.location,
                     evidence=f"severity from {how}",
                     fix=_fix_text(dep.version, fixes),
                     references=[f"https://osv.dev/vulnerability/{vuln.id}"],

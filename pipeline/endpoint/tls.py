@@ -27,7 +27,8 @@ from typing import Any
 from pipeline.endpoint import hello
 from pipeline.endpoint.profiles import MOZILLA_URL, PROFILES, Profile, classify
 from pipeline.errors import CheckError, one_line
-from pipeline.findings import Finding, Location, Rule, Severity
+from pipeline.findings import Finding, Location, Severity
+from pipeline.rules import Rule, declare
 
 RFC8996 = "https://www.rfc-editor.org/rfc/rfc8996"
 RFC9325 = "https://www.rfc-editor.org/rfc/rfc9325"
@@ -81,10 +82,25 @@ _RULE_TEXT: list[tuple[str, str, str]] = [
     ),
     ("MH-TLS-OCSP-NO-STAPLE", "OCSP stapling off though the certificate names a responder (low)", "Staple."),
 ]
-RULES: list[Rule] = [
-    Rule(id=rid, name=rid.removeprefix("MH-").lower(), description=text, help=fix, help_uri=MOZILLA_URL)
-    for rid, text, fix in _RULE_TEXT
-]
+
+
+def _declare(rule_id: str, text: str, fix: str) -> Rule:
+    """A TLS rule from its table row: the default severity is the first one the text names."""
+    summary, _, named = text.rpartition(" (")
+    severity = Severity(named.split(";")[0].split(":")[0].split()[0].rstrip(")"))
+    return declare(
+        rule_id,
+        name=rule_id.removeprefix("MH-").lower(),
+        stage="check-endpoint",
+        severity=severity,
+        summary=f"{summary} ({named}" if ";" in named or ":" in named else summary,
+        standard=MOZILLA_URL,
+        fix=fix,
+    )
+
+
+TLS_RULES: dict[str, Rule] = {rid: _declare(rid, text, fix) for rid, text, fix in _RULE_TEXT}
+RULES: list[Rule] = list(TLS_RULES.values())
 _PROBED = (hello.SSL3, hello.TLS10, hello.TLS11, hello.TLS12, hello.TLS13)
 _SSL_PROBED = (hello.TLS10, hello.TLS11, hello.TLS12, hello.TLS13)
 
@@ -465,10 +481,9 @@ class _Out:
             title = f"{title} (Mozilla {self.profile.name}: {profile_rule})"
             evidence = f"{evidence} Mozilla {self.profile.name} (guideline 6.0) requires: {profile_rule}."
         self.findings.append(
-            Finding(
-                rule_id=rule_id,
+            TLS_RULES[rule_id].finding(
+                title,
                 severity=severity,
-                title=title,
                 location=self.location,
                 evidence=evidence,
                 fix=fix,
