@@ -119,3 +119,11 @@ def test_negative_limit_is_a_config_error(osv_pypa, tmp_path):
         "audit", "-r", str(req), "--offline-db", str(osv_pypa), "--policy", str(tmp_path / "p.yaml")
     )
     assert result.code == 2 and "max_db_age_days" in result.err
+
+
+@pytest.mark.parametrize(("modified", "code"), [(_stamp(1), 0), (_stamp(8), 1), ("2099-01-01T00:00:00Z", 1)])
+def test_vulndb_status_applies_the_audits_rule(osv_pypa, tmp_path, modified, code):
+    db = _django_db(osv_pypa, tmp_path, modified)
+    result = run_cli("vulndb", "status", "--offline-db", str(db))
+    assert result.code == code, result.out + result.err
+    assert (code == 0) == (result.err == "")

@@ -61,7 +61,7 @@ def test_status_says_age_and_fails_when_stale(tmp_path):
     fresh = tmp_path / "fresh.zip"
     fresh.write_bytes(_zip(dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
     result = run_cli("vulndb", "status", "--offline-db", str(fresh))
-    assert result.code == 0 and "1 records" in result.out and "(0 days old)" in result.out
+    assert result.code == 0 and "1 records" in result.out and "(0 days ago)" in result.out
     stale = tmp_path / "stale.zip"
     stale.write_bytes(_zip("2020-01-01T00:00:00Z"))
     result = run_cli("vulndb", "status", "--offline-db", str(stale))

@@ -66,17 +66,19 @@ def run(args: argparse.Namespace, policy) -> int:
         print(f"OSV API for {db.records} records at {server.url} (Ctrl-C stops)", file=sys.stderr)
         server.httpd.serve_forever()
         return 0
+    from pipeline.audit import check_db_age
+    from pipeline.errors import CheckError
+
     age = db.age_days()
     max_age = policy.audit.max_db_age_days if args.max_db_age_days is None else args.max_db_age_days
     print(
-        f"{path}: {db.records} records for {db.packages} packages; newest advisory "
-        f"{db.newest_modified or 'unknown'}" + (f" ({age} days old)" if age is not None else "")
+        f"{path}: {db.records} records for {db.packages} packages; newest record modified "
+        f"{db.newest_modified or 'unknown'}" + (f" ({age} days ago)" if age is not None else "")
     )
-    if age is None or age > max_age:
-        print(
-            f"the database is older than {max_age} days: run `mcp-harden vulndb update --offline-db {path}`",
-            file=sys.stderr,
-        )
+    try:
+        check_db_age(db, max_age)  # the audit's own rule: stale, undated or future-dated fails
+    except CheckError as exc:
+        print(exc, file=sys.stderr)
         return 1
     return 0
 
