@@ -121,3 +121,21 @@ def test_a_wheel_whose_sha256_differs_from_the_report_is_not_read(seeded_python,
     assert finding["title"] == f"1 of {stage['summary']['components']} components have no licenses"
     assert finding["evidence"].startswith("anyio==")
     assert any("1 package(s) may have license fields" in note for note in stage["notes"])
+
+
+def test_a_report_that_lost_the_fields_is_filled_whatever_pip_it_names(wheelhouse, tmp_path):  # noqa: F811
+    """Independently of the pip version: a current report stripped of one package's license fields (another
+    tool, an edit) still gets them from the wheel whose sha256 it records."""
+    report = json.loads(_report(sys.executable, wheelhouse, tmp_path / "current.json").read_text())
+    victim = next(i for i in report["install"] if i["metadata"]["name"] == "anyio")
+    for key in ("license_expression", "license_file", "license", "classifier"):
+        victim["metadata"].pop(key, None)
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(report))
+    stage = run_sbom(policy=Policy(), output=tmp_path / "s.cdx.json", pip_report=edited)
+    assert stage.error is None and stage.findings == [], (stage.error, stage.findings)
+    licenses = _licenses(tmp_path / "s.cdx.json")
+    assert next(v for k, v in licenses.items() if "/anyio@" in k) == json.dumps(
+        [{"license": {"acknowledgement": "declared", "id": "MIT"}}], sort_keys=True
+    )
+    assert any("1 package(s): read from their wheels' METADATA" in note for note in stage.notes)

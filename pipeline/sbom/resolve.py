@@ -74,7 +74,8 @@ class Resolution:
     environment: dict[str, str]
     source: str
     pip_version: str = ""
-    # Packages whose license fields the report lacked: read from their wheel, or still missing.
+    # Packages whose license fields the report lacked: read from their wheel, or (the report's pip drops
+    # them) possibly missing.
     licenses_from_wheels: list[str] = field(default_factory=list)
     licenses_unread: list[str] = field(default_factory=list)
 
@@ -170,7 +171,7 @@ def parse_report(report: dict[str, Any], source: str) -> Resolution:
                 label = f"{meta['name']}=={meta['version']}"
                 if fill_license_fields(meta, str(info.get("url", "")), sha):
                     from_wheels.append(label)
-                else:
+                elif drops:  # with a pip that keeps them, a package without a license has none
                     unread.append(label)
             packages.append(
                 ResolvedPackage(
