@@ -77,7 +77,9 @@ def wheel_license_fields(path: Path, sha256: str) -> dict[str, Any] | None:
     if not path.name.endswith(".whl"):
         return None
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: a FIFO named by a report's URL is refused by fstat below, never waited on.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_WHEEL_BYTES:
                 return None
