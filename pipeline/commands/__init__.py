@@ -24,11 +24,7 @@ def secret_value(value: str | None, option: str) -> str | None:
 def add_hidden_alias(parser: argparse.ArgumentParser, old: str, action: argparse.Action) -> None:
     """Keep an old option name working, hidden from --help: it fills the same destination as `action`
     (whose name is the one every command uses for that thing)."""
-    parser.add_argument(
-        old,
-        dest=action.dest,
-        type=action.type,
-        metavar=action.metavar,
-        default=argparse.SUPPRESS,
-        help=argparse.SUPPRESS,
+    alias = parser.add_argument(
+        old, dest=action.dest, metavar=action.metavar, default=argparse.SUPPRESS, help=argparse.SUPPRESS
     )
+    alias.type = action.type  # the value is read as the new name reads it

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
 
 NAME = "vulndb"
 SUMMARY = "Manage the local OSV database for offline audits: status, update (from osv.dev), serve."
@@ -45,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_hidden_alias(parser, "--max-age-days", max_age)  # the old name
 
 
-def run(args: argparse.Namespace, policy) -> int:
+def run(args: argparse.Namespace, policy: Policy) -> int:
     import sys
 
     from pipeline.audit.osvdb import OsvDatabase
