@@ -19,7 +19,29 @@ class PipAuditApi(NamedTuple):
     PyPIService: Any
 
 
+def _quiet_pip_api() -> None:
+    """pip-audit imports pip-api, which runs `python -m pip --version` in a subprocess at import time only to
+    learn pip's version (a quarter of a second, more on a loaded machine). That pip is the one installed beside
+    this interpreter, so its version is in the environment's metadata: answer from there. Left alone when
+    pip-api is told to use another interpreter (PIPAPI_PYTHON_LOCATION) or pip is not installed."""
+    import importlib.metadata
+    import os
+    import sys
+    import types
+
+    if "pip_api" in sys.modules or os.environ.get("PIPAPI_PYTHON_LOCATION"):
+        return
+    try:
+        version = importlib.metadata.version("pip")
+    except importlib.metadata.PackageNotFoundError:
+        return
+    module = types.ModuleType("pip_api._version")
+    module.version = lambda: version  # type: ignore[attr-defined]
+    sys.modules["pip_api._version"] = module
+
+
 def pip_audit_api() -> PipAuditApi:
+    _quiet_pip_api()
     from pip_audit._service.interface import ResolvedDependency, ServiceError
     from pip_audit._service.osv import OsvService
     from pip_audit._service.pypi import PyPIService

@@ -377,6 +377,15 @@ version: 1
 # Findings at or above this severity fail the run (exit 1): info, low, medium, high, critical.
 fail_on: high
 
+# Accepted findings, for every stage: a rule id or glob (see `mcp-harden explain --list`), optionally where
+# (a glob over the file, URL, tool, server, field or package), a reason (required) and an expiry. They stay
+# in the report with their reason; an expired or unused entry is itself reported.
+suppress: []
+# - rule: MH-TLS-CIPHER-CBC           # example
+#   where: "https://legacy.example.com/*"
+#   reason: "old load balancer, replacement tracked in OPS-123"
+#   expires: 2027-03-31
+
 project:
   # Who supplies the server: fills the SBOM's metadata.supplier and authors (NTIA minimum elements).
   # supplier: Example Corp            # example

@@ -38,3 +38,20 @@ def test_sigstore_ships_the_trust_roots(instance: str) -> None:
         path = sigstore_shipped(instance, name)
         assert path.is_file(), path
         json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_pip_api_learns_the_same_pip_version_without_a_subprocess() -> None:
+    """The pip version pip-api gets from the metadata shim is the one `python -m pip --version` prints."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pipeline._compat import pip_audit_api; pip_audit_api(); import pip_api; "
+        "assert not hasattr(sys.modules['pip_api._version'], '__file__'), 'shim not used'; "
+        "print(pip_api.PIP_VERSION)"
+    )
+    shimmed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    printed = subprocess.run(
+        [sys.executable, "-m", "pip", "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
+    assert shimmed.stdout.strip() == printed

@@ -47,40 +47,72 @@ _RULE_TEXT: list[tuple[str, str, str]] = [
     (
         "MH-TLS-PROTOCOL-PROFILE",
         "TLS 1.2 accepted under the modern profile (medium)",
-        "Modern is TLS 1.3 only.",
+        "Accept TLS 1.3 only, or set endpoint.profile: intermediate if TLS 1.2 clients must be served.",
     ),
-    ("MH-TLS-PROTOCOL-NO-TLS13", "TLS 1.3 not offered (low)", "Enable TLS 1.3."),
+    (
+        "MH-TLS-PROTOCOL-NO-TLS13",
+        "TLS 1.3 not offered (low)",
+        "Enable TLS 1.3 beside TLS 1.2 (nginx: ssl_protocols TLSv1.2 TLSv1.3;).",
+    ),
     (
         "MH-TLS-CIPHER-INSECURE",
         "NULL, anonymous, export, RC4 or DES suites accepted (critical)",
-        "Remove them.",
+        "Remove them: serve only the profile's suites (ECDHE with AES-GCM or ChaCha20-Poly1305).",
     ),
     ("MH-TLS-CIPHER-WEAK", "3DES suites accepted (high; Sweet32)", "Remove 3DES suites."),
     ("MH-TLS-CIPHER-NO-PFS", "Static RSA/ECDH key exchange accepted (medium)", "Use ECDHE suites only."),
     ("MH-TLS-CIPHER-CBC", "CBC-mode suites accepted (low)", "Use AEAD (GCM, ChaCha20-Poly1305) suites only."),
-    ("MH-TLS-CIPHER-PROFILE", "Suites outside the Mozilla profile accepted (low)", "Use the profile's list."),
-    ("MH-TLS-DH-WEAK", "DHE with a group under 2048 bits (medium; under 1024: high)", "Drop DHE suites."),
+    (
+        "MH-TLS-CIPHER-PROFILE",
+        "Suites outside the Mozilla profile accepted (low)",
+        "Serve exactly the profile's suites (the ssl_ciphers line the finding gives).",
+    ),
+    (
+        "MH-TLS-DH-WEAK",
+        "DHE with a group under 2048 bits (medium; under 1024: high)",
+        "Drop DHE suites (ECDHE gives forward secrecy); if DHE must stay, use ffdhe2048.",
+    ),
     ("MH-TLS-CERT-EXPIRED", "Certificate expired (critical)", "Renew the certificate."),
-    ("MH-TLS-CERT-NOT-YET-VALID", "Certificate not yet valid (high)", "Fix the clock or the certificate."),
+    (
+        "MH-TLS-CERT-NOT-YET-VALID",
+        "Certificate not yet valid (high)",
+        "Serve a certificate valid now; check the server's and the CA's clocks.",
+    ),
     ("MH-TLS-CERT-EXPIRING", "Certificate expires soon (medium)", "Renew it; automate renewal (ACME)."),
     ("MH-TLS-CERT-HOSTNAME", "Certificate does not name the host (high)", "Issue it for this name (SAN)."),
     ("MH-TLS-CERT-SELF-SIGNED", "Self-signed certificate (high)", "Use a certificate from a trusted CA."),
-    ("MH-TLS-CERT-UNTRUSTED-ROOT", "Chain ends at an unknown root (high)", "Use a CA clients trust."),
+    (
+        "MH-TLS-CERT-UNTRUSTED-ROOT",
+        "Chain ends at an unknown root (high)",
+        "Use a CA the clients trust, or give the private root with --ca-file.",
+    ),
     ("MH-TLS-CERT-CHAIN-INCOMPLETE", "Intermediate certificate missing (high)", "Serve the full chain."),
-    ("MH-TLS-CERT-INVALID", "Certificate chain fails verification (high)", "Fix the chain the error names."),
+    (
+        "MH-TLS-CERT-INVALID",
+        "Certificate chain fails verification (high)",
+        "Fix what the OpenSSL error names (e.g. a leaf without serverAuth).",
+    ),
     (
         "MH-TLS-CERT-KEY-WEAK",
         "Weak certificate key: RSA < 2048, DSA, EC < 256 (high)",
         "Use P-256 or RSA-2048+.",
     ),
-    ("MH-TLS-CERT-KEY-PROFILE", "Key type or curve outside the profile (low)", "Use the profile's key type."),
+    (
+        "MH-TLS-CERT-KEY-PROFILE",
+        "Key type or curve outside the profile (low)",
+        "Use a key the profile allows (modern: ECDSA P-256 or P-384).",
+    ),
     ("MH-TLS-CERT-SIGNATURE-WEAK", "Signed with SHA-1 (high) or MD5 (critical)", "Reissue with SHA-256."),
     (
         "MH-TLS-CERT-LIFESPAN",
         "Lifespan over 398 days (medium) or the profile's limit (low)",
-        "Shorter certs.",
+        "Issue certificates for at most the profile's lifespan (90 days recommended), renewed by ACME.",
     ),
-    ("MH-TLS-OCSP-NO-STAPLE", "OCSP stapling off though the certificate names a responder (low)", "Staple."),
+    (
+        "MH-TLS-OCSP-NO-STAPLE",
+        "OCSP stapling off though the certificate names a responder (low)",
+        "Turn stapling on (nginx: ssl_stapling on; ssl_stapling_verify on;).",
+    ),
 ]
 
 

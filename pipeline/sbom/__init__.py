@@ -20,7 +20,8 @@ SBOM_INVALID = declare(
     severity=Severity.HIGH,
     summary="The SBOM does not validate against the CycloneDX 1.6 schema.",
     standard="https://cyclonedx.org/docs/1.6/json/",
-    fix="Report this as a bug in mcp-harden: the SBOM it wrote is not schema-valid.",
+    fix="Do not publish it: correct the value the error names (usually damaged input, such as a malformed "
+    "digest in a --pip-report file); if the input is sound, report it as an mcp-harden bug.",
 )
 SBOM_INCOMPLETE = declare(
     "MH-SBOM-INCOMPLETE",
