@@ -37,9 +37,10 @@ def _raw(cert: Certificate, suffix: str) -> str | None:
         value = cert.extensions.get_extension_for_oid(ObjectIdentifier(_OID + suffix)).value
     except ExtensionNotFound:
         return None
+    raw = getattr(value, "value", None)  # an UnrecognizedExtension carries its bytes
     try:
-        return value.value.decode()  # type: ignore[attr-defined]
-    except (AttributeError, UnicodeDecodeError):
+        return raw.decode() if isinstance(raw, bytes) else None
+    except UnicodeDecodeError:
         return None
 
 
