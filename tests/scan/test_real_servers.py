@@ -15,6 +15,7 @@ import pytest
 
 from pipeline.findings import Severity
 from pipeline.manifest import StdioTarget, capture_targets
+from pipeline.manifest.record import build_set
 from pipeline.scan import scan_record
 from pipeline.scan.rules import SPECS
 
@@ -61,10 +62,15 @@ def _capture(name: str, tmp: Path) -> dict[str, object]:
     return record
 
 
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    """Every server captured once for this module (a missing one fails the tests that use it)."""
+    return {name: _capture(name, tmp_path_factory.mktemp(name)) for name in SERVERS}
+
+
 @pytest.mark.parametrize("name", list(SERVERS))
-def test_real_server_scans_without_high_findings(name: str, tmp_path: Path) -> None:
-    record = _capture(name, tmp_path)
-    stage = scan_record(record)
+def test_real_server_scans_without_high_findings(name: str, captured: dict[str, dict[str, object]]) -> None:
+    stage = scan_record(captured[name])
     assert stage.summary["tools"] >= 1
     high = [
         f"{f.rule_id} {f.location.logical}: {f.evidence}"
@@ -76,10 +82,23 @@ def test_real_server_scans_without_high_findings(name: str, tmp_path: Path) -> N
         assert finding.evidence and finding.fix == SPECS[finding.rule_id].fix
 
 
-def test_refusal_override_framing_is_medium_and_explained(tmp_path: Path) -> None:
+def test_all_real_servers_as_one_client_configuration(captured: dict[str, dict[str, object]]) -> None:
+    """As --client-config scans them: each server's text is also read against the others' real tool names
+    (shadowing, duplicate names); still nothing at high."""
+    stage = scan_record(build_set(dict(captured)))
+    assert stage.summary["servers"] == len(SERVERS) and stage.summary["tools"] >= 100
+    high = [
+        f"{f.rule_id} {f.location.logical}: {f.evidence}"
+        for f in stage.findings
+        if f.severity >= Severity.HIGH
+    ]
+    assert not high, "\n".join(high)
+
+
+def test_refusal_override_framing_is_medium_and_explained(captured: dict[str, dict[str, object]]) -> None:
     """mcp-server-fetch tells the model that an earlier restriction no longer holds: benign intent, but the
     framing an attacker uses to lift a refusal. Medium, with an explanation; never high."""
-    stage = scan_record(_capture("fetch", tmp_path))
+    stage = scan_record(captured["fetch"])
     framing = [f for f in stage.findings if f.rule_id == "MH-TOOL-INSTRUCTION-BLOCK"]
     assert framing and all(f.severity is Severity.MEDIUM for f in framing)
     assert "refusal-override" in framing[0].title and "no longer applies" in framing[0].evidence
