@@ -9,7 +9,7 @@ from pipeline.findings import Severity
 from pipeline.rules import Rule
 from pipeline.scan import lexicon
 from pipeline.scan.decode import Decoded, decode_all
-from pipeline.scan.signals import ASCII_LOWER, IDENT, SIG, Signals
+from pipeline.scan.signals import ASCII_LOWER, IDENT, Signals
 
 
 @dataclass(slots=True)
@@ -102,6 +102,3 @@ def bump(severity: Severity, steps: int = 1) -> Severity:
 
 def lowered(text: str) -> str:
     return text.translate(ASCII_LOWER)
-
-
-_ = SIG
