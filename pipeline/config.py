@@ -53,7 +53,7 @@ class SbomSection:
     # Elements that must be present on 100% of components, else a finding at `fail_on`.
     require_complete: list[
         Literal["name", "version", "purl", "supplier", "hashes", "licenses", "dependencies"]
-    ] = field(default_factory=lambda: ["name", "version", "purl", "hashes", "dependencies"])
+    ] = field(default_factory=lambda: ["name", "version", "purl", "hashes", "licenses", "dependencies"])
     lifecycle: Literal["design", "pre-build", "build", "post-build", "operations", "discovery"] = "build"
 
 
@@ -85,8 +85,12 @@ class AuditSection:
     unknown_severity: Severity = Severity.CRITICAL
     timeout: float = 30.0
     ignore: list[Ignore] = field(default_factory=list)
+    # An offline database older than this (days since its newest record's `modified`) is "could not check".
+    max_db_age_days: int = 7
 
     def __post_init__(self) -> None:
+        if self.max_db_age_days < 0:
+            raise ValueError("max_db_age_days must be 0 or more")
         _seconds("timeout", self.timeout)
 
 
@@ -408,7 +412,7 @@ project:
 sbom:
   # Elements every component must carry, else a finding: name, version, purl, supplier, hashes,
   # licenses, dependencies.
-  require_complete: [name, version, purl, hashes, dependencies]
+  require_complete: [name, version, purl, hashes, licenses, dependencies]
   lifecycle: build
 
 audit:
@@ -416,6 +420,9 @@ audit:
   service: osv
   # A directory or zip of OSV records (JSON or YAML). When set, it is used instead of the network.
   # offline_db: vulndb/osv-pypi.zip   # example
+  # An offline database whose newest record (its `modified` date) is older than this many days makes the
+  # audit "could not check" (exit 3): refresh it with `mcp-harden vulndb update --offline-db PATH`.
+  max_db_age_days: 7
   # A vulnerability without any severity counts as this (most PyPI advisories carry none).
   unknown_severity: critical
   timeout: 30

@@ -696,7 +696,7 @@ def test_json_object_count_is_capped() -> None:
 def test_deep_json_from_a_server_is_malformed_not_a_crash() -> None:
     """Bodies and events an MCP endpoint sends, and PEP 740 provenance from an index, are parsed by their
     stages; 100,000 nested brackets there are a malformed answer, not a RecursionError."""
-    from pipeline.endpoint import mcp_http
+    from pipeline.endpoint import mcp_base
     from pipeline.provenance.pep740 import AttestationError, parse_provenance
 
     deep = "[" * 100_000 + "]" * 100_000
@@ -704,6 +704,6 @@ def test_deep_json_from_a_server_is_malformed_not_a_crash() -> None:
     class Body:
         body = deep.encode()
 
-    assert mcp_http._json_object(Body()) is None  # type: ignore[arg-type]
+    assert mcp_base._json_object(Body()) is None  # type: ignore[arg-type]
     with pytest.raises(AttestationError):
         parse_provenance(deep)

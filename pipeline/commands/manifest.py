@@ -23,6 +23,7 @@ EXAMPLES = """\
 
 INPUTS = ("ca_file", "client_config", "bundle", "trusted_root")
 OUTPUTS = (("manifest_output", "-o/--manifest-output"),)
+ACTIONS = ("capture", "diff")  # the words after `manifest` (parsed by hand: the server's command follows)
 
 
 def implied_inputs(args: argparse.Namespace) -> list[str]:
@@ -108,6 +109,7 @@ def split_items(items: list[str]) -> tuple[list[str], list[str]]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_options(parser)
     _add_own_options(parser)
+    parser.set_defaults(_print_help=parser.print_help)  # `manifest capture --help` lands in the REMAINDER
     parser.add_argument(
         "items",
         nargs=argparse.REMAINDER,
@@ -147,6 +149,9 @@ def _add_own_options(parser: argparse.ArgumentParser, *, inner: bool = False) ->
 def reparse(args: argparse.Namespace, own: Any, *, report_file: bool) -> list[str]:
     """Parse the options REMAINDER swallowed before `--`; returns the positionals and sets the rest on args."""
     pre, command = split_items(list(args.items or []))
+    if "-h" in pre or "--help" in pre:  # before `--` only: after it, --help is the server's own option
+        args._print_help()
+        raise SystemExit(0)
     inner = _Parser(prog=f"mcp-harden {args.command}", add_help=False)
     add_target_options(inner, inner=True)
     own(inner, inner=True)
@@ -205,7 +210,7 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
     from pipeline.findings import Report
 
     positionals = reparse(args, _add_own_options, report_file=False)
-    if not positionals or positionals[0] not in ("capture", "diff"):
+    if not positionals or positionals[0] not in ACTIONS:
         raise UsageError(USAGE_HINT)
     action, paths = positionals[0], positionals[1:]
     if action == "capture":
