@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -245,15 +244,12 @@ def test_every_file_option_refuses_hostile_files_at_once(tmp_path: Path) -> None
 # --- the zip bomb -----------------------------------------------------------------------------------------
 
 
-def _peak_child_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
 def _measured(
     *argv: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
 ) -> tuple[Any, float, float]:
-    """Run the CLI in a fresh subprocess; its wall time and peak RSS (a child of a child of its own
-    `ru_maxrss` would not count, so the measure is taken through a one-shot wrapper)."""
+    """Run the CLI in a fresh subprocess; its wall time and peak RSS. The CLI is started by a small
+    wrapper that reports its RUSAGE_CHILDREN: on Linux a child's `ru_maxrss` starts from the RSS of the
+    process it was forked from, which for pytest itself is hundreds of MiB late in a run."""
     wrapper = (
         "import resource, subprocess, sys, json;"
         "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
