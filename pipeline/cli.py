@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "scan_tools",
     "lint_workflows",
     "report",
+    "release",
 )
 
 FORMATS = ("text", "json", "sarif", "markdown")
