@@ -67,6 +67,7 @@ def prepare(
 ) -> tuple[Path, bool]:
     """The venv for this lock, made (or reused) in `work`. Returns it and whether it was reused."""
     key = hashlib.sha256(lock.read_bytes()).hexdigest()
+    work = work.resolve()  # the server starts in another folder: its command must not be relative
     venv = work / f"server-{key[:16]}"
     marker = venv / COMPLETE
     if marker.is_file() and marker.read_text(encoding="utf-8").strip() == key:
