@@ -56,9 +56,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "else local/<project>)",
     )
     parser.add_argument(
+        "--server-command",
+        metavar="COMMAND",
+        help='how to start the built server, e.g. "python -m my_server" (default: the policy\'s manifest.command)',
+    )
+    parser.add_argument(
         "--wheelhouse",
         action="store_true",
         help="also download every locked archive into RELEASE/wheelhouse/, for installs with no index",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="reuse nothing from an earlier run (build, resolution, the server's environment)",
     )
     parser.add_argument(
         "--timeout",
@@ -92,7 +102,7 @@ def selected(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace, policy: Any) -> Any:
-    from pipeline.config import DEFAULT_POLICY_FILE, load_policy
+    from pipeline.config import DEFAULT_POLICY_FILE, Policy, load_policy
     from pipeline.errors import UsageError
     from pipeline.release import Progress, ReleaseOptions, run_release
 
@@ -104,7 +114,14 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
         policy = load_policy(args.policy)
     else:
         own = project / DEFAULT_POLICY_FILE
-        policy = load_policy(own) if own.is_file() else load_policy(None)
+        policy = load_policy(own) if own.is_file() else Policy()  # the project's, never the current folder's
+    if args.server_command is not None:
+        import shlex
+
+        try:
+            policy.manifest.command = shlex.split(args.server_command)
+        except ValueError as exc:
+            raise UsageError(f"cannot split the command: {exc}", where="--server-command") from None
     if args.offline_db is not None and not args.offline_db.exists():
         raise UsageError("no such offline database", where=str(args.offline_db))
     options = ReleaseOptions(
@@ -117,6 +134,7 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
         sandbox_dir=args.sandbox_dir,
         repository=args.repository,
         wheelhouse=args.wheelhouse,
+        fresh=args.fresh,
         timeout=args.timeout,
     )
     return run_release(options, policy, Progress(len(stages)))

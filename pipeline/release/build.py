@@ -73,14 +73,16 @@ def built_files(dist: Path) -> tuple[list[Path], list[Path]]:
     return wheels, sdists
 
 
-def run_build(project: Path, out: Path, work: Path, *, timeout: float = 900.0) -> StageResult:
+def run_build(
+    project: Path, out: Path, work: Path, *, timeout: float = 900.0, fresh: bool = False
+) -> StageResult:
     result = StageResult(stage="build")
     if not (project / "pyproject.toml").is_file() and not (project / "setup.py").is_file():
         raise UsageError("not a Python project (no pyproject.toml or setup.py)", where=str(project))
     dist = out / "dist"
     stamp_path = work / "build.json"
     digest = source_digest(project, out)
-    if digest is not None and _reusable(stamp_path, digest, dist):
+    if digest is not None and not fresh and _reusable(stamp_path, digest, dist):
         wheels, sdists = built_files(dist)
         result.notes.append("the sources are unchanged since the last build: its files were reused")
         return _done(result, wheels, sdists, digest)

@@ -36,6 +36,7 @@ class ReleaseOptions:
     sandbox_dir: Path | None = None
     repository: str | None = None
     wheelhouse: bool = False
+    fresh: bool = False  # ignore what an earlier run left to reuse (build, resolution, server venv)
     timeout: float = 900.0
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -137,7 +138,7 @@ def _discard(*paths: Path) -> None:
 def _build(options: ReleaseOptions, layout: Layout) -> StageResult:
     from pipeline.release.build import run_build
 
-    return run_build(options.project, layout.out, layout.work, timeout=options.timeout)
+    return run_build(options.project, layout.out, layout.work, timeout=options.timeout, fresh=options.fresh)
 
 
 def _sbom(options: ReleaseOptions, layout: Layout, policy: Policy, progress: Progress) -> StageResult:
@@ -164,6 +165,56 @@ def _sbom(options: ReleaseOptions, layout: Layout, policy: Policy, progress: Pro
         stage.outputs.append(str(layout.wheelhouse))
         stage.summary["wheelhouse"] = f"{layout.wheelhouse.name}/ ({len(pins)} wheels)"
     return stage
+
+
+RESOLUTION_TTL = 3600  # seconds a resolution of the same wheel under the same pip settings is reused
+
+
+def _pip_settings(env: dict[str, str]) -> str:
+    """Everything that steers what pip resolves to, besides the wheel: its environment variables, its
+    configuration files, the interpreter."""
+    import sys
+
+    files = [Path("/etc/pip.conf"), Path("/etc/xdg/pip/pip.conf"), Path(sys.prefix) / "pip.conf"]
+    home = Path(env.get("HOME", "~")).expanduser()
+    files += [home / ".config/pip/pip.conf", home / ".pip/pip.conf"]
+    if env.get("PIP_CONFIG_FILE"):
+        files.append(Path(env["PIP_CONFIG_FILE"]))
+    parts = [sys.version, sys.executable, *sorted(f"{k}={v}" for k, v in env.items() if k.startswith("PIP_"))]
+    for path in files:
+        if path.is_file():
+            parts.append(f"{path}:{path.read_bytes()[: 1 << 20].hex()}")
+    return "\n".join(parts)
+
+
+def _resolution(
+    options: ReleaseOptions, layout: Layout, wheel: Path, progress: Progress
+) -> tuple[Path, str | None]:
+    """pip's report for the built wheel: resolved now, or reused from a run less than an hour ago on the same
+    wheel (by sha256) with the same pip settings. Returns the report file and, when reused, a note saying so."""
+    import hashlib
+    import json
+    import time
+
+    from pipeline.fileio import sha256_file, write_atomic
+    from pipeline.sbom.resolve import run_pip_report
+
+    key = hashlib.sha256(f"{sha256_file(wheel)}\n{_pip_settings(options.env)}".encode()).hexdigest()
+    path = layout.work / f"resolution-{key[:16]}.json"
+    if not options.fresh and path.is_file():
+        age = time.time() - path.stat().st_mtime
+        if 0 <= age < RESOLUTION_TTL:
+            return path, (
+                f"the resolution of {wheel.name} was reused from {age / 60:.0f} min ago (same wheel, same pip "
+                "settings); --fresh resolves again"
+            )
+    for old in layout.work.glob("resolution-*.json"):
+        old.unlink()
+    progress.step(f"resolving {wheel.name} with pip")
+    report = run_pip_report([str(wheel)], timeout=options.timeout)
+    layout.work.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(report))
+    return path, None
 
 
 def _fill_wheelhouse(options: ReleaseOptions, layout: Layout, wheel: Path) -> None:
@@ -229,7 +280,13 @@ def _manifest(options: ReleaseOptions, layout: Layout, policy: Policy, progress:
     progress.step("installing the locked set into the server's own environment")
     wheelhouse = layout.wheelhouse if layout.wheelhouse.is_dir() else None
     venv, reused = serverenv.prepare(
-        layout.lock, pins, dist=layout.dist, wheelhouse=wheelhouse, work=layout.work, timeout=options.timeout
+        layout.lock,
+        pins,
+        dist=layout.dist,
+        wheelhouse=wheelhouse,
+        work=layout.work,
+        timeout=options.timeout,
+        fresh=options.fresh,
     )
     command = serverenv.server_command(list(policy.manifest.command), wheel, venv, policy.source)
     run_dir = (

@@ -63,14 +63,21 @@ def compare(installed: dict[str, str], pins: list[Pin]) -> list[str]:
 
 
 def prepare(
-    lock: Path, pins: list[Pin], *, dist: Path, wheelhouse: Path | None, work: Path, timeout: float = 900.0
+    lock: Path,
+    pins: list[Pin],
+    *,
+    dist: Path,
+    wheelhouse: Path | None,
+    work: Path,
+    timeout: float = 900.0,
+    fresh: bool = False,
 ) -> tuple[Path, bool]:
     """The venv for this lock, made (or reused) in `work`. Returns it and whether it was reused."""
     key = hashlib.sha256(lock.read_bytes()).hexdigest()
     work = work.resolve()  # the server starts in another folder: its command must not be relative
     venv = work / f"server-{key[:16]}"
     marker = venv / COMPLETE
-    if marker.is_file() and marker.read_text(encoding="utf-8").strip() == key:
+    if not fresh and marker.is_file() and marker.read_text(encoding="utf-8").strip() == key:
         problems = compare(installed_set(venv), pins)
         if not problems:
             return venv, True
