@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "scan_tools",
     "lint_workflows",
     "report",
+    "explain",
     "release",
 )
 
@@ -130,6 +131,10 @@ def _run(args: argparse.Namespace) -> int:
     result = module.run(args, policy)
     if not isinstance(result, Report):
         return int(result)
+    if policy is not None:
+        from pipeline.rules.suppress import apply_policy_suppressions
+
+        apply_policy_suppressions(result, policy.suppress, source=policy.source)
     if getattr(args, "fail_on", None):
         result.threshold = Severity(args.fail_on)
     elif policy is not None:

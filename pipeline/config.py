@@ -141,11 +141,13 @@ class ManifestSection:
 
 @dataclass
 class Suppression:
-    """Silence one finding in place. `where` matches a tool name, a file or a URL; the reason is shown."""
+    """Silence findings of a rule (an id or a glob) in place. `where` (a glob) matches a file, URL, tool,
+    package or field; the reason is shown; after `expires` it no longer applies and is reported."""
 
     rule: str
     reason: str
     where: str | None = None
+    expires: dt.date | None = None
 
     def __post_init__(self) -> None:
         if not self.reason.strip():
@@ -169,6 +171,8 @@ class Policy:
     endpoint: EndpointSection = field(default_factory=EndpointSection)
     manifest: ManifestSection = field(default_factory=ManifestSection)
     scan: ScanSection = field(default_factory=ScanSection)
+    # Suppressions for every stage (see pipeline.rules.suppress); scan.suppress is the older spelling.
+    suppress: list[Suppression] = field(default_factory=list)
     # Not from the file: where it was read, for messages and relative paths.
     source: str | None = field(default=None, metadata={"internal": True})
 
@@ -369,6 +373,15 @@ version: 1
 
 # Findings at or above this severity fail the run (exit 1): info, low, medium, high, critical.
 fail_on: high
+
+# Accepted findings, for every stage: a rule id or glob (see `mcp-harden explain --list`), optionally where
+# (a glob over the file, URL, tool, server, field or package), a reason (required) and an expiry. They stay
+# in the report with their reason; an expired or unused entry is itself reported.
+suppress: []
+# - rule: MH-TLS-CIPHER-CBC           # example
+#   where: "https://legacy.example.com/*"
+#   reason: "old load balancer, replacement tracked in OPS-123"
+#   expires: 2027-03-31
 
 project:
   # Who supplies the server: fills the SBOM's metadata.supplier and authors (NTIA minimum elements).

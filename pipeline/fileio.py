@@ -39,7 +39,9 @@ def read_bounded(path: str | os.PathLike[str], *, what: str, limit: int = MAX_TE
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError(f"{what} is not a regular file (a device, FIFO or socket)", where=where)
         if info.st_size > limit:
-            raise ConfigError(f"{what} is too large ({info.st_size} bytes; the limit is {limit})", where=where)
+            raise ConfigError(
+                f"{what} is too large ({info.st_size} bytes; the limit is {limit})", where=where
+            )
         chunks: list[bytes] = []
         total = 0
         while True:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import ExitCode
+
+if TYPE_CHECKING:
+    from pipeline.rules import Rule
 
 
 class Severity(str, Enum):
@@ -130,17 +133,6 @@ class Finding:
         return data
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A rule's fixed description, used by SARIF `tool.driver.rules` and by docs."""
-
-    id: str
-    name: str
-    description: str
-    help: str = ""
-    help_uri: str | None = None
-
-
 @dataclass
 class StageResult:
     """What one stage did. `error` is set when it could not complete (exit 3); `summary` holds facts
@@ -153,7 +145,7 @@ class StageResult:
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
-    rules: list[Rule] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)  # what this stage can report (SARIF lists them)
 
     def __post_init__(self) -> None:
         for finding in self.findings:

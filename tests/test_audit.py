@@ -238,3 +238,18 @@ def test_sarif_and_markdown_render(tmp_path, db_dir):
     assert result["ruleId"] == "MH-AUDIT-VULN" and result["level"] == "error"
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
     assert "| audit | ❌ failed |" in render(report, "markdown")
+
+
+def test_a_record_with_an_unreadable_fixed_version_is_still_judged(tmp_path: Path) -> None:
+    """A real advisory names its fix as `0.2.0-n653`, which PEP 440 cannot read and pip-audit's conversion
+    raises on: the offline audit still reports the vulnerability (no internal error, nothing lost)."""
+    db = tmp_path / "osv"
+    db.mkdir()
+    record = json.loads(json.dumps(RECORD_YAML))
+    record["affected"][0]["ranges"][0]["events"] = [{"introduced": "0"}, {"fixed": "0.2.0-n653"}]
+    (db / "PYSEC-2099-1.json").write_text(json.dumps(record))
+    req = tmp_path / "req.txt"
+    req.write_text("demo-lib==0.1\n")
+    stage = run_audit(policy=parse_policy(""), requirements=req, offline_db=db)
+    assert stage.error is None, stage.error
+    assert [f.properties["id"] for f in stage.findings] == ["PYSEC-2099-1"]

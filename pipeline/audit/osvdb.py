@@ -8,6 +8,7 @@ read of a new database pays for parsing every record.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -162,17 +163,16 @@ def _build(path: Path, names: list[str]) -> tuple[dict[str, list[dict[str, Any]]
     return by_package, count, newest
 
 
+_ZERO = Version("0")
+
+
 def affects(affected: dict[str, Any], version: str, parsed: Version | None) -> bool:
     """OSV's rule: an explicit `versions` entry, or inside an ECOSYSTEM range's introduced/fixed events."""
-    for listed in affected.get("versions") or []:
-        if listed == version:
-            return True
-        if parsed is not None:
-            try:
-                if Version(str(listed)) == parsed:
-                    return True
-            except InvalidVersion:
-                continue
+    listed_versions = affected.get("versions") or []
+    if version in listed_versions:
+        return True
+    if parsed is not None and any(_version(str(listed)) == parsed for listed in listed_versions):
+        return True
     if parsed is None:
         return False
     for rng in affected.get("ranges") or []:
@@ -183,23 +183,29 @@ def affects(affected: dict[str, Any], version: str, parsed: Version | None) -> b
     return False
 
 
-def _event_key(event: dict[str, Any]) -> tuple[int, Version]:
-    value = next(iter(event.values()))
-    if str(value) == "0":
-        return (0, Version("0"))
+@functools.lru_cache(maxsize=65536)
+def _version(text: str) -> Version | None:
+    """A version string parsed once per run (records list the same versions over and over)."""
     try:
-        return (1, Version(str(value)))
+        return Version(text)
     except InvalidVersion:
-        return (2, Version("0"))  # unparseable events sort last and are skipped below
+        return None
+
+
+def _event_key(event: dict[str, Any]) -> tuple[int, Version]:
+    value = str(next(iter(event.values())))
+    if value == "0":
+        return (0, _ZERO)
+    parsed = _version(value)
+    return (1, parsed) if parsed is not None else (2, _ZERO)  # unparseable events sort last, skipped below
 
 
 def _in_range(events: list[dict[str, Any]], version: Version) -> bool:
     affected = False
     for event in sorted(events, key=_event_key):
         kind, value = next(iter(event.items()))
-        try:
-            bound = Version("0") if str(value) == "0" else Version(str(value))
-        except InvalidVersion:
+        bound = _version(str(value))
+        if bound is None:
             continue
         if kind == "introduced" and version >= bound:
             affected = True
@@ -212,16 +218,23 @@ def _in_range(events: list[dict[str, Any]], version: Version) -> bool:
     return affected
 
 
+def _walk(folder: str, prefix: str) -> list[tuple[str, int, int]]:
+    """(relative name, size, mtime) of every record under `folder`: os.scandir, whose entries carry their
+    type, so only records are stat'ed (thousands of files; pathlib costs more than the walk itself)."""
+    out: list[tuple[str, int, int]] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                out += _walk(entry.path, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(RECORD_SUFFIXES) and entry.is_file():
+                st = entry.stat()
+                out.append((prefix + entry.name, st.st_size, st.st_mtime_ns))
+    return out
+
+
 def _list_entries(path: Path) -> list[tuple[str, int, int]]:
     if path.is_dir():
-        out = []
-        for root, _dirs, files in os.walk(path):
-            for file in files:
-                if file.endswith(RECORD_SUFFIXES):
-                    full = Path(root) / file
-                    st = full.stat()
-                    out.append((str(full.relative_to(path)), st.st_size, st.st_mtime_ns))
-        return sorted(out)
+        return sorted(_walk(os.fspath(path), ""))
     try:
         with zipfile.ZipFile(path) as zf:
             return sorted(
@@ -241,3 +254,12 @@ def _read_entries(path: Path, names: list[str]):
     with zipfile.ZipFile(path) as zf:
         for name in names:
             yield name, zf.read(name)
+
+
+def answer_query(db: OsvDatabase, query: dict[str, Any]) -> dict[str, Any]:
+    """An OSV API `/v1/query` answer (`{"vulns": [...]}`, or `{}` for none) from the database."""
+    package = query.get("package") or {}
+    if package.get("ecosystem", "PyPI") != "PyPI" or not package.get("name") or not query.get("version"):
+        return {}
+    vulns = db.query(package["name"], str(query["version"]))
+    return {"vulns": vulns} if vulns else {}

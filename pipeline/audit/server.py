@@ -11,17 +11,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from pipeline.audit.osvdb import OsvDatabase
+from pipeline.audit.osvdb import OsvDatabase, answer_query
 
 MAX_BODY = 1 << 20
-
-
-def _answer(db: OsvDatabase, query: dict[str, Any]) -> dict[str, Any]:
-    package = query.get("package") or {}
-    if package.get("ecosystem", "PyPI") != "PyPI" or not package.get("name") or not query.get("version"):
-        return {}
-    vulns = db.query(package["name"], str(query["version"]))
-    return {"vulns": vulns} if vulns else {}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -49,9 +41,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"message": "invalid JSON"})
             return
         if self.path.rstrip("/") == "/v1/query":
-            self._send(200, _answer(self.db, query))
+            self._send(200, answer_query(self.db, query))
         elif self.path.rstrip("/") == "/v1/querybatch":
-            results = [_answer(self.db, q) for q in query.get("queries", [])]
+            results = [answer_query(self.db, q) for q in query.get("queries", [])]
             self._send(
                 200,
                 {

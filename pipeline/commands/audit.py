@@ -38,15 +38,12 @@ def run(args: argparse.Namespace, policy):
     from pipeline.audit import run_audit
     from pipeline.findings import Report
 
-    if args.osv_url:
-        policy.audit.osv_url = args.osv_url
-        policy.audit.service = "osv"
-
     stage = run_audit(
         policy=policy,
         sbom=args.sbom,
         requirements=args.requirements,
         offline_db=args.offline_db,
+        osv_url=args.osv_url,
         vex_output=args.vex,
     )
     return Report(stages=[stage])

@@ -17,7 +17,8 @@ from pipeline.endpoint import mcp_http, web
 from pipeline.endpoint.http import HttpClient, Target, TlsVerifyError, parse_url
 from pipeline.endpoint.mcp_http import Credentials, McpCheck
 from pipeline.errors import CheckError, UsageError, one_line
-from pipeline.findings import Finding, Rule, StageResult
+from pipeline.findings import Finding, StageResult
+from pipeline.rules import Rule
 
 STAGE = "endpoint"
 RULES: list[Rule] = [*mcp_http.RULES, *web.RULES]  # the HTTP rules; `rules()` adds the TLS checker's

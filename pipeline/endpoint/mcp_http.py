@@ -19,7 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pipeline.endpoint.http import HttpClient, Response, Target, parse_url, tcp_accepts
 from pipeline.errors import CheckError
-from pipeline.findings import Finding, Location, Rule, Severity
+from pipeline.findings import Finding, Location, Severity
+from pipeline.rules import Rule, declare
 
 SPEC = "https://modelcontextprotocol.io/specification/2025-11-25"
 PROTOCOL_VERSION = "2025-11-25"
@@ -28,135 +29,172 @@ FOREIGN_HOST = "evil.example"
 MIN_SESSION_BITS = 118  # 122 random bits (UUID4) less slack for chance overlap between two samples
 WEAK_SESSION_BITS = 64
 
-RULES = [
-    Rule(
+RULES: list[Rule] = [
+    declare(
         "MH-MCP-AUTH-MISSING",
-        "McpAuthMissing",
-        "The MCP endpoint answers requests that carry no token.",
-        "Servers that implement authorization MUST verify every inbound request (T3).",
-        f"{SPEC}/basic/authorization",
+        name="mcp-auth-missing",
+        stage="check-endpoint",
+        severity=Severity.HIGH,
+        summary="The MCP endpoint answers requests that carry no token.",
+        fix="Verify a bearer token on every request (RFC 6750) and answer 401 with WWW-Authenticate otherwise.",
+        standard=f"{SPEC}/basic/authorization",
     ),
-    Rule(
+    declare(
         "MH-MCP-WWW-AUTH",
-        "McpWwwAuthenticate",
-        "A 401 lacks `WWW-Authenticate: Bearer` with `resource_metadata` (and `scope`).",
-        "RFC 9728 §5.1; MCP authorization (A2).",
-        f"{SPEC}/basic/authorization",
+        name="mcp-www-authenticate",
+        stage="check-endpoint",
+        severity=Severity.LOW,
+        summary="A 401 lacks `WWW-Authenticate: Bearer` with `resource_metadata` (and `scope`).",
+        standard=f"{SPEC}/basic/authorization",
+        fix="RFC 9728 §5.1; MCP authorization (A2).",
     ),
-    Rule(
+    declare(
         "MH-MCP-TOKEN-INVALID",
-        "McpInvalidToken",
-        "An invalid bearer token is not answered with 401.",
-        "Invalid or expired tokens MUST get 401 (A3, RFC 6750 §3.1).",
-        f"{SPEC}/basic/authorization",
+        name="mcp-invalid-token",
+        stage="check-endpoint",
+        severity=Severity.CRITICAL,
+        summary="An invalid bearer token is not answered with 401.",
+        standard=f"{SPEC}/basic/authorization",
+        fix="Invalid or expired tokens MUST get 401 (A3, RFC 6750 §3.1).",
     ),
-    Rule(
+    declare(
         "MH-MCP-TOKEN-QUERY",
-        "McpTokenInQuery",
-        "An access token in the query string is accepted.",
-        "Access tokens MUST NOT be accepted in the URI query string (A6).",
-        f"{SPEC}/basic/authorization",
+        name="mcp-token-in-query",
+        stage="check-endpoint",
+        severity=Severity.HIGH,
+        summary="An access token in the query string is accepted.",
+        standard=f"{SPEC}/basic/authorization",
+        fix="Access tokens MUST NOT be accepted in the URI query string (A6).",
     ),
-    Rule(
+    declare(
         "MH-MCP-AUDIENCE",
-        "McpAudience",
-        "A token issued for another resource (audience) is accepted.",
-        "Servers MUST validate that tokens were issued for them (A4): otherwise token passthrough and "
+        name="mcp-audience",
+        stage="check-endpoint",
+        severity=Severity.HIGH,
+        summary="A token issued for another resource (audience) is accepted.",
+        standard=f"{SPEC}/basic/authorization",
+        fix="Servers MUST validate that tokens were issued for them (A4): otherwise token passthrough and "
         "confused-deputy attacks.",
-        f"{SPEC}/basic/authorization",
     ),
-    Rule(
+    declare(
         "MH-MCP-SCOPE",
-        "McpScope",
-        "A token without the required scopes is not refused with 403 insufficient_scope.",
-        "Insufficient scope SHOULD get 403 with error=insufficient_scope, scope and resource_metadata (A5).",
-        f"{SPEC}/basic/authorization",
+        name="mcp-scope",
+        stage="check-endpoint",
+        severity=Severity.LOW,
+        summary="A token without the required scopes is not refused with 403 insufficient_scope.",
+        standard=f"{SPEC}/basic/authorization",
+        fix="Insufficient scope SHOULD get 403 with error=insufficient_scope, scope and resource_metadata (A5).",
     ),
-    Rule(
+    declare(
         "MH-MCP-ORIGIN",
-        "McpOrigin",
-        "The endpoint does not validate the Origin header as required.",
-        "Servers MUST validate Origin and answer 403 to an invalid one (T1): DNS rebinding protection.",
-        f"{SPEC}/basic/transports",
+        name="mcp-origin",
+        stage="check-endpoint",
+        severity=Severity.LOW,
+        summary="The endpoint does not validate the Origin header as required.",
+        standard=f"{SPEC}/basic/transports",
+        fix="Servers MUST validate Origin and answer 403 to an invalid one (T1): DNS rebinding protection.",
     ),
-    Rule(
+    declare(
         "MH-MCP-HOST",
-        "McpHost",
-        "A request with a foreign Host header is served.",
-        "A foreign Host should get 421 or 403 (T2): DNS rebinding protection.",
-        f"{SPEC}/basic/transports",
+        name="mcp-host",
+        stage="check-endpoint",
+        severity=Severity.HIGH,
+        summary="A request with a foreign Host header is served.",
+        standard=f"{SPEC}/basic/transports",
+        fix="A foreign Host should get 421 or 403 (T2): DNS rebinding protection.",
     ),
-    Rule(
+    declare(
         "MH-MCP-BIND",
-        "McpBind",
-        "A server reached on loopback also listens on the machine's network address.",
-        "Local servers SHOULD bind only to localhost (T2).",
-        f"{SPEC}/basic/transports",
+        name="mcp-bind",
+        stage="check-endpoint",
+        severity=Severity.MEDIUM,
+        summary="A server reached on loopback also listens on the machine's network address.",
+        standard=f"{SPEC}/basic/transports",
+        fix="Local servers SHOULD bind only to localhost (T2).",
     ),
-    Rule(
+    declare(
         "MH-MCP-SESSION-ID",
-        "McpSessionId",
-        "Session IDs are guessable or malformed.",
-        "Session IDs SHOULD be cryptographically secure, MUST be visible ASCII, MUST be non-deterministic (T5).",
-        f"{SPEC}/basic/security_best_practices",
+        name="mcp-session-id",
+        stage="check-endpoint",
+        severity=Severity.HIGH,
+        summary="Session IDs are guessable or malformed.",
+        standard=f"{SPEC}/basic/security_best_practices",
+        fix="Session IDs SHOULD be cryptographically secure, MUST be visible ASCII, MUST be non-deterministic (T5).",
     ),
-    Rule(
+    declare(
         "MH-MCP-SESSION-AUTH",
-        "McpSessionAuth",
-        "A session ID is accepted without a token.",
-        "Servers MUST NOT use sessions for authentication (T8).",
-        f"{SPEC}/basic/security_best_practices",
+        name="mcp-session-auth",
+        stage="check-endpoint",
+        severity=Severity.CRITICAL,
+        summary="A session ID is accepted without a token.",
+        standard=f"{SPEC}/basic/security_best_practices",
+        fix="Servers MUST NOT use sessions for authentication (T8).",
     ),
-    Rule(
+    declare(
         "MH-MCP-SESSION-BIND",
-        "McpSessionBinding",
-        "Another user's token can use a session.",
-        "Servers SHOULD bind session IDs to the user (T8).",
-        f"{SPEC}/basic/security_best_practices",
+        name="mcp-session-binding",
+        stage="check-endpoint",
+        severity=Severity.HIGH,
+        summary="Another user's token can use a session.",
+        standard=f"{SPEC}/basic/security_best_practices",
+        fix="Servers SHOULD bind session IDs to the user (T8).",
     ),
-    Rule(
+    declare(
         "MH-MCP-SESSION-LIFECYCLE",
-        "McpSessionLifecycle",
-        "Missing, unknown or terminated session IDs are not answered 400/404.",
-        "Requests without a required session ID SHOULD get 400; unknown or terminated sessions MUST get 404 (T6).",
-        f"{SPEC}/basic/transports",
+        name="mcp-session-lifecycle",
+        stage="check-endpoint",
+        severity=Severity.CRITICAL,
+        summary="Missing, unknown or terminated session IDs are not answered 400/404.",
+        standard=f"{SPEC}/basic/transports",
+        fix="Requests without a required session ID SHOULD get 400; unknown or terminated sessions MUST get 404 (T6).",
     ),
-    Rule(
+    declare(
         "MH-MCP-PROTOCOL-VERSION",
-        "McpProtocolVersion",
-        "An unsupported MCP-Protocol-Version is not refused.",
-        "An invalid or unsupported MCP-Protocol-Version MUST get 400 (T7).",
-        f"{SPEC}/basic/transports",
+        name="mcp-protocol-version",
+        stage="check-endpoint",
+        severity=Severity.LOW,
+        summary="An unsupported MCP-Protocol-Version is not refused.",
+        standard=f"{SPEC}/basic/transports",
+        fix="An invalid or unsupported MCP-Protocol-Version MUST get 400 (T7).",
     ),
-    Rule(
+    declare(
         "MH-MCP-GET",
-        "McpGet",
-        "GET on the endpoint is not answered as the spec requires.",
-        "GET MUST return text/event-stream or 405 (T4).",
-        f"{SPEC}/basic/transports",
+        name="mcp-get",
+        stage="check-endpoint",
+        severity=Severity.LOW,
+        summary="GET on the endpoint is not answered as the spec requires.",
+        standard=f"{SPEC}/basic/transports",
+        fix="GET MUST return text/event-stream or 405 (T4).",
     ),
-    Rule(
+    declare(
         "MH-MCP-PRM",
-        "McpProtectedResourceMetadata",
-        "Protected resource metadata is missing or wrong.",
-        "Servers MUST publish RFC 9728 metadata naming this resource and at least one authorization server (A1).",
-        "https://www.rfc-editor.org/rfc/rfc9728",
+        name="mcp-protected-resource-metadata",
+        stage="check-endpoint",
+        severity=Severity.MEDIUM,
+        summary="Protected resource metadata is missing or wrong.",
+        standard="https://www.rfc-editor.org/rfc/rfc9728",
+        fix="Servers MUST publish RFC 9728 metadata naming this resource and at least one authorization server (A1).",
     ),
-    Rule(
+    declare(
         "MH-MCP-AS-HTTPS",
-        "McpAuthorizationServerHttps",
-        "An authorization server endpoint is not HTTPS.",
-        "All authorization server endpoints MUST be served over HTTPS (A7).",
-        f"{SPEC}/basic/authorization",
+        name="mcp-authorization-server-https",
+        stage="check-endpoint",
+        severity=Severity.HIGH,
+        summary="An authorization server endpoint is not HTTPS.",
+        standard=f"{SPEC}/basic/authorization",
+        fix="All authorization server endpoints MUST be served over HTTPS (A7).",
     ),
-    Rule(
+    declare(
         "MH-MCP-AS-METADATA",
-        "McpAuthorizationServerMetadata",
-        "Authorization server metadata is missing or does not advertise PKCE S256.",
-        "RFC 8414 or OIDC discovery metadata with code_challenge_methods_supported containing S256 (A8).",
-        "https://www.rfc-editor.org/rfc/rfc8414",
+        name="mcp-authorization-server-metadata",
+        stage="check-endpoint",
+        severity=Severity.MEDIUM,
+        summary="Authorization server metadata is missing or does not advertise PKCE S256.",
+        standard="https://www.rfc-editor.org/rfc/rfc8414",
+        fix="RFC 8414 or OIDC discovery metadata with code_challenge_methods_supported containing S256 (A8).",
     ),
 ]
+_RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 
 def is_loopback_host(host: str) -> bool:
@@ -223,14 +261,12 @@ class McpCheck:
 
     def _add(self, rule: str, severity: Severity, title: str, evidence: str, fix: str) -> None:
         self.findings.append(
-            Finding(
-                rule_id=rule,
+            _RULES_BY_ID[rule].finding(
+                self.scrub(title),
                 severity=severity,
-                title=self.scrub(title),
                 location=self.location,
                 evidence=self.scrub(evidence),
                 fix=fix,
-                references=[r.help_uri for r in RULES if r.id == rule and r.help_uri],
             )
         )
 

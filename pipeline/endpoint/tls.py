@@ -27,7 +27,8 @@ from typing import Any
 from pipeline.endpoint import hello
 from pipeline.endpoint.profiles import MOZILLA_URL, PROFILES, Profile, classify
 from pipeline.errors import CheckError, one_line
-from pipeline.findings import Finding, Location, Rule, Severity
+from pipeline.findings import Finding, Location, Severity
+from pipeline.rules import Rule, declare
 
 RFC8996 = "https://www.rfc-editor.org/rfc/rfc8996"
 RFC9325 = "https://www.rfc-editor.org/rfc/rfc9325"
@@ -46,45 +47,92 @@ _RULE_TEXT: list[tuple[str, str, str]] = [
     (
         "MH-TLS-PROTOCOL-PROFILE",
         "TLS 1.2 accepted under the modern profile (medium)",
-        "Modern is TLS 1.3 only.",
+        "Accept TLS 1.3 only, or set endpoint.profile: intermediate if TLS 1.2 clients must be served.",
     ),
-    ("MH-TLS-PROTOCOL-NO-TLS13", "TLS 1.3 not offered (low)", "Enable TLS 1.3."),
+    (
+        "MH-TLS-PROTOCOL-NO-TLS13",
+        "TLS 1.3 not offered (low)",
+        "Enable TLS 1.3 beside TLS 1.2 (nginx: ssl_protocols TLSv1.2 TLSv1.3;).",
+    ),
     (
         "MH-TLS-CIPHER-INSECURE",
         "NULL, anonymous, export, RC4 or DES suites accepted (critical)",
-        "Remove them.",
+        "Remove them: serve only the profile's suites (ECDHE with AES-GCM or ChaCha20-Poly1305).",
     ),
     ("MH-TLS-CIPHER-WEAK", "3DES suites accepted (high; Sweet32)", "Remove 3DES suites."),
     ("MH-TLS-CIPHER-NO-PFS", "Static RSA/ECDH key exchange accepted (medium)", "Use ECDHE suites only."),
     ("MH-TLS-CIPHER-CBC", "CBC-mode suites accepted (low)", "Use AEAD (GCM, ChaCha20-Poly1305) suites only."),
-    ("MH-TLS-CIPHER-PROFILE", "Suites outside the Mozilla profile accepted (low)", "Use the profile's list."),
-    ("MH-TLS-DH-WEAK", "DHE with a group under 2048 bits (medium; under 1024: high)", "Drop DHE suites."),
+    (
+        "MH-TLS-CIPHER-PROFILE",
+        "Suites outside the Mozilla profile accepted (low)",
+        "Serve exactly the profile's suites (the ssl_ciphers line the finding gives).",
+    ),
+    (
+        "MH-TLS-DH-WEAK",
+        "DHE with a group under 2048 bits (medium; under 1024: high)",
+        "Drop DHE suites (ECDHE gives forward secrecy); if DHE must stay, use ffdhe2048.",
+    ),
     ("MH-TLS-CERT-EXPIRED", "Certificate expired (critical)", "Renew the certificate."),
-    ("MH-TLS-CERT-NOT-YET-VALID", "Certificate not yet valid (high)", "Fix the clock or the certificate."),
+    (
+        "MH-TLS-CERT-NOT-YET-VALID",
+        "Certificate not yet valid (high)",
+        "Serve a certificate valid now; check the server's and the CA's clocks.",
+    ),
     ("MH-TLS-CERT-EXPIRING", "Certificate expires soon (medium)", "Renew it; automate renewal (ACME)."),
     ("MH-TLS-CERT-HOSTNAME", "Certificate does not name the host (high)", "Issue it for this name (SAN)."),
     ("MH-TLS-CERT-SELF-SIGNED", "Self-signed certificate (high)", "Use a certificate from a trusted CA."),
-    ("MH-TLS-CERT-UNTRUSTED-ROOT", "Chain ends at an unknown root (high)", "Use a CA clients trust."),
+    (
+        "MH-TLS-CERT-UNTRUSTED-ROOT",
+        "Chain ends at an unknown root (high)",
+        "Use a CA the clients trust, or give the private root with --ca-file.",
+    ),
     ("MH-TLS-CERT-CHAIN-INCOMPLETE", "Intermediate certificate missing (high)", "Serve the full chain."),
-    ("MH-TLS-CERT-INVALID", "Certificate chain fails verification (high)", "Fix the chain the error names."),
+    (
+        "MH-TLS-CERT-INVALID",
+        "Certificate chain fails verification (high)",
+        "Fix what the OpenSSL error names (e.g. a leaf without serverAuth).",
+    ),
     (
         "MH-TLS-CERT-KEY-WEAK",
         "Weak certificate key: RSA < 2048, DSA, EC < 256 (high)",
         "Use P-256 or RSA-2048+.",
     ),
-    ("MH-TLS-CERT-KEY-PROFILE", "Key type or curve outside the profile (low)", "Use the profile's key type."),
+    (
+        "MH-TLS-CERT-KEY-PROFILE",
+        "Key type or curve outside the profile (low)",
+        "Use a key the profile allows (modern: ECDSA P-256 or P-384).",
+    ),
     ("MH-TLS-CERT-SIGNATURE-WEAK", "Signed with SHA-1 (high) or MD5 (critical)", "Reissue with SHA-256."),
     (
         "MH-TLS-CERT-LIFESPAN",
         "Lifespan over 398 days (medium) or the profile's limit (low)",
-        "Shorter certs.",
+        "Issue certificates for at most the profile's lifespan (90 days recommended), renewed by ACME.",
     ),
-    ("MH-TLS-OCSP-NO-STAPLE", "OCSP stapling off though the certificate names a responder (low)", "Staple."),
+    (
+        "MH-TLS-OCSP-NO-STAPLE",
+        "OCSP stapling off though the certificate names a responder (low)",
+        "Turn stapling on (nginx: ssl_stapling on; ssl_stapling_verify on;).",
+    ),
 ]
-RULES: list[Rule] = [
-    Rule(id=rid, name=rid.removeprefix("MH-").lower(), description=text, help=fix, help_uri=MOZILLA_URL)
-    for rid, text, fix in _RULE_TEXT
-]
+
+
+def _declare(rule_id: str, text: str, fix: str) -> Rule:
+    """A TLS rule from its table row: the default severity is the first one the text names."""
+    summary, _, named = text.rpartition(" (")
+    severity = Severity(named.split(";")[0].split(":")[0].split()[0].rstrip(")"))
+    return declare(
+        rule_id,
+        name=rule_id.removeprefix("MH-").lower(),
+        stage="check-endpoint",
+        severity=severity,
+        summary=f"{summary} ({named}" if ";" in named or ":" in named else summary,
+        standard=MOZILLA_URL,
+        fix=fix,
+    )
+
+
+TLS_RULES: dict[str, Rule] = {rid: _declare(rid, text, fix) for rid, text, fix in _RULE_TEXT}
+RULES: list[Rule] = list(TLS_RULES.values())
 _PROBED = (hello.SSL3, hello.TLS10, hello.TLS11, hello.TLS12, hello.TLS13)
 _SSL_PROBED = (hello.TLS10, hello.TLS11, hello.TLS12, hello.TLS13)
 
@@ -465,10 +513,9 @@ class _Out:
             title = f"{title} (Mozilla {self.profile.name}: {profile_rule})"
             evidence = f"{evidence} Mozilla {self.profile.name} (guideline 6.0) requires: {profile_rule}."
         self.findings.append(
-            Finding(
-                rule_id=rule_id,
+            TLS_RULES[rule_id].finding(
+                title,
                 severity=severity,
-                title=title,
                 location=self.location,
                 evidence=evidence,
                 fix=fix,

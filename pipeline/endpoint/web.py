@@ -7,44 +7,55 @@ import re
 from pipeline.endpoint.http import HttpClient, Response, Target
 from pipeline.endpoint.mcp_http import is_loopback_host
 from pipeline.errors import CheckError
-from pipeline.findings import Finding, Location, Rule, Severity
+from pipeline.findings import Finding, Location, Severity
+from pipeline.rules import Rule, declare
 
 MOZILLA_HSTS = 63072000  # two years
 
-RULES = [
-    Rule(
+RULES: list[Rule] = [
+    declare(
         "MH-HTTP-NOT-HTTPS",
-        "HttpNotHttps",
-        "The endpoint is served over plain HTTP.",
-        "Tokens and MCP traffic travel in clear text. High for a network host; low for a loopback URL, whose "
-        "traffic never leaves the machine.",
-        "https://wiki.mozilla.org/Security/Server_Side_TLS",
+        name="http-not-https",
+        stage="check-endpoint",
+        severity=Severity.LOW,
+        summary="The endpoint is served over plain HTTP.",
+        standard="https://wiki.mozilla.org/Security/Server_Side_TLS",
+        fix="Serve the endpoint over HTTPS (TLS 1.2+), or keep a local server on loopback or stdio.",
     ),
-    Rule(
+    declare(
         "MH-HTTP-HSTS",
-        "HttpHsts",
-        "Strict-Transport-Security is missing or too short.",
-        "HSTS with max-age at least the policy's endpoint.hsts_min_age (six months by default; Mozilla asks for "
-        "two years, SSL Labs A+ needs six months).",
-        "https://www.rfc-editor.org/rfc/rfc6797",
+        name="http-hsts",
+        stage="check-endpoint",
+        severity=Severity.MEDIUM,
+        summary="Strict-Transport-Security is missing or too short.",
+        standard="https://www.rfc-editor.org/rfc/rfc6797",
+        fix="Send Strict-Transport-Security: max-age=63072000 (two years); at least endpoint.hsts_min_age.",
     ),
-    Rule(
+    declare(
         "MH-HTTP-REDIRECT",
-        "HttpRedirect",
-        "The plain-HTTP port does not redirect to HTTPS.",
-        "A request on http:// should get a 301/308 to the same https:// URL and nothing else.",
-        "https://wiki.mozilla.org/Security/Server_Side_TLS",
+        name="http-redirect",
+        stage="check-endpoint",
+        severity=Severity.MEDIUM,
+        summary="The plain-HTTP port does not redirect to HTTPS.",
+        standard="https://wiki.mozilla.org/Security/Server_Side_TLS",
+        fix="Answer every http:// request with a 301/308 to the same https:// URL and nothing else.",
     ),
 ]
+_RULE = {rule.id: rule for rule in RULES}
+
+
+def _finding(
+    rule: Rule, severity: Severity, title: str, location: Location, evidence: str, fix: str
+) -> Finding:
+    return rule.finding(title, severity=severity, location=location, evidence=evidence, fix=fix)
 
 
 def not_https(target: Target) -> Finding:
     """The finding for an http:// endpoint URL (high, or low on a loopback URL)."""
     loopback = is_loopback_host(target.host)
-    return Finding(
-        rule_id="MH-HTTP-NOT-HTTPS",
+    return _RULE["MH-HTTP-NOT-HTTPS"].finding(
+        "The endpoint is plain HTTP" + (" (loopback)" if loopback else ""),
         severity=Severity.LOW if loopback else Severity.HIGH,
-        title="The endpoint is plain HTTP" + (" (loopback)" if loopback else ""),
         location=Location(url=target.url),
         evidence="URL scheme http; TLS not checked; spec wants: https for any remote MCP server",
         fix="Serve the endpoint over HTTPS (TLS 1.2+), or keep a local server on loopback/stdio.",
@@ -58,8 +69,8 @@ def check_hsts(resp: Response, url: str, min_age: int) -> tuple[list[Finding], s
     sent = f"sent: request to {resp.url}; got: {resp.status}"
     if not value:
         return [
-            Finding(
-                "MH-HTTP-HSTS",
+            _finding(
+                _RULE["MH-HTTP-HSTS"],
                 Severity.MEDIUM,
                 "No Strict-Transport-Security header",
                 location,
@@ -70,8 +81,8 @@ def check_hsts(resp: Response, url: str, min_age: int) -> tuple[list[Finding], s
     match = re.search(r"(?i)(?:^|;)\s*max-age\s*=\s*\"?(\d+)\"?", value)
     if not match:
         return [
-            Finding(
-                "MH-HTTP-HSTS",
+            _finding(
+                _RULE["MH-HTTP-HSTS"],
                 Severity.MEDIUM,
                 "Strict-Transport-Security has no valid max-age",
                 location,
@@ -82,8 +93,8 @@ def check_hsts(resp: Response, url: str, min_age: int) -> tuple[list[Finding], s
     age = int(match.group(1))
     if age < min_age:
         return [
-            Finding(
-                "MH-HTTP-HSTS",
+            _finding(
+                _RULE["MH-HTTP-HSTS"],
                 Severity.MEDIUM,
                 f"HSTS max-age {age} is below the policy's {min_age}",
                 location,
@@ -93,8 +104,8 @@ def check_hsts(resp: Response, url: str, min_age: int) -> tuple[list[Finding], s
         ], f"max-age={age}"
     if age < MOZILLA_HSTS:
         return [
-            Finding(
-                "MH-HTTP-HSTS",
+            _finding(
+                _RULE["MH-HTTP-HSTS"],
                 Severity.INFO,
                 f"HSTS max-age {age} is below Mozilla's two years",
                 location,
@@ -120,8 +131,8 @@ def check_http_redirect(client: HttpClient, target: Target, http_port: int) -> t
     sent = f"sent: GET {plain}; got: {resp.describe()}; spec wants: {wanted}"
     if not 300 <= resp.status < 400:
         return [
-            Finding(
-                "MH-HTTP-REDIRECT",
+            _finding(
+                _RULE["MH-HTTP-REDIRECT"],
                 Severity.MEDIUM,
                 f"Plain HTTP on port {http_port} answers {resp.status} instead of redirecting to HTTPS",
                 location,
@@ -132,8 +143,8 @@ def check_http_redirect(client: HttpClient, target: Target, http_port: int) -> t
     dest = resp.header("location") or ""
     if not dest.lower().startswith(f"https://{host}"):
         return [
-            Finding(
-                "MH-HTTP-REDIRECT",
+            _finding(
+                _RULE["MH-HTTP-REDIRECT"],
                 Severity.MEDIUM,
                 "Plain HTTP redirects somewhere other than this https:// host",
                 location,
@@ -143,8 +154,8 @@ def check_http_redirect(client: HttpClient, target: Target, http_port: int) -> t
         ], f"{resp.status} → {dest[:80]}"
     if resp.status in (302, 303, 307):
         return [
-            Finding(
-                "MH-HTTP-REDIRECT",
+            _finding(
+                _RULE["MH-HTTP-REDIRECT"],
                 Severity.INFO,
                 f"Plain HTTP redirects with a temporary {resp.status}",
                 location,

@@ -13,6 +13,7 @@ from pipeline.findings import Finding, Report, Severity
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/mcp-harden/mcp-harden"
+ZIZMOR_AUDITS = "https://docs.zizmor.sh/audits/"
 
 _LEVEL = {
     Severity.CRITICAL: "error",
@@ -58,28 +59,40 @@ def _message(f: Finding) -> str:
     return text
 
 
+def _rule(f: Finding) -> dict[str, Any]:
+    """SARIF's rule object: from the registry (help page, help text) for mcp-harden's rules, zizmor's audit
+    page for zizmor's; a rule this version does not know still links to the rules page."""
+    from pipeline.rules import DOCS_URL, lookup
+    from pipeline.rules.docs import explain
+
+    known = lookup(f.rule_id)
+    rule: dict[str, Any] = {
+        "id": f.rule_id,
+        "name": known.name if known else f.rule_id.replace("/", "-"),
+        "shortDescription": {"text": known.summary if known else f.title},
+        "defaultConfiguration": {"level": _LEVEL[known.severity if known else f.severity]},
+        "properties": {
+            "tags": ["security", f.stage or "mcp-harden"],
+            "security-severity": _SECURITY_SEVERITY[known.severity if known else f.severity],
+        },
+    }
+    if known:
+        text = explain(known)
+        rule["help"] = {"text": text, "markdown": text}
+        rule["helpUri"] = known.help_uri
+    elif f.rule_id.startswith("zizmor/"):
+        rule["helpUri"] = f"{ZIZMOR_AUDITS}#{f.rule_id.removeprefix('zizmor/')}"
+    else:
+        rule["helpUri"] = DOCS_URL
+    return rule
+
+
 def render_sarif(report: Report) -> str:
     rules: dict[str, dict[str, Any]] = {}
-    described = {r.id: r for s in report.stages for r in s.rules}
     results = []
     for f in report.findings:
         if f.rule_id not in rules:
-            known = described.get(f.rule_id)
-            rule: dict[str, Any] = {
-                "id": f.rule_id,
-                "name": (known.name if known else f.rule_id.replace("-", "")),
-                "shortDescription": {"text": known.description if known else f.title},
-                "defaultConfiguration": {"level": _LEVEL[f.severity]},
-                "properties": {
-                    "tags": ["security", f.stage or "mcp-harden"],
-                    "security-severity": _SECURITY_SEVERITY[f.severity],
-                },
-            }
-            if known and known.help:
-                rule["help"] = {"text": known.help}
-            if known and known.help_uri:
-                rule["helpUri"] = known.help_uri
-            rules[f.rule_id] = rule
+            rules[f.rule_id] = _rule(f)
         result: dict[str, Any] = {
             "ruleId": f.rule_id,
             "ruleIndex": list(rules).index(f.rule_id),

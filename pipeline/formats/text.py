@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.findings import Report, Status
+from pipeline.rules.registry import help_uri_for
 
 _MARK = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.ERROR: "ERROR", Status.SKIPPED: "SKIP"}
 _COLOR = {Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "35", Status.SKIPPED: "33"}
@@ -57,6 +58,9 @@ def render_text(report: Report, *, color: bool = False) -> str:
                 out.append(f"  {'':8} evidence: {_one_line(f.evidence)}")
             if f.fix:
                 out.append(f"  {'':8} fix: {_one_line(f.fix)}")
+            more = help_uri_for(f.rule_id)
+            if more:
+                out.append(f"  {'':8} more: {more} (mcp-harden explain {f.rule_id})")
     code = report.exit_code()
     failing = sum(len(s.failing(report.threshold)) for s in report.stages)
     errors = [s.stage for s in report.stages if s.status(report.threshold) is Status.ERROR]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipeline.findings import Finding, Location, Rule, Severity
+from pipeline.findings import Finding, Location, Severity
 from pipeline.manifest.record import SECTIONS, digest, entry_key, keyed
+from pipeline.rules import Rule, declare
 
 # section -> the word used in kinds and rule ids
 NOUNS = {
@@ -37,15 +38,55 @@ FIX = {
 }
 
 
+SUMMARIES = {
+    "added": "A live server lists a {noun} that the pinned, signed manifest does not.",
+    "removed": "A {noun} in the pinned, signed manifest is gone from the live server.",
+    "changed": "A {noun}'s content (description, schema, annotations) differs from the pinned manifest: "
+    "the rug pull.",
+    "renamed": "A tool's reviewed content now appears under another name.",
+    "version": "The server reports another version than the pinned manifest.",
+    "server": "The server's identity or instructions differ from the pinned manifest.",
+    "shared": "Two configured servers list a tool of the same name (shadowing risk).",
+}
+_SUMMARY_OF = {
+    "tool-renamed": SUMMARIES["renamed"],
+    "instructions-changed": "The server's instructions to the model differ from the pinned manifest.",
+    "server-version-changed": SUMMARIES["version"],
+    "server-changed": SUMMARIES["server"],
+    "server-added": "A configuration lists a server that the pinned manifest set does not.",
+    "server-removed": "A server of the pinned manifest set is gone from the configuration.",
+    "tool-name-shared": SUMMARIES["shared"],
+}
+SPEC_TOOLS = "https://modelcontextprotocol.io/specification/2025-11-25/server/tools"
+
+
+def _summary(kind: str) -> str:
+    if kind in _SUMMARY_OF:
+        return _SUMMARY_OF[kind]
+    noun, change = kind.rsplit("-", 1)
+    return SUMMARIES[change].format(noun=noun.replace("-", " "))
+
+
+DRIFT: dict[str, Rule] = {
+    kind: declare(
+        "MH-MANIFEST-" + kind.upper(),
+        name=kind,
+        stage="manifest",
+        severity=Severity.MEDIUM if kind == "tool-name-shared" else Severity.HIGH,
+        summary=_summary(kind),
+        standard=SPEC_TOOLS,
+        fix=FIX["shared"] if kind == "tool-name-shared" else FIX.get(kind.rsplit("-", 1)[1], FIX["changed"]),
+    )
+    for kind in KINDS
+}
+
+
 def rule_id(kind: str) -> str:
-    return "MH-MANIFEST-" + kind.upper()
+    return DRIFT[kind].id
 
 
 def rules() -> list[Rule]:
-    return [
-        Rule(id=rule_id(kind), name=kind, description=f"Manifest drift: {kind.replace('-', ' ')}")
-        for kind in KINDS
-    ]
+    return list(DRIFT.values())
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -93,13 +134,10 @@ def diff_records(old: dict[str, Any], new: dict[str, Any], *, server: str | None
 
     def add(kind: str, title: str, logical: str, evidence: str = "", **props: Any) -> None:
         findings.append(
-            Finding(
-                rule_id=rule_id(kind),
-                severity=Severity.HIGH,
-                title=title,
+            DRIFT[kind].finding(
+                title,
                 location=Location(logical=prefix + logical),
                 evidence=evidence,
-                fix=FIX[kind.rsplit("-", 1)[1]],
                 properties={"kind": kind, **props},
             )
         )
@@ -181,10 +219,8 @@ def diff_sets(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) ->
 
 
 def _server_finding(kind: str, name: str) -> Finding:
-    return Finding(
-        rule_id=rule_id(kind),
-        severity=Severity.HIGH,
-        title=f"server {name} {kind.split('-')[1]}",
+    return DRIFT[kind].finding(
+        f"server {name} {kind.split('-')[1]}",
         location=Location(logical=f"server {name}"),
         fix=FIX[kind.split("-")[1]],
         properties={"kind": kind},
@@ -205,13 +241,10 @@ def shared_tool_names(servers: dict[str, dict[str, Any]]) -> list[Finding]:
         for tool in {entry_key("tools", entry) for entry in servers[name]["tools"]}:
             owners.setdefault(tool, []).append(name)
     return [
-        Finding(
-            rule_id=rule_id("tool-name-shared"),
-            severity=Severity.MEDIUM,
-            title=f"tool {tool} is listed by {len(names)} servers: {', '.join(names)}",
+        DRIFT["tool-name-shared"].finding(
+            f"tool {tool} is listed by {len(names)} servers: {', '.join(names)}",
             location=Location(logical=f"tool {tool}"),
             evidence=", ".join(names),
-            fix=FIX["shared"],
             properties={"kind": "tool-name-shared", "servers": names},
         )
         for tool, names in sorted(owners.items())

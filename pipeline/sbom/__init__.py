@@ -9,18 +9,30 @@ from typing import Any
 from pipeline.config import SBOM_ELEMENTS, Policy
 from pipeline.errors import CheckError
 from pipeline.fileio import write_atomic
-from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+from pipeline.findings import Location, Severity, StageResult
+from pipeline.rules import declare
 
-RULES = [
-    Rule("MH-SBOM-INVALID", "SbomInvalid", "The SBOM does not validate against the CycloneDX 1.6 schema."),
-    Rule(
-        "MH-SBOM-INCOMPLETE",
-        "SbomIncomplete",
-        "Components lack an element the policy requires (NTIA minimum elements / CISA fields).",
-        help="Set sbom.require_complete in mcp-harden.yaml to choose the elements; fill the gap in the "
-        "package metadata, or project.supplier for the root.",
-    ),
-]
+SBOM_INVALID = declare(
+    "MH-SBOM-INVALID",
+    name="sbom-invalid",
+    stage="sbom",
+    severity=Severity.HIGH,
+    summary="The SBOM does not validate against the CycloneDX 1.6 schema.",
+    standard="https://cyclonedx.org/docs/1.6/json/",
+    fix="Do not publish it: correct the value the error names (usually damaged input, such as a malformed "
+    "digest in a --pip-report file); if the input is sound, report it as an mcp-harden bug.",
+)
+SBOM_INCOMPLETE = declare(
+    "MH-SBOM-INCOMPLETE",
+    name="sbom-incomplete",
+    stage="sbom",
+    severity=Severity.HIGH,
+    summary="Components lack an element the policy requires (NTIA minimum elements / CISA fields).",
+    standard="https://www.ntia.gov/report/2021/minimum-elements-software-bill-materials-sbom",
+    fix="Fill the gap in the package metadata (or project.* in mcp-harden.yaml for the root), or drop the "
+    "element from sbom.require_complete.",
+)
+RULES = [SBOM_INVALID, SBOM_INCOMPLETE]
 
 
 def completeness(document: dict[str, Any]) -> dict[str, Any]:
@@ -106,12 +118,8 @@ def run_sbom(
     errors = schema_errors(document)
     for error in errors:
         result.add(
-            Finding(
-                "MH-SBOM-INVALID",
-                Severity.HIGH,
-                f"SBOM is not valid CycloneDX 1.6: {error}",
-                Location(path=str(output)),
-                fix="report this as a bug in mcp-harden",
+            SBOM_INVALID.finding(
+                f"SBOM is not valid CycloneDX 1.6: {error}", location=Location(path=str(output))
             )
         )
     write_atomic(output, text)
@@ -121,11 +129,10 @@ def run_sbom(
         lacking = facts["missing"][element]
         if lacking:
             result.add(
-                Finding(
-                    "MH-SBOM-INCOMPLETE",
-                    policy.fail_on,
+                SBOM_INCOMPLETE.finding(
                     f"{len(lacking)} of {facts['components']} components have no {element}",
-                    Location(path=str(output), logical=f"sbom element {element}"),
+                    severity=policy.fail_on,
+                    location=Location(path=str(output), logical=f"sbom element {element}"),
                     evidence=", ".join(lacking[:10]) + (" …" if len(lacking) > 10 else ""),
                     fix=f"fill '{element}' in the packages' metadata (or project.* in mcp-harden.yaml for the root), "
                     f"or drop it from sbom.require_complete",

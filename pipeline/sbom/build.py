@@ -108,9 +108,11 @@ def _component(pkg: ResolvedPackage, component_type: Any) -> Component:
     from cyclonedx.contrib.license.factories import LicenseFactory
     from cyclonedx.model import HashAlgorithm, HashType
     from cyclonedx.model.component import Component
-    from cyclonedx_py._internal.utils.cdx import licenses_fixup
-    from cyclonedx_py._internal.utils.packaging import metadata2extrefs, metadata2licenses
     from packageurl import PackageURL
+
+    from pipeline._compat import cyclonedx_helpers
+
+    licenses_fixup, metadata2extrefs, metadata2licenses, _ = cyclonedx_helpers()
 
     name = canonicalize_name(pkg.name)
     purl = PackageURL(type="pypi", name=name, version=pkg.version)
@@ -204,7 +206,10 @@ def build_bom(
     from cyclonedx.model.component import Component, ComponentType
     from cyclonedx.model.contact import OrganizationalContact, OrganizationalEntity
     from cyclonedx.model.lifecycle import LifecyclePhase, PredefinedLifecycle
-    from cyclonedx_py._internal.utils.cdx import make_bom
+
+    from pipeline._compat import cyclonedx_helpers
+
+    make_bom = cyclonedx_helpers().make_bom
 
     by_name = {canonicalize_name(p.name): p for p in resolution.packages}
     direct = [n for n, p in by_name.items() if p.is_direct]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.findings import Finding, Location, Severity, StageResult
+from pipeline.rules.suppress import suppress_findings
 from pipeline.scan import unicode as uni
 from pipeline.scan.rules import SPECS, Hit, evaluate, rules
 
@@ -252,14 +252,11 @@ def _finding(hit: Hit, f: Field, server: str, suffix: str, record_path: str | No
         evidence = f'chars {hit.start}-{hit.end}: "{_excerpt(f.text, hit.start, hit.end)}"'
         if hit.detail:
             evidence += f"; {hit.detail}"
-    return Finding(
-        rule_id=hit.rule,
+    finding = spec.finding(
+        f"{hit.title} in {f.path.split(']')[0] + ']' if f.entry else 'server'}",
         severity=hit.severity,
-        title=f"{hit.title} in {f.path.split(']')[0] + ']' if f.entry else 'server'}",
         location=Location(path=record_path, logical=where),
         evidence=evidence,
-        fix=spec.fix,
-        stage=STAGE,
         properties={
             "server": server,
             "entry": f.entry,
@@ -268,6 +265,8 @@ def _finding(hit: Hit, f: Field, server: str, suffix: str, record_path: str | No
             "end": hit.end,
         },
     )
+    finding.stage = STAGE
+    return finding
 
 
 def _similar(a: str, b: str) -> bool:
@@ -392,15 +391,11 @@ def _duplicates(stage: StageResult, names: dict[str, set[str]], record_path: str
                         continue
                     same = a == b
                     stage.add(
-                        Finding(
-                            rule_id="MH-TOOL-DUPLICATE-NAME",
-                            severity=Severity.MEDIUM,
-                            title=("same tool name" if same else "confusingly similar tool names")
+                        SPECS["MH-TOOL-DUPLICATE-NAME"].finding(
+                            ("same tool name" if same else "confusingly similar tool names")
                             + f" on servers {first} and {second}",
                             location=Location(path=record_path, logical=f"{first}:tools[{a}]"),
                             evidence=f"{first}: {a!r}; {second}: {b!r}",
-                            fix=SPECS["MH-TOOL-DUPLICATE-NAME"].fix,
-                            stage=STAGE,
                             properties={"server": first, "entry": a, "other_server": second, "other": b},
                         )
                     )
@@ -408,29 +403,9 @@ def _duplicates(stage: StageResult, names: dict[str, set[str]], record_path: str
 
 def apply_suppressions(stage: StageResult, suppress: list[Any]) -> int:
     """Mark findings a policy `scan.suppress` entry matches; they stay in the report. Returns how many."""
-    count = 0
-    for finding in stage.findings:
-        props = finding.properties
-        candidates = {
-            str(props.get("entry", "")),
-            str(props.get("server", "")),
-            str(props.get("field", "")),
-            f"{props.get('server', '')}:{props.get('entry', '')}",
-            finding.location.logical or "",
-            finding.location.path or "",
-            str(props.get("source", "")),
-        } - {""}
-        for rule in suppress:
-            if not fnmatch.fnmatchcase(finding.rule_id, rule.rule):
-                continue
-            if rule.where is not None and not any(
-                c == rule.where or fnmatch.fnmatchcase(c, rule.where) for c in candidates
-            ):
-                continue
-            finding.suppressed = rule.reason
-            count += 1
-            break
-    return count
+    before = sum(f.suppressed is not None for f in stage.findings)
+    suppress_findings(stage.findings, suppress)
+    return sum(f.suppressed is not None for f in stage.findings) - before
 
 
 def findings_by_severity(stage: StageResult) -> dict[str, int]:

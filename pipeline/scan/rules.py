@@ -16,134 +16,175 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from pipeline.findings import Rule, Severity
+from pipeline.findings import Severity
+from pipeline.rules import Rule, declare
 
 CI = re.IGNORECASE  # marks a family run on the lowered text (see LOWERED)
 
 
-@dataclass(frozen=True)
-class RuleSpec:
-    id: str
-    name: str
-    description: str
-    fix: str
-
-
-SPECS = {
-    s.id: s
-    for s in (
-        RuleSpec(
+STANDARD = "https://modelcontextprotocol.io/specification/2025-11-25/server/tools#security-considerations"
+SPECS: dict[str, Rule] = {
+    rule.id: rule
+    for rule in (
+        declare(
             "MH-TOOL-INSTRUCTION-BLOCK",
-            "instruction-block",
-            "Text addressed to the model: <IMPORTANT>/<SYSTEM> blocks, [INST] markers, "
-            "'ignore previous instructions' and the like",
-            "Remove the block: a description says what the tool does, it never gives the model orders.",
+            name="instruction-block",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="Text addressed to the model: <IMPORTANT>/<SYSTEM> blocks, [INST] markers, 'ignore previous instructions' and the like",
+            standard=STANDARD,
+            fix="Remove the block: a description says what the tool does, it never gives the model orders.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-SECRET-ACCESS",
-            "secret-access",
-            "An order to read secrets or configuration (SSH keys, .env, mcp.json, credentials, tokens)",
-            "Remove the order; a tool that needs a secret gets it from its own configuration, never via the model.",
+            name="secret-access",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="An order to read secrets or configuration (SSH keys, .env, mcp.json, credentials, tokens)",
+            standard=STANDARD,
+            fix="Remove the order; a tool that needs a secret gets it from its own configuration, never via the model.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-EXFILTRATION",
-            "exfiltration",
-            "An order to move data (conversation, file contents, secrets) into a parameter, URL or address",
-            "Remove the order; parameters carry only what the user asked the tool to act on.",
+            name="exfiltration",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="An order to move data (conversation, file contents, secrets) into a parameter, URL or address",
+            standard=STANDARD,
+            fix="Remove the order; parameters carry only what the user asked the tool to act on.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-CONCEAL",
-            "conceal",
-            "Concealment from the user: 'do not tell the user', 'silently', 'without informing'",
-            "Remove it: nothing a tool does may be hidden from the user.",
+            name="conceal",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="Concealment from the user: 'do not tell the user', 'silently', 'without informing'",
+            standard=STANDARD,
+            fix="Remove it: nothing a tool does may be hidden from the user.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-PRECEDENCE",
-            "forced-precedence",
-            "Forced precedence over other tools: 'always use this tool instead of', 'call this before any other'",
-            "Remove it; let the client and the user decide which tool runs.",
+            name="forced-precedence",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="Forced precedence over other tools: 'always use this tool instead of', 'call this before any other'",
+            standard=STANDARD,
+            fix="Remove it; let the client and the user decide which tool runs.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-SHADOWING",
-            "shadowing",
-            "A description that changes how another tool or server behaves (tool shadowing)",
-            "Remove references to other tools' behaviour; a tool describes only itself.",
+            name="shadowing",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="A description that changes how another tool or server behaves (tool shadowing)",
+            standard=STANDARD,
+            fix="Remove references to other tools' behaviour; a tool describes only itself.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-DUPLICATE-NAME",
-            "duplicate-name",
-            "The same or a confusingly similar tool name on two servers of one configuration",
-            "Rename one tool, or drop one server; a client may call the wrong server's tool.",
+            name="duplicate-name",
+            stage="scan-tools",
+            severity=Severity.MEDIUM,
+            summary="The same or a confusingly similar tool name on two servers of one configuration",
+            standard=STANDARD,
+            fix="Rename one tool, or drop one server; a client may call the wrong server's tool.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-CONFUSABLE-NAME",
-            "confusable-name",
-            "A tool or prompt name spelled with look-alike characters (Cyrillic 'е' for 'e', fullwidth "
-            "letters) so that it reads as another name",
-            "Spell the name in plain ASCII; a client or a reviewer cannot tell the two apart.",
+            name="confusable-name",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="A tool or prompt name spelled with look-alike characters (Cyrillic 'е' for 'e', fullwidth letters) so that it reads as another name",
+            standard=STANDARD,
+            fix="Spell the name in plain ASCII; a client or a reviewer cannot tell the two apart.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-HIDDEN-PARAM",
-            "hidden-parameter",
-            "A parameter meant to carry conversation, context or secrets the user never typed",
-            "Remove the parameter, or describe it as what the user must supply.",
+            name="hidden-parameter",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="A parameter meant to carry conversation, context or secrets the user never typed",
+            standard=STANDARD,
+            fix="Remove the parameter, or describe it as what the user must supply.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-EVASION-MARKUP",
-            "evasion-markup",
-            "Markup that hides text from people: HTML comments, bracket markers, base64 blobs",
-            "Remove the hidden text; what a model reads must be what a reviewer sees.",
+            name="evasion-markup",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="Markup that hides text from people: HTML comments, bracket markers, base64 blobs",
+            standard=STANDARD,
+            fix="Remove the hidden text; what a model reads must be what a reviewer sees.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-HIDDEN-UNICODE",
-            "hidden-unicode",
-            "Invisible Unicode: tag characters, zero-width, bidi overrides, control and ANSI escape codes",
-            "Remove the invisible code points (the decoded text is in the evidence).",
+            name="hidden-unicode",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="Invisible Unicode: tag characters, zero-width, bidi overrides, control and ANSI escape codes",
+            standard=STANDARD,
+            fix="Remove the invisible code points (the decoded text is in the evidence).",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-OFFSCREEN",
-            "offscreen-payload",
-            "Text pushed off screen by long runs of whitespace, newlines or padding",
-            "Remove the padding and what follows it.",
+            name="offscreen-payload",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="Text pushed off screen by long runs of whitespace, newlines or padding",
+            standard=STANDARD,
+            fix="Remove the padding and what follows it.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-SCHEMA-INJECTION",
-            "schema-injection",
-            "Instructions inside schema values (default, enum, const, examples) or property names",
-            "Schema values hold data only; move prose to the description and remove any instruction.",
+            name="schema-injection",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="Instructions inside schema values (default, enum, const, examples) or property names",
+            standard=STANDARD,
+            fix="Schema values hold data only; move prose to the description and remove any instruction.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-TUNNEL-URL",
-            "tunnel-url",
-            "A URL of a tunnel or request catcher (ngrok, trycloudflare, webhook.site, requestbin, interactsh...)",
-            "Remove the URL; a published tool never sends data to a tunnel or a request catcher.",
+            name="tunnel-url",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="A URL of a tunnel or request catcher (ngrok, trycloudflare, webhook.site, requestbin, interactsh...)",
+            standard=STANDARD,
+            fix="Remove the URL; a published tool never sends data to a tunnel or a request catcher.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-COMMAND",
-            "dangerous-command",
-            "An order to run a download-and-execute, reverse-shell or destructive command",
-            "Remove the command from the description.",
+            name="dangerous-command",
+            stage="scan-tools",
+            severity=Severity.HIGH,
+            summary="An order to run a download-and-execute, reverse-shell or destructive command",
+            standard=STANDARD,
+            fix="Remove the command from the description.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-MANIPULATION",
-            "manipulation",
-            "Pressure words and model-directed orders (urgent, mandatory, 'the assistant must') without a "
-            "stronger signal",
-            "Rephrase as a plain description of what the tool does.",
+            name="manipulation",
+            stage="scan-tools",
+            severity=Severity.MEDIUM,
+            summary="Pressure words and model-directed orders (urgent, mandatory, 'the assistant must') without a stronger signal",
+            standard=STANDARD,
+            fix="Rephrase as a plain description of what the tool does.",
         ),
-        RuleSpec(
+        declare(
             "MH-TOOL-OVERSIZED",
-            "oversized-string",
-            "A string longer than the scanner reads in full (only its head and tail were scanned), or a value "
-            "nested too deep to walk",
-            "Shorten or flatten it: no description needs to be this long, and a reviewer cannot read it.",
+            name="oversized-string",
+            stage="scan-tools",
+            severity=Severity.MEDIUM,
+            summary="A string longer than the scanner reads in full (only its head and tail were scanned), or a value nested too deep to walk",
+            standard=STANDARD,
+            fix="Shorten or flatten it: no description needs to be this long, and a reviewer cannot read it.",
         ),
     )
 }
 
 
 def rules() -> list[Rule]:
-    return [Rule(id=s.id, name=s.name, description=s.description, help=s.fix) for s in SPECS.values()]
+    return list(SPECS.values())
 
 
 # --- signals ------------------------------------------------------------------------------------------

@@ -19,17 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline._compat import SIGSTORE_SHIPPED, sigstore_shipped
 from pipeline.config import Signer
 from pipeline.errors import CheckError, ConfigError, UsageError, one_line
-from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+from pipeline.findings import Location, Severity, StageResult
+from pipeline.rules import Rule, declare
 
 STAGE = "verify"
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 BUNDLE_SUFFIXES = (".sigstore.json", ".sigstore")
-_SHIPPED = {
-    "production": "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev",
-    "staging": "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev",
-}
+_SHIPPED = SIGSTORE_SHIPPED
 # A TUF mirror of the instance's repository (an internal proxy, or a loopback server in tests).
 TUF_URL_ENV = "MCP_HARDEN_TUF_URL"
 
@@ -41,42 +40,86 @@ def online_trust_config(instance: str) -> Any:
 
     mirror = os.environ.get(TUF_URL_ENV)
     if mirror:
-        import sigstore
-
-        root = Path(sigstore.__file__).parent / "_store" / _SHIPPED[instance] / "root.json"
+        root = sigstore_shipped(instance, "root.json")
         return ClientTrustConfig.from_tuf(mirror, offline=False, bootstrap_root=root)
     return ClientTrustConfig.production() if instance == "production" else ClientTrustConfig.staging()
 
 
-RULES = [
-    Rule(
+RULES: list[Rule] = [
+    declare(
         "MH-VERIFY-SIGNATURE",
-        "signature",
-        "The signature, certificate chain or transparency-log proof does not verify.",
+        name="signature",
+        stage="verify",
+        severity=Severity.CRITICAL,
+        summary="The signature, certificate chain or transparency-log proof does not verify.",
+        fix="Do not deploy it: re-download the artifact and its bundle from the release, or re-sign from a clean build.",
     ),
-    Rule(
+    declare(
         "MH-VERIFY-IDENTITY",
-        "identity",
-        "The signature is valid but its signer is not one the policy allows.",
+        name="identity",
+        stage="verify",
+        severity=Severity.CRITICAL,
+        summary="The signature is valid but its signer is not one the policy allows.",
+        fix="Deploy only what the allowed workflow signed; if the signer legitimately changed, update verify.signers after review.",
     ),
-    Rule(
+    declare(
         "MH-VERIFY-MISSING-BUNDLE",
-        "missing-bundle",
-        "An artifact that must be signed has no Sigstore bundle.",
+        name="missing-bundle",
+        stage="verify",
+        severity=Severity.CRITICAL,
+        summary="An artifact that must be signed has no Sigstore bundle.",
+        fix="Ship the artifact's .sigstore.json bundle beside it (mcp-harden sign writes one per file).",
     ),
-    Rule("MH-VERIFY-BUNDLE", "bundle", "A Sigstore bundle cannot be read or is malformed."),
-    Rule(
-        "MH-VERIFY-ATTESTATION", "attestation", "A required attestation is missing, unsigned or not in-toto."
+    declare(
+        "MH-VERIFY-BUNDLE",
+        name="bundle",
+        stage="verify",
+        severity=Severity.CRITICAL,
+        summary="A Sigstore bundle cannot be read or is malformed.",
+        fix="Fetch the bundle again from the release; a damaged or hand-edited bundle proves nothing.",
     ),
-    Rule("MH-VERIFY-SUBJECT", "subject", "An attestation's subject digest does not match the artifact."),
-    Rule("MH-VERIFY-DIGEST", "digest", "An artifact differs from the digest in the release record."),
-    Rule("MH-VERIFY-RECORD", "record", "The release record names files by absolute path."),
-    Rule(
+    declare(
+        "MH-VERIFY-ATTESTATION",
+        name="attestation",
+        stage="verify",
+        severity=Severity.CRITICAL,
+        summary="A required attestation is missing, unsigned or not in-toto.",
+        fix="Produce the attestation in the release (mcp-harden sign --sbom/--manifest/--provenance) and ship its bundle.",
+    ),
+    declare(
+        "MH-VERIFY-SUBJECT",
+        name="subject",
+        stage="verify",
+        severity=Severity.CRITICAL,
+        summary="An attestation's subject digest does not match the artifact.",
+        fix="Attest the artifact you ship: the attestation was made for other bytes.",
+    ),
+    declare(
+        "MH-VERIFY-DIGEST",
+        name="digest",
+        stage="verify",
+        severity=Severity.CRITICAL,
+        summary="An artifact differs from the digest in the release record.",
+        fix="Do not deploy it: the file is not the one that was signed and audited.",
+    ),
+    declare(
+        "MH-VERIFY-RECORD",
+        name="record",
+        stage="verify",
+        severity=Severity.CRITICAL,
+        summary="The release record names files by absolute path.",
+        fix="Re-create the release record with mcp-harden sign --record; it names files relative to itself.",
+    ),
+    declare(
         "MH-VERIFY-MISSING-ARTIFACT",
-        "missing-artifact",
-        "An artifact listed in the release record is missing.",
+        name="missing-artifact",
+        stage="verify",
+        severity=Severity.CRITICAL,
+        summary="An artifact listed in the release record is missing.",
+        fix="Ship every file the release record lists, or release again without it.",
     ),
 ]
+_RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 __all__ = ["RULES", "TrustedRootInfo", "load_trusted_root", "verify_artifacts", "verify_record"]
 
@@ -156,9 +199,7 @@ def load_trusted_root(
     if instance not in _SHIPPED:
         raise UsageError(f"unknown instance {instance!r}")
     if offline:
-        import sigstore
-
-        path = Path(sigstore.__file__).parent / "_store" / _SHIPPED[instance] / "trusted_root.json"
+        path = sigstore_shipped(instance, "trusted_root.json")
         try:
             return TrustedRootInfo(
                 TrustedRoot.from_file(str(path)), f"{instance} (shipped with sigstore)", False
@@ -202,10 +243,9 @@ class _Checker:
 
     def _fail(self, rule: str, title: str, where: Path, *, evidence: str = "", fix: str = "") -> None:
         self.result.add(
-            Finding(
-                rule_id=rule,
+            _RULES_BY_ID[rule].finding(
+                title,
                 severity=Severity.CRITICAL,
-                title=title,
                 location=Location(path=str(where)),
                 evidence=evidence,
                 fix=fix,

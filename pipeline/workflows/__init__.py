@@ -3,21 +3,20 @@ rules (see `rules`), merged into one stage result."""
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from pathlib import Path
 
 import yaml
 
 from pipeline.errors import UsageError
-from pipeline.findings import Finding, Location, Rule, Severity, StageResult
+from pipeline.findings import Finding, Location, StageResult
 from pipeline.workflows import rules
 from pipeline.workflows.yamlmap import YMap, load
 
 __all__ = ["collect", "parse", "run_lint"]
 
 SKIP_DIRS = {".git", "node_modules", ".nox", ".tox", ".venv", "venv", "__pycache__", ".tools"}
-ZIZMOR_RULE = Rule(
-    "zizmor", "zizmor", "A zizmor audit finding (offline).", help_uri="https://docs.zizmor.sh/audits/"
-)
 
 
 def collect(paths: list[Path]) -> list[Path]:
@@ -64,13 +63,49 @@ def parse(path: Path) -> rules.Document | Finding:
 
 
 def _invalid(path: Path, line: int, why: str) -> Finding:
-    return Finding(
-        rule_id="MH-WF-YAML",
-        severity=Severity.HIGH,
-        title=f"{path.name}: {why}",
-        location=Location(path=str(path), line=line or None),
-        stage="workflows",
-    )
+    finding = rules.YAML.finding(f"{path.name}: {why}", location=Location(path=str(path), line=line or None))
+    finding.stage = "workflows"
+    return finding
+
+
+INLINE_IGNORE = re.compile(r"#\s*mcp-harden:\s*ignore\[([A-Za-z0-9*?,\s/-]+)\]\s*(.*)$")
+
+
+def apply_inline_ignores(findings: list[Finding], documents: list[rules.Document]) -> None:
+    """`# mcp-harden: ignore[ID, ...] reason` on the line a finding points at suppresses it, with that
+    reason; without a reason the comment is not honoured (an accountable suppression says why)."""
+    lines = {str(doc.path): doc.lines for doc in documents}
+    for finding in findings:
+        text = lines.get(finding.location.path or "", [])
+        line = finding.location.line
+        if finding.suppressed is not None or not line or not 0 < line <= len(text):
+            continue
+        match = INLINE_IGNORE.search(text[line - 1])
+        if not match or not match.group(2).strip():
+            continue
+        patterns = [p.strip() for p in match.group(1).split(",") if p.strip()]
+        if any(fnmatch.fnmatchcase(finding.rule_id, p) for p in patterns):
+            finding.suppressed = f"inline ignore: {match.group(2).strip()}"
+
+
+def _without_repeats(zizmor_findings: list[Finding], own: list[Finding]) -> list[Finding]:
+    """zizmor's findings less those one of mcp-harden's rules already reports at the same file and line as
+    the zizmor audit it tightens (`rules.TIGHTENS`): one mistake, one finding. The kept finding names the
+    zizmor audit in its properties, so a reader can cross-check."""
+    taken: dict[tuple[str, str | None, int | None], Finding] = {}
+    for finding in own:
+        audit = rules.TIGHTENS.get(finding.rule_id)
+        if audit:
+            taken[(audit, finding.location.path, finding.location.line)] = finding
+    kept: list[Finding] = []
+    for finding in zizmor_findings:
+        audit = finding.rule_id.removeprefix("zizmor/")
+        mine = taken.get((audit, finding.location.path, finding.location.line))
+        if mine is None:
+            kept.append(finding)
+        else:
+            mine.properties["zizmor"] = audit
+    return kept
 
 
 def run_lint(
@@ -91,7 +126,7 @@ def run_lint(
             "no workflows (.github/workflows/*.yml) or actions (action.yml) found",
             where=", ".join(map(str, paths)),
         )
-    stage = StageResult(stage="workflows", rules=[*rules.RULES, ZIZMOR_RULE])
+    stage = StageResult(stage="workflows", rules=list(rules.RULES))
     documents: list[rules.Document] = []
     for path in files:
         parsed = parse(path)
@@ -108,7 +143,7 @@ def run_lint(
     if zizmor:
         executable = find_zizmor(zizmor_path)
         found = run_zizmor([doc.path for doc in documents], executable=executable, persona=persona)
-        for finding in found:
+        for finding in _without_repeats(found, stage.findings):
             stage.add(finding)
         ignores = sum(line.count("zizmor: ignore[") for doc in documents for line in doc.lines)
         stage.summary["zizmor"] = (
@@ -118,4 +153,5 @@ def run_lint(
         stage.notes.append("zizmor ran offline: its online audits (impostor commits, stale refs) did not run")
     else:
         stage.notes.append("zizmor was not run (--no-zizmor): only mcp-harden's own rules were checked")
+    apply_inline_ignores(stage.findings, documents)
     return stage

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.findings import Finding, Location, Rule, Severity
+from pipeline.findings import Finding, Location, Severity
+from pipeline.rules import Rule, declare
 from pipeline.workflows.yamlmap import YList, YMap, line_of
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -39,40 +40,173 @@ UNTRUSTED_COMMANDS = (
     (re.compile(r"(^|[;&|]\s*|\n\s*)(\./[\w./-]+|(ba|z)?sh\s+[\w./-]+\.sh)\b"), "runs a repository script"),
 )
 
+UNPINNED = declare(
+    "MH-WF-UNPINNED",
+    name="unpinned-uses",
+    stage="lint-workflows",
+    severity=Severity.HIGH,
+    summary="An action, reusable workflow or container is not pinned to a full commit SHA (or image digest).",
+    standard="https://docs.github.com/en/actions/security-for-github-actions/security-guides/security-hardening-for-github-actions#using-third-party-actions",
+    fix="Pin the 40-hex commit SHA and name the version in a comment: @SHA # vX.Y.Z.",
+    references=("https://docs.zizmor.sh/audits/#unpinned-uses",),
+)
+
+PIN_COMMENT = declare(
+    "MH-WF-PIN-COMMENT",
+    name="pin-comment",
+    stage="lint-workflows",
+    severity=Severity.LOW,
+    summary="A SHA-pinned `uses:` has no `# vX.Y.Z` comment naming the release it is.",
+    standard="https://docs.github.com/en/actions/security-for-github-actions/security-guides/security-hardening-for-github-actions#using-third-party-actions",
+    fix="Add the tag the SHA belongs to: @SHA # vX.Y.Z.",
+)
+
+PLACEHOLDER = declare(
+    "MH-WF-PLACEHOLDER",
+    name="placeholder-pin",
+    stage="lint-workflows",
+    severity=Severity.HIGH,
+    summary="A `uses:` is pinned to a placeholder SHA (all one digit): a copied template was never filled in.",
+    fix="Replace it with the commit SHA of the release you use.",
+)
+
+TOP_PERMISSIONS = declare(
+    "MH-WF-TOP-PERMISSIONS",
+    name="top-permissions",
+    stage="lint-workflows",
+    severity=Severity.MEDIUM,
+    summary="The workflow does not set `permissions: {}` at the top.",
+    standard="https://docs.github.com/en/actions/writing-workflows/workflow-syntax-for-github-actions#permissions",
+    fix="Set `permissions: {}` at the top and grant each job only what it needs.",
+    references=("https://docs.zizmor.sh/audits/#excessive-permissions",),
+)
+
+BROAD_PERMISSIONS = declare(
+    "MH-WF-BROAD-PERMISSIONS",
+    name="broad-permissions",
+    stage="lint-workflows",
+    severity=Severity.MEDIUM,
+    summary="A job grants read-all or write-all.",
+    standard="https://docs.github.com/en/actions/writing-workflows/workflow-syntax-for-github-actions#permissions",
+    fix="List the scopes the job needs, each with the least level.",
+    references=("https://docs.zizmor.sh/audits/#excessive-permissions",),
+)
+
+OIDC_TOP = declare(
+    "MH-WF-OIDC-TOP",
+    name="oidc-workflow-level",
+    stage="lint-workflows",
+    severity=Severity.HIGH,
+    summary="`id-token: write` is granted to every job of the workflow.",
+    standard="https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect",
+    fix="Grant id-token: write only on the job that signs or publishes.",
+    references=("https://docs.zizmor.sh/audits/#excessive-permissions",),
+)
+
+OIDC_UNTRUSTED = declare(
+    "MH-WF-OIDC-UNTRUSTED",
+    name="oidc-untrusted",
+    stage="lint-workflows",
+    severity=Severity.HIGH,
+    summary="A job holding `id-token: write` also runs third-party actions or the project's code.",
+    standard="https://slsa.dev/spec/v1.0/requirements#isolated",
+    fix="Move building, testing and third-party actions to a job without id-token; pass only files checked by digest to the signing job.",
+)
+
+EXPR_IN_RUN = declare(
+    "MH-WF-EXPR-IN-RUN",
+    name="expression-in-run",
+    stage="lint-workflows",
+    severity=Severity.MEDIUM,
+    summary="`${{ }}` is expanded inside a `run:` script.",
+    standard="https://docs.github.com/en/actions/security-for-github-actions/security-guides/security-hardening-for-github-actions#understanding-the-risk-of-script-injections",
+    fix="Pass the value through env: and use the shell variable.",
+    references=("https://docs.zizmor.sh/audits/#template-injection",),
+)
+
+PERSIST_CREDENTIALS = declare(
+    "MH-WF-PERSIST-CREDENTIALS",
+    name="persist-credentials",
+    stage="lint-workflows",
+    severity=Severity.MEDIUM,
+    summary="actions/checkout keeps the token in .git/config.",
+    standard="https://github.com/actions/checkout#usage",
+    fix="Set `persist-credentials: false`.",
+    references=("https://docs.zizmor.sh/audits/#artipacked",),
+)
+
+SECRETS_INHERIT = declare(
+    "MH-WF-SECRETS-INHERIT",
+    name="secrets-inherit",
+    stage="lint-workflows",
+    severity=Severity.MEDIUM,
+    summary="A reusable workflow call passes every secret.",
+    standard="https://docs.github.com/en/actions/sharing-automations/reusing-workflows#passing-inputs-and-secrets-to-a-reusable-workflow",
+    fix="Pass only the secrets the called workflow declares.",
+    references=("https://docs.zizmor.sh/audits/#secrets-inherit",),
+)
+
+CONCURRENCY = declare(
+    "MH-WF-CONCURRENCY",
+    name="concurrency",
+    stage="lint-workflows",
+    severity=Severity.LOW,
+    summary="The workflow has no concurrency group.",
+    standard="https://docs.github.com/en/actions/writing-workflows/choosing-what-your-workflow-does/control-the-concurrency-of-workflows-and-jobs",
+    fix="Add `concurrency: {group: NAME-${{ github.ref }}, cancel-in-progress: ...}`.",
+    references=("https://docs.zizmor.sh/audits/#concurrency-limits",),
+)
+
+SECURITY_EVENTS = declare(
+    "MH-WF-SECURITY-EVENTS",
+    name="security-events-unused",
+    stage="lint-workflows",
+    severity=Severity.LOW,
+    summary="`security-events: write` on a job that does not upload SARIF.",
+    fix="Grant security-events: write only to the job that runs upload-sarif.",
+    references=("https://docs.zizmor.sh/audits/#excessive-permissions",),
+)
+
+YAML = declare(
+    "MH-WF-YAML",
+    name="invalid-yaml",
+    stage="lint-workflows",
+    severity=Severity.HIGH,
+    summary="The file is not valid YAML or not a workflow/action mapping.",
+    standard="https://docs.github.com/en/actions/writing-workflows/workflow-syntax-for-github-actions",
+    fix="Fix the YAML; a file GitHub cannot read is a workflow nobody reviewed.",
+)
+
 RULES = [
-    Rule(
-        "MH-WF-UNPINNED",
-        "unpinned-uses",
-        "An action or reusable workflow is not pinned to a full commit SHA.",
-    ),
-    Rule("MH-WF-PIN-COMMENT", "pin-comment", "A SHA-pinned `uses:` has no `# vX.Y.Z` comment naming it."),
-    Rule("MH-WF-PLACEHOLDER", "placeholder-pin", "A `uses:` is pinned to a placeholder SHA (all one digit)."),
-    Rule(
-        "MH-WF-TOP-PERMISSIONS", "top-permissions", "The workflow does not set `permissions: {}` at the top."
-    ),
-    Rule("MH-WF-BROAD-PERMISSIONS", "broad-permissions", "A job grants read-all or write-all."),
-    Rule(
-        "MH-WF-OIDC-TOP", "oidc-workflow-level", "`id-token: write` is granted to every job of the workflow."
-    ),
-    Rule(
-        "MH-WF-OIDC-UNTRUSTED",
-        "oidc-untrusted",
-        "A job holding `id-token: write` also runs third-party actions or the project's code.",
-    ),
-    Rule("MH-WF-EXPR-IN-RUN", "expression-in-run", "`${{ }}` is expanded inside a `run:` script."),
-    Rule(
-        "MH-WF-PERSIST-CREDENTIALS", "persist-credentials", "actions/checkout keeps the token in .git/config."
-    ),
-    Rule("MH-WF-SECRETS-INHERIT", "secrets-inherit", "A reusable workflow call passes every secret."),
-    Rule("MH-WF-CONCURRENCY", "concurrency", "The workflow has no concurrency group."),
-    Rule(
-        "MH-WF-SECURITY-EVENTS",
-        "security-events-unused",
-        "`security-events: write` on a job that does not upload SARIF.",
-    ),
-    Rule("MH-WF-YAML", "invalid-yaml", "The file is not valid YAML or not a workflow/action mapping."),
+    UNPINNED,
+    PIN_COMMENT,
+    PLACEHOLDER,
+    TOP_PERMISSIONS,
+    BROAD_PERMISSIONS,
+    OIDC_TOP,
+    OIDC_UNTRUSTED,
+    EXPR_IN_RUN,
+    PERSIST_CREDENTIALS,
+    SECRETS_INHERIT,
+    CONCURRENCY,
+    SECURITY_EVENTS,
+    YAML,
 ]
+
 RULE_IDS = {rule.id for rule in RULES}
+# The zizmor audit each rule tightens (the same stage runs zizmor): one mistake is reported once.
+
+TIGHTENS = {
+    UNPINNED.id: "unpinned-uses",
+    TOP_PERMISSIONS.id: "excessive-permissions",
+    BROAD_PERMISSIONS.id: "excessive-permissions",
+    OIDC_TOP.id: "excessive-permissions",
+    EXPR_IN_RUN.id: "template-injection",
+    PERSIST_CREDENTIALS.id: "artipacked",
+    SECRETS_INHERIT.id: "secrets-inherit",
+    CONCURRENCY.id: "concurrency-limits",
+    SECURITY_EVENTS.id: "excessive-permissions",
+}
 
 
 @dataclass
@@ -96,9 +230,10 @@ class Step:
     job: str | None  # None for a composite action
 
 
-def _finding(rule_id: str, severity: Severity, title: str, loc: Location, fix: str = "") -> Finding:
-    assert rule_id in RULE_IDS, rule_id
-    return Finding(rule_id=rule_id, severity=severity, title=title, location=loc, fix=fix, stage="workflows")
+def _finding(rule: Rule, severity: Severity, title: str, loc: Location, fix: str = "") -> Finding:
+    finding = rule.finding(title, severity=severity, location=loc, fix=fix or None)
+    finding.stage = "workflows"
+    return finding
 
 
 def iter_steps(doc: Document) -> Iterator[Step]:
@@ -151,7 +286,7 @@ def check_uses(doc: Document) -> list[Finding]:
             if "@sha256:" not in ref:
                 found.append(
                     _finding(
-                        "MH-WF-UNPINNED",
+                        UNPINNED,
                         Severity.HIGH,
                         f"container {ref} is not pinned by digest",
                         loc,
@@ -163,7 +298,7 @@ def check_uses(doc: Document) -> list[Finding]:
         if not SHA_RE.match(version):
             found.append(
                 _finding(
-                    "MH-WF-UNPINNED",
+                    UNPINNED,
                     Severity.HIGH,
                     f"{target} is used at {version or 'no ref'!r}, not a full commit SHA",
                     loc,
@@ -174,7 +309,7 @@ def check_uses(doc: Document) -> list[Finding]:
         if len(set(version)) == 1:
             found.append(
                 _finding(
-                    "MH-WF-PLACEHOLDER",
+                    PLACEHOLDER,
                     Severity.HIGH,
                     f"{target} is pinned to the placeholder {version[:7]}…: the template's SHA was never filled in",
                     loc,
@@ -187,7 +322,7 @@ def check_uses(doc: Document) -> list[Finding]:
         if not VERSION_COMMENT_RE.search("#" + comment):
             found.append(
                 _finding(
-                    "MH-WF-PIN-COMMENT",
+                    PIN_COMMENT,
                     Severity.LOW,
                     f"{target}@{version[:12]}… has no version comment",
                     loc,
@@ -217,7 +352,7 @@ def check_permissions(doc: Document, *, oidc_consumers: tuple[str, ...]) -> list
     if not has_top or not (isinstance(top, YMap) and not top):
         found.append(
             _finding(
-                "MH-WF-TOP-PERMISSIONS",
+                TOP_PERMISSIONS,
                 Severity.MEDIUM,
                 "the workflow does not set `permissions: {}` at the top"
                 + ("" if has_top else " (every job gets the repository's default token permissions)"),
@@ -229,7 +364,7 @@ def check_permissions(doc: Document, *, oidc_consumers: tuple[str, ...]) -> list
     if top_perms.get("id-token") == "write" or top_perms.get("*") == "write":
         found.append(
             _finding(
-                "MH-WF-OIDC-TOP",
+                OIDC_TOP,
                 Severity.HIGH,
                 "`id-token: write` is granted at the workflow level, so every job can mint an OIDC token",
                 doc.location(top_line, "workflow"),
@@ -242,7 +377,7 @@ def check_permissions(doc: Document, *, oidc_consumers: tuple[str, ...]) -> list
         if isinstance(perms_value, str) and perms_value in ("read-all", "write-all"):
             found.append(
                 _finding(
-                    "MH-WF-BROAD-PERMISSIONS",
+                    BROAD_PERMISSIONS,
                     Severity.MEDIUM,
                     f"job {name} grants {perms_value}",
                     doc.location(line, f"job {name}"),
@@ -256,7 +391,7 @@ def check_permissions(doc: Document, *, oidc_consumers: tuple[str, ...]) -> list
             for why in _untrusted(job, oidc_consumers):
                 found.append(
                     _finding(
-                        "MH-WF-OIDC-UNTRUSTED",
+                        OIDC_UNTRUSTED,
                         Severity.HIGH,
                         f"job {name} holds id-token: write and {why}",
                         doc.location(line, f"job {name}"),
@@ -267,7 +402,7 @@ def check_permissions(doc: Document, *, oidc_consumers: tuple[str, ...]) -> list
         if perms.get("security-events") == "write" and not _uploads_sarif(job):
             found.append(
                 _finding(
-                    "MH-WF-SECURITY-EVENTS",
+                    SECURITY_EVENTS,
                     Severity.LOW,
                     f"job {name} has security-events: write but uploads no SARIF",
                     doc.location(line, f"job {name}"),
@@ -319,7 +454,7 @@ def check_steps(doc: Document) -> list[Finding]:
         if isinstance(run, str) and EXPR_RE.search(run):
             found.append(
                 _finding(
-                    "MH-WF-EXPR-IN-RUN",
+                    EXPR_IN_RUN,
                     Severity.MEDIUM,
                     f"{_where(step)} expands ${{{{ }}}} inside run:",
                     doc.location(line_of(step.step, "run"), _where(step)),
@@ -333,7 +468,7 @@ def check_steps(doc: Document) -> list[Finding]:
             if persist is not False and str(persist).lower() != "false":
                 found.append(
                     _finding(
-                        "MH-WF-PERSIST-CREDENTIALS",
+                        PERSIST_CREDENTIALS,
                         Severity.MEDIUM,
                         f"{_where(step)} leaves the token in .git/config",
                         doc.location(line_of(step.step, "uses"), _where(step)),
@@ -351,7 +486,7 @@ def check_workflow(doc: Document) -> list[Finding]:
     if "concurrency" not in doc.data:
         found.append(
             _finding(
-                "MH-WF-CONCURRENCY",
+                CONCURRENCY,
                 Severity.LOW,
                 "the workflow has no concurrency group",
                 doc.location(1, "workflow"),
@@ -362,7 +497,7 @@ def check_workflow(doc: Document) -> list[Finding]:
         if job.get("secrets") == "inherit":
             found.append(
                 _finding(
-                    "MH-WF-SECRETS-INHERIT",
+                    SECRETS_INHERIT,
                     Severity.MEDIUM,
                     f"job {name} passes every secret to {job.get('uses')}",
                     doc.location(line_of(job, "secrets"), f"job {name}"),

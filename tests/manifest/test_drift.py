@@ -153,3 +153,57 @@ def test_a_second_tool_under_a_known_name_is_reported(pinned: Path, tmp_path: Pa
     assert result.code == 1, result.out
     logical = [f["location"]["logical"] for f in stage(result)["findings"]]
     assert "tool send_report#dup" in logical
+
+
+def _record(**sections: list[dict[str, object]]) -> dict[str, object]:
+    raw: dict[str, object] = {"server": {"name": "s", "version": "1", "title": "S"}}
+    raw.update({section: list(sections.get(section, [])) for section in SECTIONS})
+    return build_record(raw)
+
+
+ENTRY = {
+    "tools": {"name": "t", "description": "d"},
+    "prompts": {"name": "p", "description": "d"},
+    "resources": {"uri": "file:///r", "name": "r", "description": "d"},
+    "resourceTemplates": {"uriTemplate": "db://{t}", "name": "rt", "description": "d"},
+}
+# section -> the rules for an entry added, removed, changed
+RULES = {
+    "tools": ("MH-MANIFEST-TOOL-ADDED", "MH-MANIFEST-TOOL-REMOVED", "MH-MANIFEST-TOOL-CHANGED"),
+    "prompts": ("MH-MANIFEST-PROMPT-ADDED", "MH-MANIFEST-PROMPT-REMOVED", "MH-MANIFEST-PROMPT-CHANGED"),
+    "resources": (
+        "MH-MANIFEST-RESOURCE-ADDED",
+        "MH-MANIFEST-RESOURCE-REMOVED",
+        "MH-MANIFEST-RESOURCE-CHANGED",
+    ),
+    "resourceTemplates": (
+        "MH-MANIFEST-RESOURCE-TEMPLATE-ADDED",
+        "MH-MANIFEST-RESOURCE-TEMPLATE-REMOVED",
+        "MH-MANIFEST-RESOURCE-TEMPLATE-CHANGED",
+    ),
+}
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_every_section_reports_added_removed_changed(section: str) -> None:
+    """Each kind of entry has its own added/removed/changed rule (pure diff, no server)."""
+    from pipeline.manifest.diff import diff_records
+
+    entry = ENTRY[section]
+    empty, one = _record(), _record(**{section: [entry]})
+    changed = _record(**{section: [{**entry, "description": "d, and more"}]})
+    added, removed, was_changed = RULES[section]
+    assert [f.rule_id for f in diff_records(empty, one)] == [added]
+    assert [f.rule_id for f in diff_records(one, empty)] == [removed]
+    assert [f.rule_id for f in diff_records(one, changed)] == [was_changed]
+
+
+def test_server_sets_report_added_removed_and_changed_servers() -> None:
+    from pipeline.manifest.diff import diff_sets
+
+    a, b = _record(), _record()
+    b_other = build_record({"server": {"name": "s", "version": "1", "title": "Other"}})
+    found = diff_sets({"x": a, "y": b}, {"x": a, "z": b})
+    assert sorted(f.rule_id for f in found) == ["MH-MANIFEST-SERVER-ADDED", "MH-MANIFEST-SERVER-REMOVED"]
+    found = diff_sets({"x": a, "y": b}, {"x": a, "y": b_other})
+    assert [f.rule_id for f in found] == ["MH-MANIFEST-SERVER-CHANGED"]

@@ -288,7 +288,7 @@ def test_deep_and_odd_json_does_not_crash() -> None:
 def test_every_rule_has_a_description_and_fix() -> None:
     described = rules()
     assert len({r.id for r in described}) == len(described)
-    assert all(r.id.startswith("MH-TOOL-") and r.description and r.help for r in described)
+    assert all(r.id.startswith("MH-TOOL-") and r.summary and r.fix for r in described)
     assert {"tag_markup", "secret_dot", "tunnel"} <= set(SIG)
 
 

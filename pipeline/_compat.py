@@ -1,0 +1,77 @@
+"""Every use of another project's private API, in one place, each behind a small function.
+
+pip-audit's services (`pip_audit._service`), cyclonedx-py's metadata helpers (`cyclonedx_py._internal`) and
+the trust roots shipped inside sigstore (`sigstore/_store`) are not public interfaces: a new release may move
+them. `tests/test_compat.py` pins what mcp-harden relies on, so such a move fails one test with a clear name
+instead of a stage at run time. Imports happen inside the functions: `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+
+class PipAuditApi(NamedTuple):
+    ResolvedDependency: Any
+    ServiceError: type[Exception]
+    OsvService: Any
+    PyPIService: Any
+
+
+def _quiet_pip_api() -> None:
+    """pip-audit imports pip-api, which runs `python -m pip --version` in a subprocess at import time only to
+    learn pip's version (a quarter of a second, more on a loaded machine). That pip is the one installed beside
+    this interpreter, so its version is in the environment's metadata: answer from there. Left alone when
+    pip-api is told to use another interpreter (PIPAPI_PYTHON_LOCATION) or pip is not installed."""
+    import importlib.metadata
+    import os
+    import sys
+    import types
+
+    if "pip_api" in sys.modules or os.environ.get("PIPAPI_PYTHON_LOCATION"):
+        return
+    try:
+        version = importlib.metadata.version("pip")
+    except importlib.metadata.PackageNotFoundError:
+        return
+    module = types.ModuleType("pip_api._version")
+    module.version = lambda: version  # type: ignore[attr-defined]
+    sys.modules["pip_api._version"] = module
+
+
+def pip_audit_api() -> PipAuditApi:
+    _quiet_pip_api()
+    from pip_audit._service.interface import ResolvedDependency, ServiceError
+    from pip_audit._service.osv import OsvService
+    from pip_audit._service.pypi import PyPIService
+
+    return PipAuditApi(ResolvedDependency, ServiceError, OsvService, PyPIService)
+
+
+class CycloneDxHelpers(NamedTuple):
+    licenses_fixup: Any
+    metadata2extrefs: Any
+    metadata2licenses: Any
+    make_bom: Any
+
+
+def cyclonedx_helpers() -> CycloneDxHelpers:
+    from cyclonedx_py._internal.utils.cdx import licenses_fixup, make_bom
+    from cyclonedx_py._internal.utils.packaging import metadata2extrefs, metadata2licenses
+
+    return CycloneDxHelpers(licenses_fixup, metadata2extrefs, metadata2licenses, make_bom)
+
+
+# The folder under sigstore/_store of each instance whose trust material sigstore ships.
+SIGSTORE_SHIPPED = {
+    "production": "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev",
+    "staging": "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev",
+}
+
+
+def sigstore_shipped(instance: str, name: str) -> Path:
+    """A file sigstore ships for an instance: `root.json` (the TUF root) or `trusted_root.json`."""
+    import sigstore
+
+    return Path(sigstore.__file__).parent / "_store" / SIGSTORE_SHIPPED[instance] / name

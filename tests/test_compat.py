@@ -1,0 +1,57 @@
+"""What mcp-harden takes from other projects' private APIs (`pipeline/_compat.py`), pinned: a release of
+pip-audit, cyclonedx-py or sigstore that moves one of these fails here, by name."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+from packaging.version import Version
+
+from pipeline._compat import SIGSTORE_SHIPPED, cyclonedx_helpers, pip_audit_api, sigstore_shipped
+
+
+def test_pip_audit_services() -> None:
+    api = pip_audit_api()
+    dep = api.ResolvedDependency(name="jinja2", version=Version("2.4.1"))
+    assert dep.canonical_name == "jinja2" and dep.version == Version("2.4.1")
+    assert issubclass(api.ServiceError, Exception)
+    assert api.OsvService.DEFAULT_OSV_URL.startswith("https://")
+    for service in (api.OsvService, api.PyPIService):
+        assert callable(service.query)
+        assert "timeout" in inspect.signature(service.__init__).parameters
+    assert "osv_url" in inspect.signature(api.OsvService.__init__).parameters
+    assert hasattr(api.OsvService(timeout=1), "session")  # the session mcp-harden wraps to keep raw records
+
+
+def test_cyclonedx_helpers() -> None:
+    helpers = cyclonedx_helpers()
+    for name in ("licenses_fixup", "metadata2extrefs", "metadata2licenses", "make_bom"):
+        assert callable(getattr(helpers, name)), name
+    assert list(inspect.signature(helpers.metadata2licenses).parameters)[:2] == ["metadata", "lfac"]
+
+
+@pytest.mark.parametrize("instance", sorted(SIGSTORE_SHIPPED))
+def test_sigstore_ships_the_trust_roots(instance: str) -> None:
+    for name in ("root.json", "trusted_root.json"):
+        path = sigstore_shipped(instance, name)
+        assert path.is_file(), path
+        json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_pip_api_learns_the_same_pip_version_without_a_subprocess() -> None:
+    """The pip version pip-api gets from the metadata shim is the one `python -m pip --version` prints."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pipeline._compat import pip_audit_api; pip_audit_api(); import pip_api; "
+        "assert not hasattr(sys.modules['pip_api._version'], '__file__'), 'shim not used'; "
+        "print(pip_api.PIP_VERSION)"
+    )
+    shimmed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    printed = subprocess.run(
+        [sys.executable, "-m", "pip", "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
+    assert shimmed.stdout.strip() == printed
