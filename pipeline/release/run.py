@@ -260,11 +260,14 @@ def _audit(options: ReleaseOptions, layout: Layout, policy: Policy, progress: Pr
     _discard(layout.vex)
     if not layout.sbom.is_file():
         raise _Missing(f"no SBOM at {layout.sbom}: the sbom stage did not produce one")
-    if options.osv_url:
-        policy.audit.osv_url = options.osv_url
-        policy.audit.service = "osv"
     progress.step("loading the vulnerability database" if options.offline_db else "querying OSV")
-    return run_audit(policy=policy, sbom=layout.sbom, offline_db=options.offline_db, vex_output=layout.vex)
+    return run_audit(
+        policy=policy,
+        sbom=layout.sbom,
+        offline_db=options.offline_db,
+        osv_url=options.osv_url,
+        vex_output=layout.vex,
+    )
 
 
 def _manifest(options: ReleaseOptions, layout: Layout, policy: Policy, progress: Progress) -> StageResult:
