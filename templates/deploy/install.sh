@@ -12,6 +12,14 @@ PYTHON="${PYTHON:-python3}"
 export RELEASE PYTHON
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
+# Verify and install from one private copy: a file swapped in the release folder after it was verified
+# cannot reach the install.
+PRIVATE="$(mktemp -d)"
+trap 'rm -rf "$PRIVATE"' EXIT
+cp -R "$RELEASE/." "$PRIVATE/"
+RELEASE="$PRIVATE"
+export RELEASE
+
 "$HERE/verify.sh"
 
 [ -x "$TARGET/bin/python" ] || "$PYTHON" -m venv --without-pip "$TARGET"

@@ -53,7 +53,11 @@ for path in sorted(wheelhouse.iterdir()):
     pin = pins.get(canon(name))
     if pin is None or pin[0] != version:
         sys.exit(f"verify.sh: refused: {path} is not in the signed lock (an unlisted distribution)")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    digest = sha.hexdigest()
     if digest != pin[1]:
         sys.exit(f"verify.sh: refused: {path} has sha256 {digest}; the signed lock pins {canon(name)}=={version} to {pin[1]}")
     if canon(name) in seen:
