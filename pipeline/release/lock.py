@@ -71,6 +71,20 @@ def render_lock(pins: list[Pin], *, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def install_requirements(pins: list[Pin], root_wheel: Path | None) -> str:
+    """The lock as pip input for an install or download here: the project's own entry names the built wheel
+    by path (another file of the same name elsewhere on pip's search path must not be taken for it), or is
+    left out when `root_wheel` is None; every other entry is the pin with its hash."""
+    root = canonicalize_name(root_wheel.name.split("-")[0]) if root_wheel is not None else None
+    lines = []
+    for pin in pins:
+        if root_wheel is not None and pin.name == root:
+            lines.append(f"{root_wheel.resolve()} --hash=sha256:{pin.sha256}")
+        elif pin.name != root:
+            lines.append(f"{pin.name}=={pin.version} --hash=sha256:{pin.sha256}")
+    return "\n".join(lines) + "\n"
+
+
 def parse_lock(path: Path) -> list[Pin]:
     """Read a lock this module wrote: `name==version` with exactly one `--hash=sha256:` each."""
     text = read_text_bounded(path, what="lock file")

@@ -223,8 +223,14 @@ def _fill_wheelhouse(options: ReleaseOptions, layout: Layout, wheel: Path) -> No
     import sys
 
     from pipeline.errors import CheckError
+    from pipeline.release.lock import install_requirements, parse_lock
 
     layout.wheelhouse.mkdir(parents=True)
+    layout.work.mkdir(parents=True, exist_ok=True)
+    dependencies = (
+        layout.work / "dependencies.txt"
+    )  # the lock less the project: its wheel is copied from dist
+    dependencies.write_text(install_requirements(parse_lock(layout.lock), None), encoding="utf-8")
     command = [
         sys.executable,
         "-m",
@@ -236,12 +242,10 @@ def _fill_wheelhouse(options: ReleaseOptions, layout: Layout, wheel: Path) -> No
         "--require-hashes",
         "--only-binary",
         ":all:",
-        "--find-links",
-        str(layout.dist),
         "-d",
         str(layout.wheelhouse),
         "-r",
-        str(layout.lock),
+        str(dependencies),
     ]
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=options.timeout, check=False)
@@ -250,8 +254,7 @@ def _fill_wheelhouse(options: ReleaseOptions, layout: Layout, wheel: Path) -> No
     if proc.returncode != 0:
         lines = [x.strip() for x in (proc.stderr + proc.stdout).splitlines() if x.strip()]
         raise CheckError(f"cannot fill the wheelhouse: {lines[-1] if lines else 'pip failed'}")
-    if not (layout.wheelhouse / wheel.name).is_file():
-        shutil.copy2(wheel, layout.wheelhouse / wheel.name)
+    shutil.copy2(wheel, layout.wheelhouse / wheel.name)
 
 
 def _audit(options: ReleaseOptions, layout: Layout, policy: Policy, progress: Progress) -> StageResult:
@@ -285,7 +288,7 @@ def _manifest(options: ReleaseOptions, layout: Layout, policy: Policy, progress:
     venv, reused = serverenv.prepare(
         layout.lock,
         pins,
-        dist=layout.dist,
+        root_wheel=wheel,
         wheelhouse=wheelhouse,
         work=layout.work,
         timeout=options.timeout,

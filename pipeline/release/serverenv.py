@@ -66,7 +66,7 @@ def prepare(
     lock: Path,
     pins: list[Pin],
     *,
-    dist: Path,
+    root_wheel: Path,
     wheelhouse: Path | None,
     work: Path,
     timeout: float = 900.0,
@@ -85,9 +85,11 @@ def prepare(
         shutil.rmtree(old, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], "cannot create a venv", timeout)
-    sources = ["--find-links", str(dist)]
-    if wheelhouse is not None:
-        sources = ["--no-index", "--find-links", str(wheelhouse), *sources]
+    from pipeline.release.lock import install_requirements
+
+    requirements = work / "install.txt"
+    requirements.write_text(install_requirements(pins, root_wheel), encoding="utf-8")
+    sources = ["--no-index", "--find-links", str(wheelhouse)] if wheelhouse is not None else []
     command = [
         sys.executable,
         "-m",
@@ -103,7 +105,7 @@ def prepare(
         ":all:",
         *sources,
         "-r",
-        str(lock),
+        str(requirements),
     ]
     _run(command, "cannot install the locked set into the server's environment", timeout)
     problems = compare(installed_set(venv), pins)

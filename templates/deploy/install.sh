@@ -23,7 +23,9 @@ export RELEASE
 "$HERE/verify.sh"
 
 [ -x "$TARGET/bin/python" ] || "$PYTHON" -m venv --without-pip "$TARGET"
-"$PYTHON" -m pip --python "$TARGET/bin/python" install --quiet --disable-pip-version-check --no-cache-dir \
+# Only the wheelhouse: no index, no pip configuration file, no extra find-links from the environment.
+env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_CONSTRAINT PIP_CONFIG_FILE=/dev/null \
+  "$PYTHON" -m pip --python "$TARGET/bin/python" install --quiet --disable-pip-version-check --no-cache-dir \
   --no-index --require-hashes --no-deps --only-binary :all: \
   --find-links "$RELEASE/wheelhouse" -r "$RELEASE/requirements.lock.txt"
 
