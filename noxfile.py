@@ -82,7 +82,6 @@ def release(session: nox.Session) -> None:
     for variable, option in (
         ("MCP_HARDEN_OFFLINE_DB", "--offline-db"),
         ("MCP_HARDEN_OSV_URL", "--osv-url"),
-        ("MCP_HARDEN_SIGN_INSTANCE", "--instance"),
         ("GITHUB_STEP_SUMMARY", "--summary"),
     ):
         if os.environ.get(variable):

@@ -71,17 +71,17 @@ def render_lock(pins: list[Pin], *, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def install_requirements(pins: list[Pin], root_wheel: Path | None) -> str:
-    """The lock as pip input for an install or download here: the project's own entry names the built wheel
+def install_requirements(pins: list[Pin], root_wheel: Path, *, with_root: bool = True) -> str:
+    """The lock as pip input for an install or a download here: the project's own entry names the built wheel
     by path (another file of the same name elsewhere on pip's search path must not be taken for it), or is
-    left out when `root_wheel` is None; every other entry is the pin with its hash."""
-    root = canonicalize_name(root_wheel.name.split("-")[0]) if root_wheel is not None else None
+    left out (`with_root=False`); every other entry is the pin with its hash."""
+    root = canonicalize_name(root_wheel.name.split("-")[0])
     lines = []
     for pin in pins:
-        if root_wheel is not None and pin.name == root:
-            lines.append(f"{root_wheel.resolve()} --hash=sha256:{pin.sha256}")
-        elif pin.name != root:
+        if pin.name != root:
             lines.append(f"{pin.name}=={pin.version} --hash=sha256:{pin.sha256}")
+        elif with_root:
+            lines.append(f"{root_wheel.resolve()} --hash=sha256:{pin.sha256}")
     return "\n".join(lines) + "\n"
 
 

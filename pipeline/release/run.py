@@ -68,8 +68,9 @@ class _Missing(HardenError):
 
 
 def resolve_instance(choice: str, policy: Policy, env: dict[str, str]) -> str:
-    """`auto`: with an OIDC identity at hand (GitHub Actions `id-token: write`, or SIGSTORE_ID_TOKEN) the
-    policy's instance (production by default), else the local sandbox, which says loudly what it is."""
+    """`auto`: MCP_HARDEN_SIGN_INSTANCE when set; else, with an OIDC identity at hand (GitHub Actions
+    `id-token: write`, or SIGSTORE_ID_TOKEN), the policy's instance (production by default); else the local
+    sandbox, which says loudly what it is."""
     if choice != "auto":
         return choice
     if env.get("MCP_HARDEN_SIGN_INSTANCE"):
@@ -230,7 +231,9 @@ def _fill_wheelhouse(options: ReleaseOptions, layout: Layout, wheel: Path) -> No
     dependencies = (
         layout.work / "dependencies.txt"
     )  # the lock less the project: its wheel is copied from dist
-    dependencies.write_text(install_requirements(parse_lock(layout.lock), None), encoding="utf-8")
+    dependencies.write_text(
+        install_requirements(parse_lock(layout.lock), wheel, with_root=False), encoding="utf-8"
+    )
     command = [
         sys.executable,
         "-m",
@@ -353,7 +356,11 @@ def _sign(options: ReleaseOptions, layout: Layout, policy: Policy, progress: Pro
             files.append(path)
         else:
             gaps.append(path.name)
-    env = {**options.env, "GITHUB_REPOSITORY": default_repository(options, layout)}
+    env = options.env
+    if (
+        instance == "sandbox"
+    ):  # the repository the sandbox's certificate claims; a real one comes from the token
+        env = {**env, "GITHUB_REPOSITORY": default_repository(options, layout)}
     progress.step(f"signing {len(files)} files and 3 attestations ({instance})")
     stage = sign_files(
         files,

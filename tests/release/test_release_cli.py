@@ -103,3 +103,41 @@ def test_a_lock_that_is_not_ours_is_refused(tmp_path: Path, text: str) -> None:
     path.write_text(text)
     with pytest.raises(CheckError):
         parse_lock(path)
+
+
+def test_the_built_wheel_is_installed_not_a_same_named_one_on_pips_path(
+    tmp_path: Path, offline_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stale or planted wheel with the project's file name, where pip looks for packages, is never taken for
+    the one just built: the server's environment gets the built wheel, by path and hash."""
+    from tests.release.conftest import make_wheel
+
+    project = write_project(tmp_path / "project")
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    make_wheel(
+        planted, "weather_notes_mcp", "0.2.0", {"weather_notes_mcp/__init__.py": "raise SystemExit(9)\n"}
+    )
+    env = {**offline_env, "PIP_FIND_LINKS": f"{planted} {offline_env['PIP_FIND_LINKS']}"}
+    out = tmp_path / "release"
+    args = [
+        *release_args(project, out, tmp_path / "sandbox", "--stages", "build,sbom,manifest"),
+        "--format",
+        "json",
+    ]
+    code, stdout, _ = run_release_cli(args, env, capsys)
+    stages = {s["stage"]: s for s in json.loads(stdout)["stages"]}
+    assert code == 0, stages
+    assert json.loads((out / "mcp-manifest.json").read_text())["server"]["name"] == "weather-notes"
+
+
+def test_install_requirements_name_the_built_wheel_by_path(tmp_path: Path) -> None:
+    from pipeline.release.lock import install_requirements
+
+    wheel = tmp_path / "weather_notes_mcp-0.2.0-py3-none-any.whl"
+    pins = [Pin("weather-notes-mcp", "0.2.0", "a" * 64), Pin("anyio", "4.16.0", "b" * 64)]
+    assert install_requirements(pins, wheel).splitlines() == [
+        f"{wheel.resolve()} --hash=sha256:{'a' * 64}",
+        f"anyio==4.16.0 --hash=sha256:{'b' * 64}",
+    ]
+    assert install_requirements(pins, wheel, with_root=False) == f"anyio==4.16.0 --hash=sha256:{'b' * 64}\n"
