@@ -75,3 +75,14 @@ def sigstore_shipped(instance: str, name: str) -> Path:
     import sigstore
 
     return Path(sigstore.__file__).parent / "_store" / SIGSTORE_SHIPPED[instance] / name
+
+
+def regex_parser() -> tuple[Any, Any]:
+    """Python's own regular-expression parser and its opcodes (`re._parser`, `re._constants`; before 3.11
+    `sre_parse`, `sre_constants`): the identity guard reads a pattern's literal prefixes with them."""
+    try:
+        from re import _constants, _parser  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_constants as _constants
+        import sre_parse as _parser
+    return _parser, _constants

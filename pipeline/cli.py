@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "manifest",
     "scan_tools",
     "lint_workflows",
+    "provenance",
     "report",
     "explain",
     "release",

@@ -43,7 +43,7 @@ class SbomSection:
     # Elements that must be present on 100% of components, else a finding at `fail_on`.
     require_complete: list[
         Literal["name", "version", "purl", "supplier", "hashes", "licenses", "dependencies"]
-    ] = field(default_factory=lambda: ["name", "version", "purl", "hashes", "dependencies"])
+    ] = field(default_factory=lambda: ["name", "version", "purl", "hashes", "licenses", "dependencies"])
     lifecycle: Literal["design", "pre-build", "build", "post-build", "operations", "discovery"] = "build"
 
 
@@ -75,6 +75,12 @@ class AuditSection:
     unknown_severity: Severity = Severity.CRITICAL
     timeout: float = 30.0
     ignore: list[Ignore] = field(default_factory=list)
+    # An offline database older than this (days since its newest record's `modified`) is "could not check".
+    max_db_age_days: int = 7
+
+    def __post_init__(self) -> None:
+        if self.max_db_age_days < 0:
+            raise ValueError("max_db_age_days must be 0 or more")
 
 
 @dataclass
@@ -114,6 +120,8 @@ class VerifySection:
     require_attestations: list[Literal["slsa-provenance", "sbom", "tool-manifest"]] = field(
         default_factory=list
     )
+    # What proves an artifact's origin: its signature, a GitHub provenance attestation, or both.
+    proof: Literal["signature", "attestation", "both"] = "signature"
 
 
 @dataclass
@@ -160,6 +168,20 @@ class ScanSection:
 
 
 @dataclass
+class ProvenanceSection:
+    """PEP 740 provenance of the SBOM's PyPI components (`mcp-harden provenance`)."""
+
+    # Where the integrity API lives (PyPI, or a mirror that serves the same routes).
+    index_url: str = "https://pypi.org"
+    online: bool = False
+    cache: str | None = None  # folder of provenance files, filled by `provenance --update-cache`
+    lock: str = "provenance.lock.json"  # expected publisher per package, reviewed like code
+    # Packages that must be attested (canonical names), or ["*"] for every PyPI component.
+    require: list[str] = field(default_factory=list)
+    timeout: float = 30.0
+
+
+@dataclass
 class Policy:
     version: int = 1
     fail_on: Severity = Severity.HIGH
@@ -171,6 +193,7 @@ class Policy:
     endpoint: EndpointSection = field(default_factory=EndpointSection)
     manifest: ManifestSection = field(default_factory=ManifestSection)
     scan: ScanSection = field(default_factory=ScanSection)
+    provenance: ProvenanceSection = field(default_factory=ProvenanceSection)
     # Suppressions for every stage (see pipeline.rules.suppress); scan.suppress is the older spelling.
     suppress: list[Suppression] = field(default_factory=list)
     # Not from the file: where it was read, for messages and relative paths.
@@ -392,7 +415,7 @@ project:
 sbom:
   # Elements every component must carry, else a finding: name, version, purl, supplier, hashes,
   # licenses, dependencies.
-  require_complete: [name, version, purl, hashes, dependencies]
+  require_complete: [name, version, purl, hashes, licenses, dependencies]
   lifecycle: build
 
 audit:
@@ -400,6 +423,9 @@ audit:
   service: osv
   # A directory or zip of OSV records (JSON or YAML). When set, it is used instead of the network.
   # offline_db: vulndb/osv-pypi.zip   # example
+  # An offline database whose newest record (its `modified` date) is older than this many days makes the
+  # audit "could not check" (exit 3): refresh it with `mcp-harden vulndb update --offline-db PATH`.
+  max_db_age_days: 7
   # A vulnerability without any severity counts as this (most PyPI advisories carry none).
   unknown_severity: critical
   timeout: 30
@@ -425,6 +451,7 @@ verify:
   offline: true
   require_signed: true
   require_attestations: []            # slsa-provenance, sbom, tool-manifest
+  proof: signature                    # or attestation (GitHub artifact attestations), or both
 
 endpoint:
   urls: []                            # e.g. ["https://mcp.example.com/mcp"]
@@ -440,6 +467,15 @@ manifest:
   allow_changes: []                   # kinds of drift to tolerate, e.g. [tool-added]
   timeout: 30
   command: []                         # how `release` starts the server, e.g. [python, -m, my_server]
+
+provenance:
+  # PEP 740 attestations of the SBOM's PyPI components (mcp-harden provenance).
+  index_url: https://pypi.org
+  online: false
+  # cache: provenance-cache/         # example: filled by `mcp-harden provenance SBOM --update-cache`
+  lock: provenance.lock.json          # expected publisher per package: written on first use, reviewed
+  require: []                         # packages that must be attested, e.g. [mcp, httpx], or ["*"]
+  timeout: 30
 
 scan:
   suppress: []

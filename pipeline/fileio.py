@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import stat
-import tempfile
 from pathlib import Path
 
 from pipeline.errors import ConfigError
@@ -69,18 +69,29 @@ def read_text_bounded(path: str | os.PathLike[str], *, what: str, limit: int = M
         raise ConfigError(f"{what} is not UTF-8 text (byte {exc.start})", where=os.fspath(path)) from None
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
-    """Write to a temporary file beside `path`, then rename over it."""
+def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, mode: int = 0o666) -> None:
+    """Write to a temporary file beside `path`, then rename over it.
+
+    The file is created with `mode` less the umask, as `open()` would: outputs (records, bundles, SBOMs)
+    are readable where the user's umask says so, e.g. by a deploy container's other user. Private keys
+    pass `mode=0o600`, which holds from creation on (there is no moment where the key is readable)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    while True:
+        tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, flags, mode)
+            break
+        except FileExistsError:  # a name taken by chance (or planted): draw another
+            continue
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -20,12 +20,17 @@ from pipeline.findings import Report, Severity
 from pipeline.formats import render
 from tests.conftest import assert_one_line_error, run_cli
 
+# A fresh database: its newest `modified` is within audit.max_db_age_days (test_audit_db_age.py tests age).
+RECENT = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+# The shared pypa vectors are a 2024 snapshot: the tests that match against them accept their age.
+OLD_DB_OK = "audit:\n  max_db_age_days: 100000\n"
+
 # Shaped like pypa/advisory-database records: ECOSYSTEM ranges, aliases, no severity.
 RECORD_YAML = {
     "id": "PYSEC-2099-1",
     "details": "Template injection in demo-lib before 2.0.1.",
     "aliases": ["CVE-2099-0001", "GHSA-aaaa-bbbb-cccc"],
-    "modified": "2099-01-02T00:00:00Z",
+    "modified": RECENT,
     "published": "2099-01-01T00:00:00Z",
     "affected": [
         {
@@ -39,7 +44,7 @@ RECORD_JSON = {
     "id": "GHSA-dddd-eeee-ffff",
     "summary": "Path traversal in other-lib",
     "aliases": ["CVE-2099-0002"],
-    "modified": "2099-02-01T00:00:00Z",
+    "modified": RECENT,
     "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"}],
     "affected": [
         {
@@ -218,14 +223,16 @@ def test_corrupt_record_is_named(tmp_path):
 
 def test_real_pypa_advisories(tmp_path, osv_pypa):
     req = _req(tmp_path, "django==3.2.0\naiohttp==3.8.0\n")
-    stage = run_audit(policy=_policy(), requirements=req, offline_db=osv_pypa)
+    stage = run_audit(policy=_policy(OLD_DB_OK), requirements=req, offline_db=osv_pypa)
     ids = {f.properties["id"] for f in stage.findings}
     aliases = {a for f in stage.findings for a in f.properties["aliases"]}
     assert "PYSEC-2021-109" in ids and "CVE-2021-35042" in aliases  # QuerySet.order_by SQL injection
     fix = next(f for f in stage.findings if f.properties["id"] == "PYSEC-2021-109")
     assert "3.2.5" in fix.properties["fix_versions"]
     assert any(f.properties["package"] == "aiohttp" for f in stage.findings)
-    clean = run_audit(policy=_policy(), requirements=_req(tmp_path, "django==5.1.2\n"), offline_db=osv_pypa)
+    clean = run_audit(
+        policy=_policy(OLD_DB_OK), requirements=_req(tmp_path, "django==5.1.2\n"), offline_db=osv_pypa
+    )
     assert clean.error is None and clean.findings == []
 
 

@@ -9,7 +9,13 @@ import json
 import pytest
 from packaging.version import Version
 
-from pipeline._compat import SIGSTORE_SHIPPED, cyclonedx_helpers, pip_audit_api, sigstore_shipped
+from pipeline._compat import (
+    SIGSTORE_SHIPPED,
+    cyclonedx_helpers,
+    pip_audit_api,
+    regex_parser,
+    sigstore_shipped,
+)
 
 
 def test_pip_audit_services() -> None:
@@ -38,6 +44,15 @@ def test_sigstore_ships_the_trust_roots(instance: str) -> None:
         path = sigstore_shipped(instance, name)
         assert path.is_file(), path
         json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_regex_parser_opcodes() -> None:
+    parser, ops = regex_parser()
+    parsed = list(parser.parse(r"a(b|c)[de].*\Z"))
+    kinds = [op for op, _ in parsed]
+    assert kinds[0] is ops.LITERAL and kinds[1] is ops.SUBPATTERN and kinds[2] is ops.IN
+    assert kinds[3] is ops.MAX_REPEAT and kinds[4] is ops.AT
+    assert parsed[1][1][-1][0][0] is ops.BRANCH or parsed[1][1][-1][0][0] is ops.IN
 
 
 def test_pip_api_learns_the_same_pip_version_without_a_subprocess() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -120,7 +121,7 @@ def test_audit_joins_vulnerabilities_to_sbom_components(example_sbom, tmp_path):
             {
                 "id": "GHSA-test-0001",
                 "summary": "test advisory",
-                "modified": "2026-01-01T00:00:00Z",
+                "modified": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "affected": [
                     {"package": {"name": "starlette", "ecosystem": "PyPI"}, "versions": [target["version"]]}
                 ],

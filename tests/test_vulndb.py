@@ -60,11 +60,11 @@ def _serve(body: bytes, status: int = 200) -> tuple[HTTPServer, str]:
 def test_status_says_age_and_fails_when_stale(tmp_path):
     fresh = tmp_path / "fresh.zip"
     fresh.write_bytes(_zip(dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
-    result = run_cli("vulndb", "status", "--db", str(fresh))
-    assert result.code == 0 and "1 records" in result.out and "(0 days old)" in result.out
+    result = run_cli("vulndb", "status", "--offline-db", str(fresh))
+    assert result.code == 0 and "1 records" in result.out and "(0 days ago)" in result.out
     stale = tmp_path / "stale.zip"
     stale.write_bytes(_zip("2020-01-01T00:00:00Z"))
-    result = run_cli("vulndb", "status", "--db", str(stale))
+    result = run_cli("vulndb", "status", "--offline-db", str(stale))
     assert result.code == 1 and "vulndb update" in result.err
 
 
@@ -72,7 +72,7 @@ def test_update_downloads_and_replaces(tmp_path):
     server, url = _serve(_zip("2026-01-01T00:00:00Z"))
     try:
         db = tmp_path / "osv.zip"
-        result = run_cli("vulndb", "update", "--db", str(db), "--url", url)
+        result = run_cli("vulndb", "update", "--offline-db", str(db), "--source-url", url)
     finally:
         server.shutdown()
     assert result.code == 0, result.err
@@ -87,7 +87,7 @@ def test_failed_update_keeps_the_existing_database(tmp_path, status):
     before = db.read_bytes()
     server, url = _serve(b"<html>not a zip</html>", status=status)
     try:
-        result = run_cli("vulndb", "update", "--db", str(db), "--url", url)
+        result = run_cli("vulndb", "update", "--offline-db", str(db), "--source-url", url)
     finally:
         server.shutdown()
     assert result.code == 3
@@ -100,9 +100,9 @@ def test_update_with_no_network_is_exit_3(tmp_path):
     result = run_cli(
         "vulndb",
         "update",
-        "--db",
+        "--offline-db",
         str(tmp_path / "osv.zip"),
-        "--url",
+        "--source-url",
         "http://127.0.0.1:9/PyPI/all.zip",
         "--timeout",
         "5",
@@ -118,7 +118,7 @@ def test_plain_pip_audit_against_vulndb_serve(tmp_path):
     db.write_bytes(_zip("2026-01-01T00:00:00Z"))
     port = 18000 + (int(time.time() * 1000) % 2000)
     server = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "vulndb", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "pipeline", "vulndb", "serve", "--offline-db", str(db), "--port", str(port)],
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,

@@ -6,7 +6,7 @@ local database and its loopback API for `vulndb serve`).
 """
 
 from pipeline.audit.judge import AUDIT_IGNORE_EXPIRED, AUDIT_VULN, RULES
-from pipeline.audit.services import STALE_DAYS, open_service
+from pipeline.audit.services import check_db_age, open_service
 from pipeline.audit.sources import Dependency, RequirementsSource, SbomSource
 from pipeline.audit.stage import run_audit
 
@@ -14,10 +14,10 @@ __all__ = [
     "AUDIT_IGNORE_EXPIRED",
     "AUDIT_VULN",
     "RULES",
-    "STALE_DAYS",
     "Dependency",
     "RequirementsSource",
     "SbomSource",
+    "check_db_age",
     "open_service",
     "run_audit",
 ]

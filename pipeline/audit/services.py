@@ -16,9 +16,35 @@ from typing import Any
 
 from pipeline.audit.osvdb import OsvDatabase, answer_query
 from pipeline.config import AuditSection, Policy
-from pipeline.errors import ConfigError
+from pipeline.errors import CheckError, ConfigError
 
-STALE_DAYS = 30  # an offline database older than this is said to be stale in the report
+
+def check_db_age(db: OsvDatabase, max_days: int) -> int:
+    """The offline database's age in days, or CheckError when it is older than `max_days` or undated.
+
+    Age is measured from the newest `modified` date among the records themselves, never from file times:
+    copying, unpacking or touching a stale database does not make it fresh. A newest date more than a day
+    ahead of this machine's clock is refused too (a wrong clock or forged dates would hide staleness)."""
+    update = f"update it with `mcp-harden vulndb update --offline-db {db.path}`"
+    age = db.age_days()
+    if age is None:
+        raise CheckError(
+            f"no record in the offline database has a readable 'modified' date, so its age is unknown; {update}",
+            where=str(db.path),
+        )
+    if age < -1:
+        raise CheckError(
+            f"the offline database's newest record is dated {db.newest_modified}, {-age} days ahead of this "
+            "machine's clock: its dates (or the clock) cannot be trusted to show how fresh it is",
+            where=str(db.path),
+        )
+    if age > max_days:
+        raise CheckError(
+            f"the offline database is {age} days old (newest record modified {db.newest_modified}; "
+            f"audit.max_db_age_days is {max_days}): vulnerabilities published since are not seen; {update}",
+            where=str(db.path),
+        )
+    return max(age, 0)
 
 
 class RecordingSession:
@@ -136,13 +162,11 @@ def open_service(policy: Policy, offline_db: Path | None = None, osv_url: str | 
         db = OsvDatabase.open(offline_db)
         service: Any = offline_service(db)
         where = f"offline database {offline_db} ({db.records} records, newest {db.newest_modified or '?'})"
-        age = db.age_days()
-        if age is None or age > STALE_DAYS:
-            notes.append(
-                f"the offline database's newest advisory is {db.newest_modified or 'undated'}"
-                + (f" ({age} days old)" if age is not None else "")
-                + ": vulnerabilities published since are not seen; run `mcp-harden vulndb update`"
-            )
+        age = check_db_age(db, settings.max_db_age_days)
+        notes.append(
+            f"offline database {offline_db}: newest record modified {db.newest_modified} ({age} days ago; "
+            f"audit.max_db_age_days is {settings.max_db_age_days})"
+        )
     elif settings.service == "pypi" and osv_url is None:
         service = api.PyPIService(timeout=int(settings.timeout))
         where = "PyPI's JSON API"

@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--offline-db",
         type=Path,
         metavar="PATH",
-        help="folder or zip of OSV records (JSON or YAML): no network is used",
+        help="folder or zip of OSV records (JSON or YAML): no network is used. Older than audit.max_db_age_days "
+        "(counted from its newest record's 'modified', not file times) is could-not-check (exit 3)",
     )
     parser.add_argument(
         "--osv-url", metavar="URL", help="an OSV-compatible query API (overrides audit.osv_url)"

@@ -19,6 +19,7 @@ EXAMPLES = """\
   mcp-harden manifest diff mcp-manifest.json --bundle mcp-manifest.json.sigstore.json --url URL
 """
 
+ACTIONS = ("capture", "diff")  # the words after `manifest` (parsed by hand: the server's command follows)
 USAGE_HINT = "use: manifest capture (--url URL | --client-config FILE | -- COMMAND ARGS...) or manifest diff RECORD ..."
 
 
@@ -97,6 +98,7 @@ def split_items(items: list[str]) -> tuple[list[str], list[str]]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_options(parser)
     _add_own_options(parser)
+    parser.set_defaults(_print_help=parser.print_help)  # `manifest capture --help` lands in the REMAINDER
     parser.add_argument(
         "items",
         nargs=argparse.REMAINDER,
@@ -136,6 +138,9 @@ def _add_own_options(parser: argparse.ArgumentParser, *, inner: bool = False) ->
 def reparse(args: argparse.Namespace, own: Any, *, report_file: bool) -> list[str]:
     """Parse the options REMAINDER swallowed before `--`; returns the positionals and sets the rest on args."""
     pre, command = split_items(list(args.items or []))
+    if "-h" in pre or "--help" in pre:  # before `--` only: after it, --help is the server's own option
+        args._print_help()
+        raise SystemExit(0)
     inner = _Parser(prog=f"mcp-harden {args.command}", add_help=False)
     add_target_options(inner, inner=True)
     own(inner, inner=True)
@@ -195,7 +200,7 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
     positionals = reparse(args, _add_own_options, report_file=False)
     if "policy" in args and args.policy:
         policy = load_policy(args.policy)
-    if not positionals or positionals[0] not in ("capture", "diff"):
+    if not positionals or positionals[0] not in ACTIONS:
         raise UsageError(USAGE_HINT)
     action, paths = positionals[0], positionals[1:]
     timeout = args.timeout if args.timeout is not None else policy.manifest.timeout

@@ -8,7 +8,7 @@ SUMMARY = "Write a CycloneDX 1.6 SBOM of a project's distribution and the exact 
 OWN_OUTPUT = True  # -o is the SBOM; the report goes to stdout or --report
 EXAMPLES = """\
   mcp-harden sbom . -o sbom.cdx.json                       # resolve the project with pip (no install)
-  mcp-harden sbom --requirements requirements.txt -o sbom.cdx.json
+  mcp-harden sbom --requirements requirements.txt --root my-server==1.0.0 -o sbom.cdx.json
   pip install --report report.json dist/*.whl && \\
     mcp-harden sbom --pip-report report.json --dist dist -o sbom.cdx.json   # what was really installed
   SOURCE_DATE_EPOCH=1700000000 mcp-harden sbom . -o sbom.cdx.json         # byte-reproducible
@@ -31,7 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder of built distributions: their sha256 go on the root component",
     )
-    parser.add_argument("--root", metavar="NAME", help="the package that is the SBOM's subject")
+    parser.add_argument(
+        "--root",
+        metavar="NAME[==VERSION]",
+        help="the SBOM's subject: a resolved package, or NAME==VERSION of the application the packages are "
+        "for (required with --requirements)",
+    )
     parser.add_argument(
         "-o",
         "--sbom-output",

@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="RECORD | -- COMMAND ARGS...",
         help="a manifest record (from `mcp-harden manifest capture`), or a server command after --",
     )
+    parser.set_defaults(_print_help=parser.print_help)  # `scan-tools RECORD --help` lands in the REMAINDER
 
 
 def _no_own(parser: argparse.ArgumentParser, *, inner: bool = False) -> None:

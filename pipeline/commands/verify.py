@@ -2,6 +2,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "verify"
 SUMMARY = (
@@ -9,7 +14,8 @@ SUMMARY = (
 )
 EXAMPLES = """\
   mcp-harden verify dist/x.whl --repository owner/repo --workflow release.yml --ref 'refs/tags/v*'
-  mcp-harden verify release/release.json --trusted-root .mcp-harden/sandbox/trusted_root.json --repository o/r
+  mcp-harden verify --record release/release.json --trusted-root .mcp-harden/sandbox/trusted_root.json --repository o/r
+  mcp-harden verify release/sbom.cdx.json --bundle release/sbom.cdx.json.sigstore.json --repository o/r
   mcp-harden verify a.txt --bundle a.txt.sigstore.json --identity you@example.com --issuer https://accounts.google.com
   mcp-harden verify dist/* --attestation release/sbom.intoto.sigstore.json --require-attestation sbom --format json
 """
@@ -17,7 +23,17 @@ EXAMPLES = """\
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "artifacts", nargs="+", type=Path, metavar="ARTIFACT", help="files, or one release record"
+        "artifacts",
+        nargs="*",
+        type=Path,
+        metavar="ARTIFACT",
+        help="files to verify, each against its own bundle; one *.json file alone is a release record",
+    )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="a signed release record (release.json): verify it and every artifact it lists",
     )
     parser.add_argument(
         "--bundle", action="append", type=Path, metavar="FILE", help="bundle (one per artifact)"
@@ -41,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     who.add_argument("--workflow", metavar="PATH", help="workflow path, e.g. .github/workflows/release.yml")
     who.add_argument("--ref", metavar="GLOB", help="git ref glob, e.g. refs/tags/v*")
+    who.add_argument(
+        "--signer-workflow",
+        metavar="O/R/PATH[@REF]",
+        help="attestations: the reusable workflow that signed (Build Signer URI)",
+    )
     who.add_argument("--trigger", metavar="EVENT", help="workflow trigger, e.g. release, push")
     who.add_argument("--sha", metavar="SHA", help="commit the workflow ran on")
     trust = parser.add_argument_group("trust")
@@ -63,23 +84,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="require this attestation over every artifact (adds to verify.require_attestations)",
     )
     trust.add_argument(
+        "--proof",
+        choices=("signature", "attestation", "both"),
+        help="what proves origin: a signature, a GitHub provenance attestation (--attestation FILE, or "
+        "gh's sha256:DIGEST.jsonl beside the artifact), or both (default: verify.proof)",
+    )
+    trust.add_argument(
         "--sandbox-dir", metavar="DIR", help="sandbox folder (default: policy sign.sandbox_dir)"
     )
 
 
-def _is_sandbox_root(path: str | None) -> bool:
-    import json
-
-    if not path:
-        return False
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return any("sandbox" in str(ca.get("subject", {})) for ca in data.get("certificateAuthorities", []))
-    except (OSError, ValueError, AttributeError, TypeError):
-        return False
-
-
-def run(args: argparse.Namespace, policy):
+def run(args: argparse.Namespace, policy: Policy) -> Report:
     from pipeline.config import Signer
     from pipeline.errors import UsageError
     from pipeline.findings import Report
@@ -108,8 +123,9 @@ def run(args: argparse.Namespace, policy):
         if issuer is None and args.repository:
             from pipeline.sign.github import GITHUB_ISSUER
             from pipeline.sign.sandbox import SANDBOX_ISSUER
+            from pipeline.verify.trust import is_sandbox_root_file
 
-            sandbox = instance == "sandbox" if trusted_root is None else _is_sandbox_root(str(trusted_root))
+            sandbox = instance == "sandbox" if trusted_root is None else is_sandbox_root_file(trusted_root)
             issuer = SANDBOX_ISSUER if sandbox else GITHUB_ISSUER
         signers = [
             Signer(
@@ -126,7 +142,7 @@ def run(args: argparse.Namespace, policy):
     else:
         signers = list(section.signers)
     require = list(dict.fromkeys([*section.require_attestations, *args.require_attestation]))
-    common = {
+    common: dict[str, Any] = {
         "signers": signers,
         "trusted_root": trusted_root,
         "instance": instance,
@@ -135,18 +151,48 @@ def run(args: argparse.Namespace, policy):
         "require_attestations": require,
         "sandbox_dir": sandbox_dir,
     }
-    from pipeline.sign.record import looks_like_record
-
-    if (
-        len(args.artifacts) == 1
-        and not args.bundle
-        and not args.attestation
-        and looks_like_record(args.artifacts[0])
-    ):
+    record = _record_to_verify(args)
+    if record is not None:
         from pipeline.verify import verify_record
 
-        return Report(stages=[verify_record(args.artifacts[0], **common)])
+        return Report(stages=[verify_record(record, **common)])
+    from pipeline.provenance.server_json import mcpb_stage
+
+    proof = args.proof or section.proof
+    if proof != "signature":
+        from pipeline.provenance.origin import origin_for_verify
+
+        origin = origin_for_verify(
+            args.artifacts,
+            args.attestation,
+            signers,
+            signer_workflow=args.signer_workflow,
+            **{k: common[k] for k in ("trusted_root", "instance", "offline", "sandbox_dir")},
+        )
+        if proof == "attestation":
+            return Report(stages=[origin, *mcpb_stage(args.artifacts)])
     from pipeline.verify import verify_artifacts
 
     stage = verify_artifacts(args.artifacts, bundles=args.bundle, attestations=args.attestation, **common)
-    return Report(stages=[stage])
+    return Report(stages=[stage, *([] if proof == "signature" else [origin]), *mcpb_stage(args.artifacts)])
+
+
+def _record_to_verify(args: argparse.Namespace) -> Path | None:
+    """The release record, when the command line says it was handed one: `--record FILE`, or (the older
+    form) a single `*.json` file with no --bundle or --attestation. What the file holds decides nothing
+    here; the record's own signed bytes are checked to be a record after its signature verifies."""
+    from pipeline.errors import UsageError
+
+    if args.record is not None:
+        if args.artifacts or args.bundle or args.attestation:
+            raise UsageError(
+                "--record verifies the record and every file it lists: name no other file, --bundle or --attestation"
+            )
+        return Path(args.record)
+    if not args.artifacts:
+        raise UsageError("nothing to verify: name the files, or --record release.json")
+    if len(args.artifacts) == 1 and not args.bundle and not args.attestation:
+        only = Path(args.artifacts[0])
+        if only.name.lower().endswith(".json"):
+            return only
+    return None

@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
 
 NAME = "vulndb"
 SUMMARY = "Manage the local OSV database for offline audits: status, update (from osv.dev), serve."
 EXAMPLES = """\
-  mcp-harden vulndb status --db vulndb/osv-pypi.zip     # records, newest advisory, age
-  mcp-harden vulndb update --db vulndb/osv-pypi.zip     # download osv.dev's PyPI dump (network)
-  mcp-harden vulndb serve --db vulndb/ --port 8765      # an OSV API on 127.0.0.1 for pip-audit --osv-url
+  mcp-harden vulndb status --offline-db vulndb/osv-pypi.zip   # records, newest record, age
+  mcp-harden vulndb update --offline-db vulndb/osv-pypi.zip   # download osv.dev's PyPI dump (network)
+  mcp-harden vulndb serve --offline-db vulndb/ --port 8765    # an OSV API on 127.0.0.1 for pip-audit --osv-url
 """
 REPORTS = False
 
@@ -16,35 +20,48 @@ OSV_PYPI_DUMP = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from pipeline.commands import add_hidden_alias
+
     parser.add_argument("action", choices=("status", "update", "serve"))
-    parser.add_argument(
-        "--db", type=Path, metavar="PATH", help="folder or zip (default: policy audit.offline_db)"
+    db = parser.add_argument(
+        "--offline-db",
+        type=Path,
+        metavar="PATH",
+        help="folder or zip of OSV records, as `audit --offline-db` (default: policy audit.offline_db)",
     )
+    add_hidden_alias(parser, "--db", db)  # the old name
     parser.add_argument(
         "--policy", metavar="FILE", help="policy file (default: ./mcp-harden.yaml when present)"
     )
-    parser.add_argument("--url", default=OSV_PYPI_DUMP, help="where update downloads from")
+    source = parser.add_argument(
+        "--source-url", metavar="URL", default=OSV_PYPI_DUMP, help="where update downloads from"
+    )
+    add_hidden_alias(parser, "--url", source)  # the old name; elsewhere --url is a server's endpoint
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument(
-        "--max-age-days",
+    max_age = parser.add_argument(
+        "--max-db-age-days",
         type=int,
-        default=7,
-        help="status exits 1 when the newest advisory is older than this",
+        default=None,
+        metavar="DAYS",
+        help="status exits 1 when the newest record is older than this (default: audit.max_db_age_days)",
     )
+    add_hidden_alias(parser, "--max-age-days", max_age)  # the old name
 
 
-def run(args: argparse.Namespace, policy) -> int:
+def run(args: argparse.Namespace, policy: Policy) -> int:
     import sys
 
     from pipeline.audit.osvdb import OsvDatabase
     from pipeline.errors import UsageError
 
-    path = args.db or (policy.resolve_path(policy.audit.offline_db) if policy.audit.offline_db else None)
+    path = args.offline_db or (
+        policy.resolve_path(policy.audit.offline_db) if policy.audit.offline_db else None
+    )
     if path is None:
-        raise UsageError("name the database with --db PATH or audit.offline_db in the policy")
+        raise UsageError("name the database with --offline-db PATH or audit.offline_db in the policy")
     if args.action == "update":
-        return _update(path, args.url, args.timeout)
+        return _update(path, args.source_url, args.timeout)
     db = OsvDatabase.open(path)
     if args.action == "serve":
         from pipeline.audit.server import LocalOsvServer
@@ -53,16 +70,19 @@ def run(args: argparse.Namespace, policy) -> int:
         print(f"OSV API for {db.records} records at {server.url} (Ctrl-C stops)", file=sys.stderr)
         server.httpd.serve_forever()
         return 0
+    from pipeline.audit import check_db_age
+    from pipeline.errors import CheckError
+
     age = db.age_days()
+    max_age = policy.audit.max_db_age_days if args.max_db_age_days is None else args.max_db_age_days
     print(
-        f"{path}: {db.records} records for {db.packages} packages; newest advisory "
-        f"{db.newest_modified or 'unknown'}" + (f" ({age} days old)" if age is not None else "")
+        f"{path}: {db.records} records for {db.packages} packages; newest record modified "
+        f"{db.newest_modified or 'unknown'}" + (f" ({age} days ago)" if age is not None else "")
     )
-    if age is None or age > args.max_age_days:
-        print(
-            f"the database is older than {args.max_age_days} days: run `mcp-harden vulndb update`",
-            file=sys.stderr,
-        )
+    try:
+        check_db_age(db, max_age)  # the audit's own rule: stale, undated or future-dated fails
+    except CheckError as exc:
+        print(exc, file=sys.stderr)
         return 1
     return 0
 

@@ -115,13 +115,103 @@ def _paths(old: Any, new: Any, prefix: str, out: list[str], limit: int = 8) -> N
 _MISSING: Any = object()
 
 
+CONTEXT = 24  # characters kept on either side of a changed span
+SPAN = 90  # a changed span longer than this keeps its start and its end
+MAX_DIFF_LINES = 12
+
+
+def _visible(text: str) -> str:
+    """Hidden characters (zero-width, bidi, controls) escaped, so the evidence shows they are there."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def _window(line: str, start: int, end: int) -> str:
+    """`line` cut to its changed span `line[start:end]` with a little context; cuts are marked with …."""
+    span = line[start:end]
+    if len(span) > SPAN:
+        head = SPAN * 2 // 3
+        span = span[:head] + "…" + span[len(span) - (SPAN - head) :]
+    lead, tail = line[max(0, start - CONTEXT) : start], line[end : end + CONTEXT]
+    if start > CONTEXT:  # cut context at a word boundary where there is one
+        lead = "…" + (lead.split(" ", 1)[1] if " " in lead[:-1] else lead)
+    if end + CONTEXT < len(line):
+        tail = (tail.rsplit(" ", 1)[0] if " " in tail[1:] else tail) + "…"
+    return _visible(lead + span + tail)
+
+
+def _changed_span(a: str, b: str) -> tuple[int, int, int]:
+    """Common prefix length, and where the changed span ends in `a` and in `b`."""
+    prefix = 0
+    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(a), len(b)) - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+    return prefix, len(a) - suffix, len(b) - suffix
+
+
+def _hunk_lines(removed: list[str], added: list[str]) -> list[str]:
+    """`-` then `+` lines of one hunk; a removed line and the added line in its place are cut alike."""
+    minus, plus = [], []
+    for index in range(max(len(removed), len(added))):
+        if index < len(removed) and index < len(added):
+            start, end_a, end_b = _changed_span(removed[index], added[index])
+            minus.append("-" + _window(removed[index], start, end_a))
+            plus.append("+" + _window(added[index], start, end_b))
+        elif index < len(removed):
+            minus.append("-" + _window(removed[index], 0, len(removed[index])))
+        else:
+            plus.append("+" + _window(added[index], 0, len(added[index])))
+    return minus + plus
+
+
+def _hunk_header(old_start: int, old_count: int, new_start: int, new_count: int) -> str:
+    """`@@ -l,n +l,n @@` with 1-based lines; an empty side names the line before it, as diff does."""
+    return f"@@ -{old_start + (old_count > 0)},{old_count} +{new_start + (new_count > 0)},{new_count} @@"
+
+
+def text_diff(old: str, new: str) -> str:
+    """A short unified diff of two texts, without context lines. Each changed line is cut around what
+    changed in it (a change at the end of a long description stays visible) and the diff has at most
+    MAX_DIFF_LINES lines, so evidence stays bounded whatever the sizes."""
+    from difflib import SequenceMatcher
+
+    a, b = old.splitlines() or [""], new.splitlines() or [""]
+    # Equal lines at both ends are dropped first (linear), so the matcher only sees the changed middle;
+    # a middle too long for it (quadratic) is one hunk.
+    top = 0
+    while top < min(len(a), len(b)) and a[top] == b[top]:
+        top += 1
+    bottom = 0
+    while bottom < min(len(a), len(b)) - top and a[-1 - bottom] == b[-1 - bottom]:
+        bottom += 1
+    mid_a, mid_b = a[top : len(a) - bottom], b[top : len(b) - bottom]
+    if len(mid_a) + len(mid_b) > 400:
+        groups = [[("replace", 0, len(mid_a), 0, len(mid_b))]]
+    else:
+        groups = list(SequenceMatcher(None, mid_a, mid_b, autojunk=False).get_grouped_opcodes(0))
+    out: list[str] = []
+    for group in groups:
+        first, last = group[0], group[-1]
+        out.append(_hunk_header(top + first[1], last[2] - first[1], top + first[3], last[4] - first[3]))
+        for _tag, i1, i2, j1, j2 in group:
+            out += _hunk_lines(mid_a[i1:i2], mid_b[j1:j2])
+        if len(out) > MAX_DIFF_LINES:
+            break
+    if len(out) > MAX_DIFF_LINES:
+        out = [*out[:MAX_DIFF_LINES], "… (diff cut)"]
+    return "\n".join(out)
+
+
 def _field_evidence(old: Any, new: Any, field: str) -> str:
     if old is _MISSING:
         return f"added: {_short(new)}"
     if new is _MISSING:
         return f"removed (was: {_short(old)})"
     if isinstance(old, str) and isinstance(new, str):
-        return f"was: {_short(old)} | now: {_short(new)}"
+        if "\n" not in old + new and len(old) + len(new) <= 120:
+            return f"was: {_short(old)} | now: {_short(new)}"
+        return text_diff(old, new)
     paths: list[str] = []
     _paths(old, new, field, paths)
     return "differs at " + ", ".join(paths)

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import SBOM_ELEMENTS, Policy
-from pipeline.errors import CheckError
+from pipeline.errors import CheckError, UsageError
 from pipeline.fileio import write_atomic
 from pipeline.findings import Location, Severity, StageResult
 from pipeline.rules import declare
+from pipeline.sbom.build import DECLARED_ROOT
 
 SBOM_INVALID = declare(
     "MH-SBOM-INVALID",
@@ -35,6 +36,9 @@ SBOM_INCOMPLETE = declare(
 RULES = [SBOM_INVALID, SBOM_INCOMPLETE]
 
 
+METADATA_ONLY = ("supplier", "hashes", "licenses")
+
+
 def completeness(document: dict[str, Any]) -> dict[str, Any]:
     """Share of components (the root included) carrying each element, in percent, and document-level facts."""
     root = document.get("metadata", {}).get("component")
@@ -49,12 +53,21 @@ def completeness(document: dict[str, Any]) -> dict[str, Any]:
         "licenses": lambda c: bool(c.get("licenses")),
         "dependencies": lambda c: c.get("bom-ref") in with_deps,
     }
-    total = len(components) or 1
+    declared = bool(root) and any(
+        (p.get("name"), p.get("value")) == DECLARED_ROOT for p in root.get("properties") or []
+    )
     per_element = {}
     missing: dict[str, list[str]] = {}
     for element in SBOM_ELEMENTS:
-        lacking = [f"{c.get('name')}=={c.get('version')}" for c in components if not checks[element](c)]
-        per_element[element] = round(100 * (len(components) - len(lacking)) / total, 1)
+        # A declared root (--root NAME==VERSION) has no package metadata: what only metadata or an
+        # artifact gives is counted for it only when given (project.supplier, --dist).
+        checked = [
+            c
+            for c in components
+            if not (declared and c is root and element in METADATA_ONLY and not checks[element](c))
+        ]
+        lacking = [f"{c.get('name')}=={c.get('version')}" for c in checked if not checks[element](c)]
+        per_element[element] = round(100 * (len(checked) - len(lacking)) / (len(checked) or 1), 1)
         missing[element] = lacking
     meta = document.get("metadata", {})
     return {
@@ -82,10 +95,17 @@ def run_sbom(
     root: str | None = None,
     timeout: float = 600.0,
 ) -> StageResult:
-    from pipeline.sbom.build import build_bom, dist_files, serialize
+    from pipeline.sbom.build import ROOT_HINT, build_bom, dist_files, parse_root, serialize
     from pipeline.sbom.resolve import load_pip_report, parse_report, run_pip_report
     from pipeline.sbom.validate import schema_errors
 
+    # Bad usage is exit 2, before any resolution: a requirements file names no application of its own.
+    if requirements is not None and root is None:
+        raise UsageError(f"--requirements FILE has no name or version of its own: {ROOT_HINT}")
+    try:
+        root_name = parse_root(root)[0] if root is not None else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     result = StageResult(stage="sbom", rules=RULES)
     try:
         if pip_report is not None:
@@ -99,7 +119,18 @@ def run_sbom(
             source = str(target / "pyproject.toml") if target.is_dir() else str(target)
             report = run_pip_report([str(target)], timeout=timeout)
         resolution = parse_report(report, source)
-        root_name = root
+        if resolution.licenses_from_wheels:
+            result.notes.append(
+                f"the pip report (pip {resolution.pip_version or '?'}) lacked the PEP 639 license fields of "
+                f"{len(resolution.licenses_from_wheels)} package(s): read from their wheels' METADATA "
+                "(sha256 checked against the report)"
+            )
+        if resolution.licenses_unread:
+            result.notes.append(
+                f"{len(resolution.licenses_unread)} package(s) may have license fields the pip report "
+                f"(pip {resolution.pip_version or '?'}) dropped, and no local wheel with the reported sha256 "
+                f"was there to read them from: make the report with pip>=25.0"
+            )
         dists: list[Path] = []
         if dist is not None:
             if not dist.is_dir():
@@ -107,7 +138,7 @@ def run_sbom(
             direct = [p.name for p in resolution.packages if p.is_direct]
             dists = dist_files(dist, root_name or (direct[0] if len(direct) == 1 else ""))
         try:
-            bom = build_bom(resolution, policy, root_name=root_name, dists=dists)
+            bom = build_bom(resolution, policy, root=root, dists=dists)
         except ValueError as exc:
             raise CheckError(str(exc), where=source) from None
         text = serialize(bom)

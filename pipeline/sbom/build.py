@@ -20,8 +20,10 @@ from urllib.parse import urlparse
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from pipeline import __version__
+from pipeline.errors import UsageError
 from pipeline.fileio import sha256_file
 from pipeline.sbom.resolve import Resolution, ResolvedPackage
 
@@ -199,13 +201,44 @@ def dist_files(dist: Path | None, project: str) -> list[Path]:
     return sorted(found, key=lambda p: (not p.name.endswith(".whl"), p.name))
 
 
+# The property that marks a subject named with --root NAME==VERSION (not a resolved package, so no
+# package metadata of its own: its supplier comes from project.supplier, its hashes from --dist).
+DECLARED_ROOT = ("mcp-harden:root", "declared")
+ROOT_HINT = "name the SBOM's subject with --root NAME==VERSION (e.g. --root my-server==1.0.0)"
+
+
+def parse_root(text: str) -> tuple[str, str | None]:
+    """`NAME` or `NAME==VERSION` as given to --root; ValueError when it is neither."""
+    name, sep, version = text.partition("==")
+    name, version = name.strip(), version.strip()
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", name):
+        raise ValueError(f"--root {text!r}: not a package name; {ROOT_HINT}")
+    if not sep:
+        return name, None
+    try:
+        return name, str(Version(version))
+    except InvalidVersion:
+        raise ValueError(f"--root {text!r}: {version!r} is not a version; {ROOT_HINT}") from None
+
+
 def build_bom(
-    resolution: Resolution, policy: Policy, *, root_name: str | None = None, dists: list[Path] | None = None
+    resolution: Resolution, policy: Policy, *, root: str | None = None, dists: list[Path] | None = None
 ) -> Bom:
-    from cyclonedx.model import ExternalReference, ExternalReferenceType, HashAlgorithm, HashType, XsUri
+    """The SBOM of the resolved set. Its subject (metadata.component) is `root` (NAME or NAME==VERSION) when
+    given, else the one direct requirement. NAME==VERSION outside the resolved set is an application of
+    its own (a purl pkg:pypi/NAME@VERSION, so it can be audited) holding the direct requirements."""
+    from cyclonedx.model import (
+        ExternalReference,
+        ExternalReferenceType,
+        HashAlgorithm,
+        HashType,
+        Property,
+        XsUri,
+    )
     from cyclonedx.model.component import Component, ComponentType
     from cyclonedx.model.contact import OrganizationalContact, OrganizationalEntity
     from cyclonedx.model.lifecycle import LifecyclePhase, PredefinedLifecycle
+    from packageurl import PackageURL
 
     from pipeline._compat import cyclonedx_helpers
 
@@ -213,14 +246,20 @@ def build_bom(
 
     by_name = {canonicalize_name(p.name): p for p in resolution.packages}
     direct = [n for n, p in by_name.items() if p.is_direct]
-    if root_name is not None:
-        root_key = canonicalize_name(root_name)
-        if root_key not in by_name:
-            raise ValueError(f"{root_name} is not in the resolved set")
+    root_name, root_version = parse_root(root) if root is not None else (None, None)
+    if root_name is not None and canonicalize_name(root_name) in by_name:
+        root_key: str = canonicalize_name(root_name)
+        resolved = by_name[root_key].version
+        if root_version is not None and Version(resolved) != Version(root_version):
+            raise UsageError(f"--root {root}: the resolved set has {root_name}=={resolved}")
+    elif root_name is not None and root_version is None:
+        raise UsageError(f"--root {root_name} is not in the resolved set; {ROOT_HINT}")
+    elif root_name is not None:
+        root_key = ""  # an application of its own, holding the direct requirements
     elif len(direct) == 1:
         root_key = direct[0]
     else:
-        root_key = ""  # several direct requirements: a synthetic application root holds them
+        raise UsageError(f"{len(direct)} direct requirements and no single subject; {ROOT_HINT}")
     edges = _edges(resolution)
     if root_key:
         keep = _reachable(root_key, edges)
@@ -232,22 +271,30 @@ def build_bom(
     bom.metadata.timestamp = _timestamp()
     project = policy.project
     if root_key:
-        root = _component(by_name[root_key], ComponentType.APPLICATION)
+        root_component = _component(by_name[root_key], ComponentType.APPLICATION)
     else:
-        name = project.name or Path(resolution.source).resolve().parent.name or "application"
-        root = Component(type=ComponentType.APPLICATION, name=name, version="0", bom_ref=f"{name}-root")
+        assert root_name is not None and root_version is not None
+        purl = PackageURL(type="pypi", name=canonicalize_name(root_name), version=root_version)
+        root_component = Component(
+            type=ComponentType.APPLICATION,
+            name=root_name,
+            version=root_version,
+            purl=purl,
+            bom_ref=purl.to_string(),
+            properties=[Property(name=DECLARED_ROOT[0], value=DECLARED_ROOT[1])],
+        )
     if project.supplier:
         urls = [XsUri(project.supplier_url)] if project.supplier_url else []
-        root.supplier = OrganizationalEntity(name=project.supplier, urls=urls)
+        root_component.supplier = OrganizationalEntity(name=project.supplier, urls=urls)
         bom.metadata.supplier = OrganizationalEntity(name=project.supplier, urls=urls)
-    elif root.supplier is not None:
-        bom.metadata.supplier = root.supplier
+    elif root_component.supplier is not None:
+        bom.metadata.supplier = root_component.supplier
     for path in dists or []:
         digest = sha256_file(path)
-        if path.name.endswith(".whl") and not root.hashes:
-            root.hashes.clear()
-            root.hashes.add(HashType(alg=HashAlgorithm.SHA_256, content=digest))
-        root.external_references.add(
+        if path.name.endswith(".whl") and not root_component.hashes:
+            root_component.hashes.clear()
+            root_component.hashes.add(HashType(alg=HashAlgorithm.SHA_256, content=digest))
+        root_component.external_references.add(
             ExternalReference(
                 type=ExternalReferenceType.DISTRIBUTION,
                 url=XsUri(path.name),
@@ -261,7 +308,7 @@ def build_bom(
         authors = _people(by_name[root_key].metadata) if root_key else []
     for name, email in authors:
         bom.metadata.authors.add(OrganizationalContact(name=name or None, email=email or None))
-    bom.metadata.component = root
+    bom.metadata.component = root_component
     bom.metadata.lifecycles.add(PredefinedLifecycle(LifecyclePhase(policy.sbom.lifecycle)))
     bom.metadata.tools.components.add(
         Component(
@@ -272,14 +319,16 @@ def build_bom(
         )
     )
 
-    components = {root_key: root}
+    components = {root_key: root_component}
     for key in sorted(keep - {root_key}):
         components[key] = _component(by_name[key], ComponentType.LIBRARY)
         bom.components.add(components[key])
     for key, component in components.items():
         bom.register_dependency(component, [components[t] for t in edges.get(key, []) if t in components])
     if os.environ.get("SOURCE_DATE_EPOCH"):
-        seed = f"{root.bom_ref.value}|{bom.metadata.timestamp.isoformat()}|" + "|".join(sorted(components))
+        seed = f"{root_component.bom_ref.value}|{bom.metadata.timestamp.isoformat()}|" + "|".join(
+            sorted(components)
+        )
         bom.serial_number = uuid.uuid5(uuid.NAMESPACE_URL, hashlib.sha256(seed.encode()).hexdigest())
     return bom
 

@@ -3,6 +3,11 @@
 pip's report (`pip install --dry-run --report`) is the one source that carries, for every resolved package,
 its core metadata and the sha256 of the archive pip chose, so the SBOM's hashes are the ones that would
 be installed. It is produced here (with a timeout), or given as a file from a real install.
+
+The resolution runs mcp-harden's own pip (`sys.executable -m pip`, a declared dependency `pip>=25.0`), not
+whatever pip the caller's shell finds, and refuses a pip older than 25.0: those leave PEP 639's
+`License-Expression` out of the report, and most packages built since 2025 would look unlicensed. A report
+given as a file may come from any pip; the licenses it lacks are read from the wheels (see `wheelmeta`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import CheckError, ConfigError
+from pipeline.fileio import read_text_bounded
+from pipeline.sbom.wheelmeta import PIP_PEP639, fill_license_fields, lacks_pep639, pip_drops_pep639
 
 # Multi-use core metadata fields: the JSON form holds them as lists (PEP 566).
 _MULTI = {
@@ -66,12 +73,43 @@ class Resolution:
     packages: list[ResolvedPackage]
     environment: dict[str, str]
     source: str
+    pip_version: str = ""
+    # Packages whose license fields the report lacked: read from their wheel, or (the report's pip drops
+    # them) possibly missing.
+    licenses_from_wheels: list[str] = field(default_factory=list)
+    licenses_unread: list[str] = field(default_factory=list)
 
 
-def run_pip_report(targets: list[str], *, timeout: float = 600.0) -> dict[str, Any]:
-    """Resolve `targets` (a project folder, a wheel, or `-r FILE`) with pip, installing nothing."""
+def _pip_floor_error(version: str, python: str) -> CheckError:
+    return CheckError(
+        f"pip {version or '(unknown version)'} leaves PEP 639 license fields out of its report, so the SBOM "
+        f"would miss most licenses; mcp-harden needs pip>={PIP_PEP639}: {python} -m pip install 'pip>={PIP_PEP639}'"
+    )
+
+
+def _installed_pip() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pip")
+    except PackageNotFoundError:
+        return ""
+
+
+def run_pip_report(
+    targets: list[str], *, timeout: float = 600.0, python: str = sys.executable
+) -> dict[str, Any]:
+    """Resolve `targets` (a project folder, a wheel, or `-r FILE`) with `python`'s pip, installing nothing.
+
+    `-I` keeps the project's folder (a `pip/` there) and PYTHON* variables from choosing which pip runs.
+    The floor is checked before (mcp-harden's own pip) and after, on the version the report names."""
+    if python == sys.executable:
+        installed = _installed_pip()
+        if pip_drops_pep639(installed):
+            raise _pip_floor_error(installed, python)
     cmd = [
-        sys.executable,
+        python,
+        "-I",
         "-m",
         "pip",
         "install",
@@ -93,21 +131,31 @@ def run_pip_report(targets: list[str], *, timeout: float = 600.0) -> dict[str, A
             f"pip could not resolve {' '.join(targets)} (is the package index reachable?): {last}"
         )
     try:
-        return json.loads(proc.stdout)
+        report = json.loads(proc.stdout)
     except ValueError:
         raise CheckError("pip's installation report is not JSON") from None
+    made_by = str(report.get("pip_version", "")) if isinstance(report, dict) else ""
+    if pip_drops_pep639(made_by):
+        raise _pip_floor_error(made_by, python)
+    return report  # type: ignore[no-any-return]
 
 
 def load_pip_report(path: Path) -> dict[str, Any]:
+    text = read_text_bounded(path, what="pip report")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("pip report not found", where=str(path)) from None
-    except (OSError, ValueError) as exc:
+        report = json.loads(text)
+    except ValueError as exc:
         raise ConfigError(f"not a readable pip installation report: {exc}", where=str(path)) from None
+    if not isinstance(report, dict):
+        raise ConfigError("not a pip installation report (not a JSON object)", where=str(path))
+    return report
 
 
 def parse_report(report: dict[str, Any], source: str) -> Resolution:
+    pip_version = str(report.get("pip_version", "")) if isinstance(report, dict) else ""
+    drops = pip_drops_pep639(pip_version)
+    from_wheels: list[str] = []
+    unread: list[str] = []
     try:
         items = report["install"]
         packages = []
@@ -119,6 +167,12 @@ def parse_report(report: dict[str, Any], source: str) -> Resolution:
             if sha is None and "hash" in info.get("archive_info", {}):
                 algo, _, value = info["archive_info"]["hash"].partition("=")
                 sha = value if algo == "sha256" else None
+            if isinstance(meta, dict) and lacks_pep639(meta, pip_drops=drops):
+                label = f"{meta['name']}=={meta['version']}"
+                if fill_license_fields(meta, str(info.get("url", "")), sha):
+                    from_wheels.append(label)
+                elif drops:  # with a pip that keeps them, a package without a license has none
+                    unread.append(label)
             packages.append(
                 ResolvedPackage(
                     name=meta["name"],
@@ -134,4 +188,11 @@ def parse_report(report: dict[str, Any], source: str) -> Resolution:
         raise ConfigError(f"not a pip installation report (missing {exc})", where=source) from None
     if not packages:
         raise ConfigError("the pip report lists no packages", where=source)
-    return Resolution(packages=packages, environment=dict(report.get("environment") or {}), source=source)
+    return Resolution(
+        packages=packages,
+        environment=dict(report.get("environment") or {}),
+        source=source,
+        pip_version=pip_version,
+        licenses_from_wheels=from_wheels,
+        licenses_unread=unread,
+    )

@@ -122,6 +122,7 @@ def sign_files(
     env: Mapping[str, str] | None = None,
 ) -> StageResult:
     """Sign every file, the requested attestations, and the release record. Returns the sign stage's result."""
+    from pipeline.record import RecordArtifact, RecordAttestation, ReleaseRecord
     from pipeline.sign.attest import (
         CYCLONEDX_BOM,
         KIND_OF,
@@ -132,7 +133,6 @@ def sign_files(
         sbom_dependencies,
         statement,
     )
-    from pipeline.sign.record import RecordArtifact, RecordAttestation, ReleaseRecord
     from pipeline.sign.sandbox import SANDBOX_ISSUER
 
     if instance not in INSTANCES:
@@ -222,7 +222,7 @@ def sign_files(
                             kind=kind,
                             predicate_type=predicate_type,
                             bundle=_rel(bundle_path, out_dir),
-                            subjects=[{"name": n, "sha256": d} for n, d in subs],
+                            subjects=tuple(subs),
                             source=_rel(source, out_dir) if source else None,
                         )
                     )
@@ -243,9 +243,9 @@ def sign_files(
                         if instance == "sandbox"
                         else [],
                     )
-                    text = doc.to_json()
-                    record_bundle = signer.sign_artifact(text.encode())
-                    write_atomic(record_path, text)
+                    data = doc.to_bytes()
+                    record_bundle = signer.sign_artifact(data)
+                    write_atomic(record_path, data)
                     write_atomic(
                         record_path.with_name(record_path.name + BUNDLE_SUFFIX), record_bundle.to_json()
                     )
@@ -278,4 +278,6 @@ def _claims_from_env(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _rel(path: Path, base: Path) -> str:
-    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+    """`path` relative to the record's folder, as named (a symlink is not followed: the record's entry keeps
+    the file name the artifact has where it is deployed)."""
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(base))).as_posix()

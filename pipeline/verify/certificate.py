@@ -37,9 +37,10 @@ def _raw(cert: Certificate, suffix: str) -> str | None:
         value = cert.extensions.get_extension_for_oid(ObjectIdentifier(_OID + suffix)).value
     except ExtensionNotFound:
         return None
+    raw = getattr(value, "value", None)  # an UnrecognizedExtension carries its bytes
     try:
-        return value.value.decode()  # type: ignore[attr-defined]
-    except (AttributeError, UnicodeDecodeError):
+        return raw.decode() if isinstance(raw, bytes) else None
+    except UnicodeDecodeError:
         return None
 
 
@@ -84,6 +85,14 @@ def san_values(cert: Certificate) -> list[str]:
     return values
 
 
+def _workflow_in(uri: str | None) -> tuple[str, str] | None:
+    """(OWNER/REPO, path) of `https://github.com/OWNER/REPO/PATH@REF`."""
+    if not uri or not uri.startswith(_GITHUB) or "@" not in uri:
+        return None
+    parts = uri[len(_GITHUB) :].split("@", 1)[0].split("/", 2)
+    return (f"{parts[0]}/{parts[1]}", parts[2]) if len(parts) == 3 else None
+
+
 def signer_facts(cert: Certificate) -> SignerFacts:
     sans = san_values(cert)
     identity = sans[0] if sans else None
@@ -91,11 +100,15 @@ def signer_facts(cert: Certificate) -> SignerFacts:
     if repository is None and (uri := _der(cert, "12")) and uri.startswith(_GITHUB):
         repository = uri[len(_GITHUB) :]
     build_signer = _der(cert, "9") or (identity if identity and identity.startswith(_GITHUB) else None)
+    # The workflow a policy pins is the one that ran in the source repository: the Build Config URI (the
+    # caller, when a reusable workflow signed), else the signer's own URI when it lives in that repository.
+    # A path inside another repository (the reusable workflow's) is never read as the source's workflow.
     workflow = None
-    if build_signer and build_signer.startswith(_GITHUB) and "@" in build_signer:
-        parts = build_signer[len(_GITHUB) :].split("@", 1)[0].split("/", 2)
-        if len(parts) == 3:
-            workflow = parts[2]
+    for uri in (_der(cert, "18"), build_signer):
+        where = _workflow_in(uri)
+        if where is not None and repository is not None and where[0].lower() == repository.lower():
+            workflow = where[1]
+            break
     return SignerFacts(
         identity=identity,
         issuer=_raw(cert, "1") or _der(cert, "8"),

@@ -14,17 +14,65 @@ from typing import TYPE_CHECKING, Any
 
 from sigstore.errors import VerificationError
 
+from pipeline._compat import regex_parser
 from pipeline.config import Signer
 from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
 
-_PROBES = (
-    "https://github.com/attacker/evil/.github/workflows/x.yml@refs/heads/main",
-    "attacker@example.com",
-    "x",
-)
+# A pattern pins a signer when every identity it can match starts with https://HOST/OWNER/REPO/ (a GitHub
+# Actions identity is the workflow's URI inside its repository), or is one exact identity (an e-mail address).
+_PINNED_PREFIX = re.compile(r"https?://[^/]+/[^/]+/[^/]+/")
+_MAX_ALTERNATIVES = 64
+
+
+class _Open(Exception):
+    """The pattern has more literal alternatives than the guard will enumerate."""
+
+
+def _literal_prefixes(items: Any, start: list[str], closed: list[str]) -> list[str]:
+    """Walk a parsed regex: extend every literal prefix in `start`; a prefix that reaches anything other than
+    literal text goes to `closed`. Returns the prefixes that reached the end (exact identities)."""
+    _, c = regex_parser()
+    repeats = tuple(
+        getattr(c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") if hasattr(c, name)
+    )
+    current = list(start)
+    for op, arg in items:
+        if not current:
+            break
+        if op is c.LITERAL:
+            current = [p + chr(arg) for p in current]
+        elif op is c.IN and arg and all(o is c.LITERAL for o, _ in arg):
+            current = [p + chr(v) for p in current for _, v in arg]
+        elif op is c.SUBPATTERN:
+            current = _literal_prefixes(arg[-1], current, closed)
+        elif op is c.BRANCH:
+            current = [q for branch in arg[1] for q in _literal_prefixes(branch, current, closed)]
+        elif op in repeats and arg[0] == arg[1] == 1:
+            current = _literal_prefixes(arg[2], current, closed)
+        elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            continue  # zero-width: matches no more than without it
+        else:
+            closed.extend(current)
+            current = []
+        if len(current) + len(closed) > _MAX_ALTERNATIVES:
+            raise _Open
+    return current
+
+
+def pattern_pins_identity(pattern: str) -> str | None:
+    """None when every identity `pattern` can fully match is pinned to an owner/repository or spelled out
+    exactly; otherwise what it leaves open (the start an attacker's identity would need)."""
+    parser, _ = regex_parser()
+    try:
+        closed: list[str] = []
+        _literal_prefixes(parser.parse(pattern), [""], closed)
+    except _Open:
+        return f"more than {_MAX_ALTERNATIVES} literal alternatives, too many to check"
+    loose = [prefix for prefix in closed if not _PINNED_PREFIX.match(prefix.lower())]
+    return f"any identity that starts with {min(loose, key=len)!r}" if loose else None
 
 
 def check_signers(signers: Sequence[Signer], *, where: str = "verify.signers") -> None:
@@ -45,16 +93,20 @@ def check_signers(signers: Sequence[Signer], *, where: str = "verify.signers") -
                 "name an identity, an identity_pattern or a repository",
                 where=here,
             )
-        if signer.identity_pattern and not signer.identity and not signer.repository:
+        if signer.identity_pattern:
             try:
-                pattern = re.compile(signer.identity_pattern)
+                re.compile(signer.identity_pattern)
             except re.error as exc:
                 raise ConfigError(
                     f"identity_pattern is not a valid regular expression: {exc}", where=here
                 ) from None
-            if all(pattern.fullmatch(probe) for probe in _PROBES):
+        if signer.identity_pattern and not signer.identity and not signer.repository:
+            loose = pattern_pins_identity(signer.identity_pattern)
+            if loose is not None:
                 raise ConfigError(
-                    f"identity_pattern {signer.identity_pattern!r} matches any identity: it would accept anyone",
+                    f"identity_pattern {signer.identity_pattern!r} would accept anyone ({loose}): it must pin "
+                    "an owner and repository "
+                    "(https://github\\.com/OWNER/REPO/...) or spell each identity out exactly",
                     where=here,
                 )
         if signer.repository and not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", signer.repository):

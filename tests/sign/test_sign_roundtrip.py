@@ -43,7 +43,9 @@ def test_wheel_round_trip_exact_identity(release: Release) -> None:
 
 
 def test_identity_pattern(release: Release) -> None:
-    signer = Signer(issuer=SANDBOX_ISSUER, identity_pattern=r"https://github\.com/acme/.*@refs/tags/v.*")
+    signer = Signer(
+        issuer=SANDBOX_ISSUER, identity_pattern=r"https://github\.com/acme/mcp-server/.*@refs/tags/v.*"
+    )
     result = verify_artifacts(
         [release.wheel, release.blob], signers=[signer], trusted_root=release.trusted_root
     )

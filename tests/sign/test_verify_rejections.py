@@ -258,14 +258,14 @@ def test_record_sbom_changed_after_signing(release: Release, copy_release: Path)
 
 
 def test_edited_record_is_not_read_further(release: Release, copy_release: Path) -> None:
-    """An altered record cannot say which files to check: after its own signature fails, nothing it lists
-    is opened, and an absolute path in it is named as such."""
+    """An altered record cannot say which files to check: after its own signature fails, its bytes are not
+    even parsed (an absolute path in a *signed* record is refused by the parser: tests/verify)."""
     record = copy_release / "release" / "release.json"
     data = json.loads(record.read_text())
     data["artifacts"][0]["path"] = "/etc/hostname"
     record.write_text(json.dumps(data))
     result = verify_record(record, signers=[Signer(**GOOD)], trusted_root=release.trusted_root)
     rules = [rule for rule, _ in _titles(result)]
-    assert rules == ["MH-VERIFY-SIGNATURE", "MH-VERIFY-RECORD"], _titles(result)
-    assert "/etc/hostname" in _titles(result)[1][1]
+    assert rules == ["MH-VERIFY-SIGNATURE"], _titles(result)
     assert "the release record's contents were not used: it did not verify" in result.notes
+    assert result.summary["artifacts"] == 0

@@ -7,7 +7,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,8 +92,7 @@ class SandboxKeys:
             pem = key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
-            write_atomic(folder / f"{name}.key", pem)
-            os.chmod(folder / f"{name}.key", 0o600)
+            write_atomic(folder / f"{name}.key", pem, mode=0o600)  # private: whatever the umask
         write_atomic(folder / "ca-intermediate.pem", inter.public_bytes(serialization.Encoding.PEM))
         write_atomic(folder / "ca-root.pem", root.public_bytes(serialization.Encoding.PEM))
         made = cls(folder, keys, root, inter)
