@@ -392,6 +392,7 @@ def _verify(options: ReleaseOptions, layout: Layout, policy: Policy) -> StageRes
     instance = resolve_instance(options.instance, policy, options.env)
     argv = [
         "verify",
+        "--record",
         str(layout.record),
         "--repository",
         default_repository(options, layout),

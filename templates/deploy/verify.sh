@@ -14,7 +14,7 @@ REQUIRE="${REQUIRE:-slsa-provenance sbom tool-manifest}"
 MCP_HARDEN="${MCP_HARDEN:-mcp-harden}"
 PYTHON="${PYTHON:-python3}"
 
-set -- verify "$RELEASE/release.json" --repository "$REPOSITORY" --workflow "$WORKFLOW" --ref "$REF" --offline
+set -- verify --record "$RELEASE/release.json" --repository "$REPOSITORY" --workflow "$WORKFLOW" --ref "$REF" --offline
 if [ -n "${TRUSTED_ROOT:-}" ]; then
   set -- "$@" --trusted-root "$TRUSTED_ROOT"   # pin a root file; default: production's, shipped with sigstore
 fi
