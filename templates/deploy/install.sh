@@ -20,6 +20,10 @@ cp -R "$RELEASE/." "$PRIVATE/"
 RELEASE="$PRIVATE"
 export RELEASE
 
+[ -f "$RELEASE/requirements.lock.txt" ] && [ -d "$RELEASE/wheelhouse" ] || {
+  echo "install.sh: refused: $RELEASE has no requirements.lock.txt and wheelhouse/ (release with --wheelhouse)" >&2
+  exit 1
+}
 "$HERE/verify.sh"
 
 [ -x "$TARGET/bin/python" ] || "$PYTHON" -m venv --without-pip "$TARGET"

@@ -3,18 +3,19 @@
 # allowed workflow and carries the required attestations, and unless the wheelhouse holds exactly the archives
 # the signed lock pins. Offline: it needs only the release folder and the pinned root. Installs nothing.
 #
-#   REPOSITORY=owner/mcp-server RELEASE=release ./verify.sh
+#   REPOSITORY=owner/mcp-server RELEASE=release ./verify.sh      (RELEASE: the folder, or its release.json)
 set -eu
 
 : "${REPOSITORY:?set REPOSITORY=owner/name (the repository whose release workflow signs)}"
 RELEASE="${RELEASE:-release}"
+if [ -f "$RELEASE" ]; then RECORD="$RELEASE"; RELEASE="$(dirname "$RELEASE")"; else RECORD="$RELEASE/release.json"; fi
 WORKFLOW="${WORKFLOW:-.github/workflows/release.yml}"
 REF="${REF:-refs/tags/v*}"
 REQUIRE="${REQUIRE:-slsa-provenance sbom tool-manifest}"
 MCP_HARDEN="${MCP_HARDEN:-mcp-harden}"
 PYTHON="${PYTHON:-python3}"
 
-set -- verify --record "$RELEASE/release.json" --repository "$REPOSITORY" --workflow "$WORKFLOW" --ref "$REF" --offline
+set -- verify --record "$RECORD" --repository "$REPOSITORY" --workflow "$WORKFLOW" --ref "$REF" --offline
 if [ -n "${TRUSTED_ROOT:-}" ]; then
   set -- "$@" --trusted-root "$TRUSTED_ROOT"   # pin a root file; default: production's, shipped with sigstore
 fi
@@ -24,9 +25,11 @@ done
 
 # 0 verified; 1 a signature or attestation failed; 2 bad usage or policy; 3 could not check. Only 0 deploys.
 # The record lists requirements.lock.txt, so a lock edited after signing fails here.
-$MCP_HARDEN "$@" --format text >&2 || { echo "verify.sh: refused: the release record did not verify" >&2; exit 1; }
+$MCP_HARDEN "$@" --format text || { echo "verify.sh: refused: the release record did not verify" >&2; exit 1; }
 
 # The wheelhouse is bound by the signed lock: every file in it must be an archive the lock pins, byte for byte.
+# (A release without a lock has only its signed files to verify; install.sh needs the lock and the wheelhouse.)
+[ -f "$RELEASE/requirements.lock.txt" ] || [ -e "$RELEASE/wheelhouse" ] || exit 0
 "$PYTHON" - "$RELEASE/requirements.lock.txt" "$RELEASE/wheelhouse" <<'PY'
 import hashlib, pathlib, re, sys
 

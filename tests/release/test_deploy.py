@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -156,9 +157,14 @@ def _hash_mismatch(release: Path) -> str:
     return r"unitconv-0\.3\.0-py3-none-any\.whl has sha256 [0-9a-f]{64}; the signed lock pins unitconv==0\.3\.0 to"
 
 
+def _no_wheelhouse(release: Path) -> str:
+    shutil.rmtree(release / "wheelhouse")
+    return r"install\.sh: refused: .* has no requirements\.lock\.txt and wheelhouse/"
+
+
 @pytest.mark.parametrize(
     "tamper",
-    [_extra_wheel, _swapped_wheel, _edited_lock, _hash_mismatch],
+    [_extra_wheel, _swapped_wheel, _edited_lock, _hash_mismatch, _no_wheelhouse],
     ids=lambda f: f.__name__.strip("_"),
 )
 def test_a_tampered_release_is_refused_before_anything_is_installed(released, tmp_path: Path, tamper) -> None:
@@ -169,6 +175,7 @@ def test_a_tampered_release_is_refused_before_anything_is_installed(released, tm
     app.mkdir()
     proc = _run_init_container(release, sandbox, app)
     assert proc.returncode != 0
-    assert re.search(expected, proc.stderr), proc.stderr
-    assert "Traceback" not in proc.stderr
+    log = proc.stdout + proc.stderr  # verify's report on stdout, the scripts' refusals on stderr
+    assert re.search(expected, log), log
+    assert "Traceback" not in log
     assert not (app / "venv").exists()  # refused before a venv was even made
