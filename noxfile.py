@@ -130,6 +130,15 @@ def endpoint(session: nox.Session) -> None:
     )
 
 
+@nox.session(name="endpoint-selftest")
+def endpoint_selftest(session: nox.Session) -> None:
+    """The template's HTTP mode on 127.0.0.1 over HTTPS (throwaway CA, ES256 token issuer), checked by
+    check-endpoint in both MCP eras with every token kind: fails unless it comes out clean."""
+    if session.venv_backend != "none":
+        session.install("-e", ".[dev]")
+    session.run("python", "-m", "tests.endpoint.selftest")
+
+
 LOCK = "github-actions/setup/requirements.txt"
 
 

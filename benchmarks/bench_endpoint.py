@@ -2,11 +2,15 @@
 
     python benchmarks/bench_endpoint.py                  # one endpoint, 30 endpoints, testssl.sh if installed
     python benchmarks/bench_endpoint.py --count 10 --no-testssl
+    python benchmarks/bench_endpoint.py --count 30 --fleet 300 --no-testssl   # the fleet ratio and memory
 
-1. one complete check (TLS + MCP HTTP, all tokens) of one loopback endpoint: the official `mcp` SDK server
-   under uvicorn with trustme TLS (target: <= 2 s), median of several `mcp-harden check-endpoint` calls;
-2. N endpoints (N SDK deployments) in one call (target: 30 in <= 10 s);
-3. `testssl.sh` on the same endpoint, when installed, as the ratio of its time to ours (it checks TLS only).
+1. one complete check (TLS + MCP HTTP in both eras, 2026-07-28 and 2025-11-25, every token kind) of one
+   loopback endpoint: the official `mcp` SDK server (dual-era) under uvicorn with trustme TLS (target: <= 2 s),
+   median of several `mcp-harden check-endpoint` calls;
+2. N endpoints (N SDK deployments) in one call (target: 30 in <= 10 s), with the checker's peak memory;
+3. with --fleet M (e.g. 300): M endpoints in one call, its time against N's (target: <= 10x the time of 30)
+   and peak memory (target: < 200 MiB);
+4. `testssl.sh` on the same endpoint, when installed, as the ratio of its time to ours (it checks TLS only).
 The servers run in separate processes so they do not share the checker's interpreter.
 """
 
@@ -61,7 +65,25 @@ def _stop(children: list[subprocess.Popen]) -> None:
     for child in children:
         assert child.stdin is not None
         child.stdin.close()
-        child.wait(30)
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:  # never leave a server running
+            child.kill()
+            child.wait(10)
+
+
+# Runs the CLI as `python -m pipeline` would, then reports the process's peak resident memory on stderr.
+_MEASURED = (
+    "import resource, runpy, sys\n"
+    "sys.argv = ['mcp-harden', *sys.argv[1:]]\n"
+    "try:\n"
+    "    runpy.run_module('pipeline', run_name='__main__')\n"
+    "finally:\n"
+    "    use = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "    sys.stderr.write(f'\\npeak-rss-kib {use.ru_maxrss}\\ncpu-seconds {use.ru_utime + use.ru_stime}\\n')\n"
+)
+LAST_PEAK_MIB = [0.0]
+LAST_CPU = [0.0]  # the checker's own CPU seconds: on a shared machine, its share of the work
 
 
 def _check(urls: list[str], ca: Path, extra: list[str]) -> tuple[float, int, dict]:
@@ -69,8 +91,8 @@ def _check(urls: list[str], ca: Path, extra: list[str]) -> tuple[float, int, dic
 
     cmd = [
         sys.executable,
-        "-m",
-        "pipeline",
+        "-c",
+        _MEASURED,
         "check-endpoint",
         *urls,
         "--ca-file",
@@ -79,10 +101,14 @@ def _check(urls: list[str], ca: Path, extra: list[str]) -> tuple[float, int, dic
         "json",
     ]
     cmd += ["--token", TOKENS["alice"], "--foreign-token", TOKENS["foreign"], "--second-token", TOKENS["bob"]]
-    cmd += ["--low-scope-token", TOKENS["low"]]
+    cmd += ["--low-scope-token", TOKENS["low"], "--expired-token", TOKENS["expired"]]
     start = time.perf_counter()
     proc = subprocess.run(cmd + extra, capture_output=True, text=True, cwd=ROOT, check=False)
     took = time.perf_counter() - start
+    peaks = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("peak-rss-kib ")]
+    LAST_PEAK_MIB[0] = int(peaks[-1]) / 1024 if peaks else float("nan")
+    cpu = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("cpu-seconds ")]
+    LAST_CPU[0] = float(cpu[-1]) if cpu else float("nan")
     try:
         report = json.loads(proc.stdout)
     except ValueError:
@@ -97,6 +123,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30, help="endpoints for the many-endpoint run")
     parser.add_argument("--repeat", type=int, default=5, help="runs of the one-endpoint check")
     parser.add_argument("--no-testssl", action="store_true")
+    parser.add_argument("--fleet", type=int, default=0, help="also check this many endpoints in one call")
+    parser.add_argument("--server-procs", type=int, default=2, help="processes serving the test endpoints")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -127,7 +155,8 @@ def main() -> None:
                 f"[one]    full check of one endpoint: median {ours:.2f} s over {args.repeat} calls "
                 f"(min {min(times):.2f}, max {max(times):.2f}); exit {code}; "
                 f"{stage.get('summary', {}).get('requests', '?')} HTTP requests; "
-                f"in-stage {stage.get('summary', {}).get('seconds', '?')} s (target <= 2 s)"
+                f"in-stage {stage.get('summary', {}).get('seconds', '?')} s (target <= 2 s); "
+                f"eras {stage.get('summary', {}).get('eras', '?')}; peak memory {LAST_PEAK_MIB[0]:.0f} MiB"
             )
             testssl = shutil.which("testssl") or shutil.which("testssl.sh")
             if testssl and not args.no_testssl:
@@ -156,12 +185,39 @@ def main() -> None:
             took, code, report = _check(urls, pki.ca_file, extra)
             stages = report.get("stages", [])
             errors = [s["stage"] for s in stages if s.get("status") == "error"]
+            eras = {s.get("summary", {}).get("eras") for s in stages}
             print(
                 f"[many]   {len(urls)} endpoints in one call: {took:.2f} s, exit {code}, "
-                f"{len(errors)} could not be checked (target <= 10 s for 30)"
+                f"{len(errors)} could not be checked, eras {sorted(map(str, eras))}, "
+                f"peak memory {LAST_PEAK_MIB[0]:.0f} MiB (target <= 10 s for 30)"
             )
         finally:
             _stop(children)
+        if args.fleet:
+            # The test servers share the checker's cores: give every endpoint time enough that none is cut off,
+            # and time the 30 the same way, so the ratio is the checker's and not a deadline's.
+            fleet_extra = [*extra, "--timeout", "60", "--total-timeout", "900"]
+            children, urls = _start_servers(args.count, args.server_procs, folder)
+            try:
+                base, _, _ = _check(urls, pki.ca_file, fleet_extra)
+                base_cpu = LAST_CPU[0]
+            finally:
+                _stop(children)
+            children, urls = _start_servers(args.fleet, args.server_procs, folder)
+            try:
+                took, code, report = _check(urls, pki.ca_file, fleet_extra)
+                stages = report.get("stages", [])
+                errors = [s["stage"] for s in stages if s.get("status") == "error"]
+                print(
+                    f"[fleet]  {len(urls)} endpoints in one call: {took:.2f} s, {took / base:.1f}x the time of "
+                    f"{args.count} (target <= 10x for 300 vs 30), exit {code}, {len(errors)} could not be "
+                    f"checked, peak memory {LAST_PEAK_MIB[0]:.0f} MiB (target < 200 MiB); the checker's own CPU "
+                    f"{LAST_CPU[0]:.1f} s vs {base_cpu:.1f} s ({LAST_CPU[0] / base_cpu:.1f}x)"
+                )
+                for stage in [s for s in stages if s.get("status") == "error"][:3]:
+                    print(f"         could not check {stage['stage']}: {str(stage.get('error'))[:160]}")
+            finally:
+                _stop(children)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,19 @@
 
     python benchmarks/bench_scan.py                 # 10,000 tools (target: < 1 s)
     python benchmarks/bench_scan.py --count 50000 --repeat 5
+    python benchmarks/bench_scan.py --corpus-only      # the corpus figures alone
 
 The descriptions are generated from templates: mostly benign (filesystem, git, databases, browsers, chat),
 about one in ten hostile (instruction blocks, secret reads, hidden Unicode, base64, tunnels), with varied
 lengths, so the timing covers both the fast path (no signal) and the scoring path. Each tool also has an
 input schema with two described properties; the scan is timed on the descriptions alone, then with the
 schemas (nine strings per tool). Every description is distinct, so the scanner's per-run memo of repeated
-strings does not help the description figure.
+strings does not help the description figure. CPU time is printed beside wall time: on a shared machine
+the wall clock measures the neighbours too.
+
+Then the corpus (tests/scan/corpus): for each half (tuning: the rules were tuned on it; test: held out, never
+tuned on), hostile definitions flagged at high or above, benign ones flagged at high or above, and the hostile
+figure per attack class.
 """
 
 from __future__ import annotations
@@ -71,16 +77,51 @@ def make_tools(count: int, seed: int = 7) -> list[dict[str, Any]]:
     return tools
 
 
+def corpus_figures() -> None:
+    from collections import Counter
+
+    from pipeline.findings import Severity
+    from pipeline.scan import scan_record
+    from tests.scan.corpus_util import HALVES, load_half, record_for
+
+    for half in HALVES:
+        total: Counter[str] = Counter()
+        caught: Counter[str] = Counter()
+        benign = flagged = 0
+        for item in load_half(half):
+            stage = scan_record(record_for(item))
+            high = any(f.severity >= Severity.HIGH for f in stage.findings)
+            if item["expect"] == "hostile":
+                total[item["class"]] += 1
+                caught[item["class"]] += high
+            else:
+                benign += 1
+                flagged += high
+        hostile = sum(total.values())
+        print(
+            f"corpus {half:6} hostile flagged at high+: {sum(caught.values())}/{hostile}; "
+            f"benign flagged at high+: {flagged}/{benign}"
+        )
+        print("  per class: " + ", ".join(f"{k} {caught[k]}/{v}" for k, v in sorted(total.items())))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--corpus-only", action="store_true", help="print the corpus figures only")
     args = parser.parse_args()
+    if args.corpus_only:
+        corpus_figures()
+        return
 
     from pipeline.scan.engine import scan_servers
+    from pipeline.scan.lexicon import lexicon
+    from pipeline.scan.rules.checks import known_tools
 
+    lexicon(), known_tools()  # the data files load once per process
     tools = make_tools(args.count)
     hostile = sum(1 for t in tools if t["description"].split(".")[0] in {h.split(".")[0] for h in HOSTILE})
     bare = [{"name": t["name"], "description": t["description"]} for t in tools]
@@ -94,13 +135,18 @@ def main() -> None:
             times.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
         median = statistics.median(times)
+        cpu_median = statistics.median(cpu)
         verdict = "met" if median * 10_000 / args.count < 1 else "NOT met"
+        verdict += (
+            f" on wall time; {'met' if cpu_median * 10_000 / args.count < 1 else 'NOT met'} on CPU time"
+        )
         print(
             f"  {label:19} {summary['strings']:6} strings: median {median:.3f} s wall "
-            f"({statistics.median(cpu):.3f} s CPU, best {min(times):.3f} s of {args.repeat}), "
+            f"({cpu_median:.3f} s CPU, best {min(times):.3f} s of {args.repeat}), "
             f"{median / args.count * 1e6:.0f} µs per tool, {len(stage.findings)} findings; "
             f"target < 1 s per 10,000: {verdict}"
         )
+    corpus_figures()
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ import argparse
 
 NAME = "check-endpoint"
 SUMMARY = (
-    "Check deployed MCP endpoints: TLS (Mozilla profile), HSTS, and the MCP Streamable HTTP rules "
-    "(bearer auth, audience, Origin/Host, sessions, protected resource and authorization server metadata)."
+    "Check deployed MCP endpoints: TLS (Mozilla profile), HSTS, and the MCP Streamable HTTP rules of both "
+    "eras it detects, 2026-07-28 and 2025-11-25 (bearer auth, audience, Origin/Host, request metadata headers, "
+    "sessions, tools, protected resource and authorization server metadata)."
 )
 EXAMPLES = """\
   mcp-harden check-endpoint https://mcp.example.com/mcp                      # unauthenticated checks only
@@ -16,6 +17,7 @@ EXAMPLES = """\
   mcp-harden check-endpoint https://mcp.example.com/mcp --resolve mcp.example.com:443:10.0.0.5 \\
       --ca-file internal-ca.pem                                              # a staging box, before DNS
   mcp-harden check-endpoint --policy mcp-harden.yaml                         # the policy's endpoint.urls
+  mcp-harden check-endpoint https://auth.example.com/ --no-mcp               # TLS and HSTS of any server
 Tokens: pass env:NAME to read a token from the environment (keeps it out of `ps`). Checks that need a
 token you did not give are listed as "not run", never as passed.
 """
@@ -81,6 +83,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="per endpoint, all checks (default max(30, 6 x timeout))",
     )
     parser.add_argument("--no-tls", action="store_true", help="skip the TLS checks (HTTP checks still run)")
+    parser.add_argument(
+        "--no-mcp",
+        action="store_true",
+        help="TLS and the HTTP layer (HSTS, plain-HTTP redirect) only: no MCP request is sent",
+    )
 
 
 def run(args: argparse.Namespace, policy):
@@ -129,6 +136,7 @@ def run(args: argparse.Namespace, policy):
         allow_hosts={h.lower() for h in [*section.allow_hosts, *args.allow_host]},
         http_port=args.http_port,
         tls=not args.no_tls,
+        mcp=not args.no_mcp,
     )
 
     progress = None

@@ -10,14 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urljoin
 
 from pipeline.endpoint import mcp_http, web
-from pipeline.endpoint.http import HttpClient, Target, TlsVerifyError, parse_url
-from pipeline.endpoint.mcp_http import Credentials, McpCheck
+from pipeline.endpoint.http import HttpClient, Response, Target, TlsVerifyError, parse_url
+from pipeline.endpoint.mcp_http import Credentials, McpCheck, NotMcpEndpoint
+from pipeline.endpoint.rules_mcp import NOT_ENDPOINT
 from pipeline.errors import CheckError, UsageError, one_line
-from pipeline.findings import Finding, StageResult
+from pipeline.findings import Finding, Location, StageResult
 from pipeline.rules import Rule
 
 STAGE = "endpoint"
@@ -40,6 +42,8 @@ class EndpointOptions:
     allow_hosts: set[str] = field(default_factory=set)
     http_port: int | None = None  # plain-HTTP redirect check; None: 80 when the endpoint is on 443; 0: off
     tls: bool = True
+    tls_workers: int = 12  # handshakes in flight per endpoint; `check_endpoints` lowers it for a fleet
+    mcp: bool = True  # False (--no-mcp): TLS and the HTTP layer (HSTS, redirects) only
     workers: int = 64
 
 
@@ -84,8 +88,11 @@ def check_endpoints(
         )
     results: list[StageResult] = []
     workers = max(2, min(options.workers, 2 * len(targets)))
+    # Many endpoints already keep every worker busy: fewer handshake threads per endpoint then means less
+    # switching between threads for the same work (one endpoint alone keeps the full parallelism).
+    options = replace(options, tls_workers=max(2, min(options.tls_workers, 96 // len(targets))))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="endpoint") as pool:
-        jobs: list[tuple[Target, float, Future | None, Future]] = []
+        jobs: list[tuple[Target, float, Future[Any] | None, Future[Any]]] = []
         for target in targets:
             deadline = time.monotonic() + _total(options)
             tls_job = pool.submit(_run_tls, target, options, deadline) if target.scheme == "https" else None
@@ -135,6 +142,7 @@ def _run_tls(target: Target, options: EndpointOptions, deadline: float) -> _Part
             timeout=options.timeout,
             expiry_warning_days=options.expiry_warning_days,
             deadline=deadline,
+            workers=options.tls_workers,
         )
     except CheckError as exc:
         part.error = f"TLS: {exc}"
@@ -151,7 +159,13 @@ def _run_tls(target: Target, options: EndpointOptions, deadline: float) -> _Part
 def _run_http(target: Target, options: EndpointOptions, deadline: float) -> _Part:
     part = _Part()
     try:
-        _http_checks(target, options, deadline, part)
+        client = _client(options, deadline)
+        if target.scheme == "http":
+            moved = _plain_http(client, target, part)
+            if moved is not None:
+                _follow_to_https(moved, options, deadline, part)
+                return part
+        _http_checks(target, options, deadline, part, client)
     except CheckError as exc:
         part.error = str(exc)
     except Exception as exc:  # fail closed: one line, this endpoint only
@@ -159,53 +173,160 @@ def _run_http(target: Target, options: EndpointOptions, deadline: float) -> _Par
     return part
 
 
-def _http_checks(target: Target, options: EndpointOptions, deadline: float, part: _Part) -> None:
-    client = HttpClient(
+def _client(options: EndpointOptions, deadline: float) -> HttpClient:
+    return HttpClient(
         resolve=options.resolve,
         ca_file=options.ca_file,
         timeout=options.timeout,
         connect_timeout=options.connect_timeout or min(5.0, options.timeout),
         deadline=deadline,
     )
-    if target.scheme == "http":
-        part.findings.append(web.not_https(target))
-    check = McpCheck(client, target.url, options.creds, allowed_hosts=set(options.allow_hosts))
+
+
+def _plain_http(client: HttpClient, target: Target, part: _Part) -> Target | None:
+    """An http:// URL: a redirect to https:// on the same host is judged as a redirect (301/308 pass) and
+    its target returned to be checked; anything else is plain HTTP (a finding) and checked as it is."""
     try:
-        try:
-            check.run()
-        except TlsVerifyError as exc:
-            # Probe anyway so the HTTP-layer faults are seen, but never hand a token to an unverified server.
-            client.verify = False
-            client._context = None
-            check = McpCheck(client, target.url, Credentials(), allowed_hosts=set(options.allow_hosts))
-            check.notes.append(
-                f"the certificate did not verify ({exc.message}): HTTP checks ran without verification "
-                "and without sending any token"
-            )
-            check.run()
-    except CheckError as exc:
-        raise CheckError(check.scrub(exc.message), where=exc.where) from None
+        resp = client.request("GET", target.url, headers={"Accept": "application/json, text/event-stream"})
+    except CheckError:
+        resp = None  # the POST probes will say what is wrong
+    location = resp.header("location") if resp is not None else None
+    if resp is None or not 300 <= resp.status < 400 or not location:
+        part.findings.append(web.not_https(target))
+        return None
+    found, value = web.judge_redirect(resp, target.url, target)
+    part.findings += found
+    part.summary["plain_http"] = value
+    try:
+        moved = parse_url(urljoin(target.url, location.strip()))
+    except ValueError:
+        moved = None
+    if moved is None or moved.scheme != "https" or moved.host != target.host:
+        # Never carry the user's tokens to a host they did not name; the redirect's finding says where.
+        part.notes.append(f"redirect to {location[:120]} not followed (only https:// on the same host is)")
+        if not found:
+            part.findings.append(web.not_https(target))
+        return None
+    part.notes.append(f"{target.url} redirects to {moved.url}: checked that URL")
+    part.summary["redirected_to"] = moved.url
+    return moved
+
+
+def _follow_to_https(moved: Target, options: EndpointOptions, deadline: float, part: _Part) -> None:
+    """Check the https:// target of a plain-HTTP redirect: its TLS and its HTTP and MCP layers."""
+    tls = _run_tls(moved, options, deadline)
+    part.findings += tls.findings
+    part.notes += tls.notes
+    part.summary["tls_of_redirect_target"] = tls.summary
+    http = _Part()
+    try:
+        _http_checks(moved, options, deadline, http, _client(options, deadline), plain_port=False)
     finally:
-        part.findings += check.findings
-        part.notes += [check.scrub(n) for n in check.notes]
-        part.summary.update(check.summary)
-        part.summary["requests"] = client.requests_sent
-    for server in check.auth_servers[:3]:
-        _auth_server_tls(server, options, deadline, part)
+        part.findings += http.findings
+        part.notes += http.notes
+        part.summary.update(http.summary)
+    errors = [e for e in (tls.error, http.error) if e]
+    if errors:
+        part.error = "; ".join(errors)
+
+
+def _http_checks(
+    target: Target,
+    options: EndpointOptions,
+    deadline: float,
+    part: _Part,
+    client: HttpClient,
+    *,
+    plain_port: bool = True,
+) -> None:
+    """The MCP layer and the web layer (HSTS, the plain-HTTP port). Each is judged whatever happens to the
+    other: an MCP failure is reported after HSTS and the redirect have been judged."""
+    mcp_error: CheckError | None = None
+    first: Response | None = None
+    check: McpCheck | None = None
+    if options.mcp:
+        check = McpCheck(client, target.url, options.creds, allowed_hosts=set(options.allow_hosts))
+        try:
+            check = _run_mcp(check, client, target, options)
+        except NotMcpEndpoint as exc:
+            part.findings.append(_not_an_endpoint(target, check.scrub(exc.message)))
+            part.summary["mcp"] = "not an MCP endpoint"
+        except CheckError as exc:
+            mcp_error = CheckError(check.scrub(exc.message), where=exc.where)
+        finally:
+            part.findings += check.findings
+            part.notes += [check.scrub(n) for n in check.notes]
+            part.summary.update(check.summary)
+        first = check.first_response
+        if first is None or part.summary.get("mcp") == "not an MCP endpoint":
+            # The web layer is judged on what a browser would get: a GET of the URL.
+            first = _web_answer(client, target, part) or first
+    else:
+        part.notes.append("MCP layer not checked (--no-mcp)")
+        part.summary["mcp"] = "not checked (--no-mcp)"
+        first = _web_answer(client, target, part)
+        if first is None and mcp_error is None:
+            raise CheckError("no HTTP answer to GET", where=target.url)
+    if check is not None and mcp_error is None:
+        for server in check.auth_servers[:3]:
+            _auth_server_tls(server, options, deadline, part)
     if target.scheme == "https":
-        if check.first_response is not None:
-            found, value = web.check_hsts(check.first_response, target.url, options.hsts_min_age)
+        if first is not None:
+            found, value = web.check_hsts(first, target.url, options.hsts_min_age)
             part.findings += found
             part.summary["hsts"] = value
-        port = options.http_port
+        port = options.http_port if plain_port else 0
         if port is None:
             port = 80 if target.port == 443 else 0
             if not port:
                 part.notes.append("plain-HTTP redirect not checked: give --http-port for a non-443 endpoint")
         if port:
-            found, value = web.check_http_redirect(client, target, port)
-            part.findings += found
-            part.summary["plain_http"] = value
+            try:
+                found, value = web.check_http_redirect(client, target, port)
+                part.findings += found
+                part.summary["plain_http"] = value
+            except CheckError as exc:
+                part.notes.append(f"plain-HTTP port {port}: {exc.message[:120]}")
+    part.summary["requests"] = client.requests_sent
+    if mcp_error is not None:
+        raise mcp_error
+
+
+def _run_mcp(check: McpCheck, client: HttpClient, target: Target, options: EndpointOptions) -> McpCheck:
+    try:
+        check.run()
+    except TlsVerifyError as exc:
+        # Probe anyway so the HTTP-layer faults are seen, but never hand a token to an unverified server.
+        client.verify = False
+        client._context = None
+        check = McpCheck(client, target.url, Credentials(), allowed_hosts=set(options.allow_hosts))
+        check.notes.append(
+            f"the certificate did not verify ({exc.message}): HTTP checks ran without verification "
+            "and without sending any token"
+        )
+        check.run()
+    return check
+
+
+def _web_answer(client: HttpClient, target: Target, part: _Part) -> Response | None:
+    """A plain GET of the URL, for the web layer of a server that is not (or is not checked as) MCP."""
+    try:
+        return client.request("GET", target.url, headers={"Accept": "text/html, application/json, */*"})
+    except TlsVerifyError:
+        client.verify = False
+        client._context = None
+        return client.request("GET", target.url, headers={"Accept": "text/html, application/json, */*"})
+    except CheckError as exc:
+        part.notes.append(f"GET {target.url}: {exc.message[:120]}")
+        return None
+
+
+def _not_an_endpoint(target: Target, evidence: str) -> Finding:
+    return NOT_ENDPOINT.finding(
+        "Not an MCP endpoint: it answers neither server/discover (2026-07-28) nor initialize (2025-11-25)",
+        location=Location(url=target.url),
+        evidence=f"sent: {evidence}",
+    )
 
 
 def _auth_server_tls(server: Target, options: EndpointOptions, deadline: float, part: _Part) -> None:
@@ -223,7 +344,11 @@ def _auth_server_tls(server: Target, options: EndpointOptions, deadline: float, 
 
 
 def _assemble(
-    target: Target, options: EndpointOptions, tls_job: Future | None, http_job: Future, started: float
+    target: Target,
+    options: EndpointOptions,
+    tls_job: Future[Any] | None,
+    http_job: Future[Any],
+    started: float,
 ) -> StageResult:
     tls = tls_job.result() if tls_job is not None else None
     http = http_job.result()

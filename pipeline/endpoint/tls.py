@@ -42,7 +42,7 @@ CABF_MAX_DAYS = 398
 _NO_CHECK_TIME = 0x200000  # X509_V_FLAG_NO_CHECK_TIME: the trust-only verification ignores dates
 
 _RULE_TEXT: list[tuple[str, str, str]] = [
-    ("MH-TLS-PROTOCOL-SSL", "SSLv3 accepted (critical)", "Disable SSL 3.0 (POODLE; RFC 7568)."),
+    ("MH-TLS-PROTOCOL-SSL", "SSL 3.0 accepted (critical)", "Disable SSL 3.0 (POODLE; RFC 7568)."),
     ("MH-TLS-PROTOCOL-LEGACY", "TLS 1.0 or 1.1 accepted (high)", "Disable TLS 1.0 and 1.1 (RFC 8996)."),
     (
         "MH-TLS-PROTOCOL-PROFILE",
@@ -194,6 +194,7 @@ def check_tls(
     timeout: float = 10.0,
     expiry_warning_days: int = 30,
     deadline: float | None = None,
+    workers: int = 12,
 ) -> TlsResult:
     """Check the TLS of `host:port` (SNI and hostname `host`, connecting to `connect_address` if given).
 
@@ -206,7 +207,7 @@ def check_tls(
         deadline = started + max(30.0, 6 * timeout)
     scan = _Scan(host=host, port=port)
     address = connect_address or host
-    with ThreadPoolExecutor(max_workers=12, thread_name_prefix="tls-probe") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="tls-probe") as pool:
         _phase1(pool, scan, address, ca_file, timeout, deadline)
         _no_tls_at_all(scan)
         _phase2(pool, scan, address, timeout, deadline)
@@ -232,7 +233,7 @@ def _phase1(
     deadline: float | None,
 ) -> None:
     all_suites = list(hello.SUITES)
-    raw_jobs: dict[int, Future] = {}
+    raw_jobs: dict[int, Future[Any]] = {}
     for version in _PROBED:
         suites = list(hello.TLS13_SUITES) if version == hello.TLS13 else all_suites
         raw_jobs[version] = pool.submit(
@@ -303,7 +304,7 @@ def _no_tls_at_all(scan: _Scan) -> None:
         if hit:
             raise CheckError(f"TLS not checkable: {hit}", where=where)
     raise CheckError(
-        "TLS not checkable: the server refused every protocol offered (SSLv3 to TLS 1.3) and every suite",
+        "TLS not checkable: the server refused every protocol offered (SSL 3.0 to TLS 1.3) and every suite",
         where=where,
     )
 
@@ -311,7 +312,7 @@ def _no_tls_at_all(scan: _Scan) -> None:
 def _phase2(
     pool: ThreadPoolExecutor, scan: _Scan, address: str, timeout: float, deadline: float | None
 ) -> None:
-    jobs: list[tuple[int, Future]] = []
+    jobs: list[tuple[int, Future[Any]]] = []
     for version in scan.protocols:
         if version == hello.TLS13:
             chunks = [list(hello.TLS13_SUITES)]
@@ -543,12 +544,12 @@ def _judge_protocols(scan: _Scan, out: _Out) -> None:
         out.add(
             "MH-TLS-PROTOCOL-SSL",
             Severity.CRITICAL,
-            "SSLv3 is accepted",
-            f"A hand-built SSLv3 ClientHello was answered with an SSLv3 ServerHello; accepted: {', '.join(names)}.",
+            "SSL 3.0 is accepted",
+            f"A hand-built SSL 3.0 ClientHello was answered with an SSL 3.0 ServerHello; accepted: {', '.join(names)}.",
             fix,
             ["https://www.rfc-editor.org/rfc/rfc7568", profile.reference()],
             rule,
-            protocol="SSLv3",
+            protocol="SSL 3.0",
         )
     legacy = [hello.VERSION_NAMES[v] for v in (hello.TLS10, hello.TLS11) if scan.accepted(v)]
     if legacy:
@@ -572,7 +573,7 @@ def _judge_protocols(scan: _Scan, out: _Out) -> None:
             fix,
             [profile.reference()],
             rule,
-            protocols=["TLSv1.2"],
+            protocols=["TLS 1.2"],
         )
     if not scan.accepted(hello.TLS13):
         out.add(
@@ -884,7 +885,7 @@ def _hash_name(cert: Any) -> str | None:
 
 def _sig_name(cert: Any) -> str:
     oid = cert.signature_algorithm_oid
-    return getattr(oid, "_name", None) or oid.dotted_string
+    return str(getattr(oid, "_name", None) or oid.dotted_string)
 
 
 def _aia(cert: Any, method: Any) -> str | None:

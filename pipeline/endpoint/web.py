@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin
 
-from pipeline.endpoint.http import HttpClient, Response, Target
+from pipeline.endpoint.http import HttpClient, Response, Target, parse_url
 from pipeline.endpoint.mcp_http import is_loopback_host
 from pipeline.errors import CheckError
 from pipeline.findings import Finding, Location, Severity
@@ -120,28 +121,40 @@ def check_http_redirect(client: HttpClient, target: Target, http_port: int) -> t
     """GET the endpoint on plain HTTP: a 301/308 to its https:// URL is right; a closed port is fine too."""
     host = f"[{target.host}]" if ":" in target.host else target.host
     plain = f"http://{host}{'' if http_port == 80 else f':{http_port}'}{target.path}"
-    location = Location(url=plain)
     try:
         resp = client.request("GET", plain)
     except CheckError as exc:  # closed, filtered or broken: nothing is served in clear text
         if "refused" in exc.message:
             return [], f"port {http_port} closed"
         return [], f"port {http_port}: no HTTP answer ({exc.message[:80]})"
-    wanted = f"301 or 308 to {target.url}"
+    return judge_redirect(resp, plain, target)
+
+
+def judge_redirect(resp: Response, plain: str, target: Target) -> tuple[list[Finding], str]:
+    """Pure: a plain-HTTP answer for `plain` should be a permanent redirect to https:// on `target`'s host."""
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    location = Location(url=plain)
+    https_url = "https://" + plain.split("://", 1)[1] if target.scheme == "http" else target.url
+    port = parse_url(plain).port
+    wanted = f"301 or 308 to {https_url}"
     sent = f"sent: GET {plain}; got: {resp.describe()}; spec wants: {wanted}"
     if not 300 <= resp.status < 400:
         return [
             _finding(
                 _RULE["MH-HTTP-REDIRECT"],
                 Severity.MEDIUM,
-                f"Plain HTTP on port {http_port} answers {resp.status} instead of redirecting to HTTPS",
+                f"Plain HTTP on port {port} answers {resp.status} instead of redirecting to HTTPS",
                 location,
                 sent,
                 "Redirect every plain-HTTP request to https:// with 301 or 308 (or close the port).",
             )
         ], f"{resp.status}"
     dest = resp.header("location") or ""
-    if not dest.lower().startswith(f"https://{host}"):
+    try:
+        moved = parse_url(urljoin(plain, dest.strip())) if dest else None
+    except ValueError:
+        moved = None
+    if moved is None or moved.scheme != "https" or moved.host != target.host:
         return [
             _finding(
                 _RULE["MH-HTTP-REDIRECT"],
@@ -149,7 +162,7 @@ def check_http_redirect(client: HttpClient, target: Target, http_port: int) -> t
                 "Plain HTTP redirects somewhere other than this https:// host",
                 location,
                 sent,
-                f"Redirect to https://{target.authority}… .",
+                f"Redirect to https://{host}… .",
             )
         ], f"{resp.status} → {dest[:80]}"
     if resp.status in (302, 303, 307):

@@ -2,7 +2,7 @@
 (descriptions, schemas, prompts, resources, instructions) and report instructions hidden in them.
 
 Offline and explainable: each finding has a rule id, the field path and character span, the quoted
-excerpt (with hidden Unicode or base64 decoded) and a fix.
+excerpt (hidden Unicode and encoded payloads decoded), the signals that combined and a fix.
 """
 
 from __future__ import annotations

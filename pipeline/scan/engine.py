@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.findings import Finding, Location, Severity, StageResult
+from pipeline.rules import Rule
 from pipeline.rules.suppress import suppress_findings
+from pipeline.scan import lexicon
 from pipeline.scan import unicode as uni
-from pipeline.scan.rules import SPECS, Hit, evaluate, rules
+from pipeline.scan.rules import Hit, evaluate, rules
+from pipeline.scan.rules import catalog as R
 
 STAGE = "scan-tools"
 MAX_STRING = 64 * 1024  # characters scanned per string: the head and tail halves of anything longer
@@ -18,6 +21,7 @@ TOO_DEEP = "too-deep"
 MAX_FINDINGS = 20000  # per run: a record built to flood the report stops adding findings here
 MEMO_MAX_CHARS = 2048  # strings up to this length are scanned once per run, however often they repeat
 MEMO_ENTRIES = 100_000
+REF_KEYS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
 VALUE_KEYS = frozenset({"default", "enum", "const", "examples", "example"})
 CONTAINER_KEYS = frozenset(
     {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependentRequired"}
@@ -59,7 +63,9 @@ def _walk(
         for key, item in value.items():
             key = str(key)
             sub = f"{path}.{key}" if path else key
-            if key in VALUE_KEYS:
+            if key in REF_KEYS and isinstance(item, str):
+                out.append(Field(sub, item, "ref", entry, param))
+            elif key in VALUE_KEYS:
                 _walk(item, sub, entry, "value", depth + 1, out, param)
             elif key in CONTAINER_KEYS and isinstance(item, dict):
                 for name, schema in item.items():
@@ -125,7 +131,7 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
         out.append(
             (
                 Hit(
-                    "MH-TOOL-OVERSIZED",
+                    R.OVERSIZED,
                     Severity.HIGH,  # fail closed: the middle was not read, and no description needs this much
                     0,
                     len(text),
@@ -152,14 +158,16 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
                     hit.detail = f"{hit.detail}; {note}" if hit.detail else note
                     out.append((hit, ""))
     for hit, _ in list(out):
-        if hit.decoded:  # base64 text: scanned like the rest
-            for inner in evaluate(hit.decoded, kind, own_name=own):
+        if hit.decoded:  # decoded text (base64, hex, URL-encoding...): scanned like the rest
+            for inner in evaluate(hit.decoded, "value" if kind == "value" else "text", own_name=own):
                 inner.start, inner.end = hit.start, hit.end
-                inner.detail = f'in base64 text: "{_clip(hit.decoded)}"'
-                out.append((inner, " (base64 text)"))
+                inner.detail = f'in decoded text: "{_clip(hit.decoded)}"' + (
+                    f"; {inner.detail}" if inner.detail else ""
+                )
+                out.append((inner, " (decoded text)"))
     if shift:  # offsets in the scanned tail, back to offsets in the original string
         for hit, _ in out:
-            if hit.rule != "MH-TOOL-OVERSIZED":
+            if hit.rule != R.OVERSIZED:
                 hit.start += shift if hit.start > half else 0
                 hit.end += shift if hit.end > half else 0
     return out
@@ -172,7 +180,7 @@ def _lookalike_hits(name: str) -> list[tuple[Hit, str]]:
     reads_as, odd = found
     letters = ", ".join(f"{uni.describe(ch)} at {i}" for i, ch in odd[:4]) + (" …" if len(odd) > 4 else "")
     title = f"the name reads as '{reads_as}' but is spelled with look-alike characters"
-    return [(Hit("MH-TOOL-CONFUSABLE-NAME", Severity.HIGH, odd[0][0], odd[-1][0] + 1, title, letters), "")]
+    return [(Hit(R.CONFUSABLE_NAME, Severity.HIGH, odd[0][0], odd[-1][0] + 1, title, letters), "")]
 
 
 def _unicode_hits(text: str, runs: list[uni.HiddenRun], kind: str, own: str) -> list[tuple[Hit, str]]:
@@ -219,7 +227,7 @@ def _unicode_hits(text: str, runs: list[uni.HiddenRun], kind: str, own: str) -> 
     else:
         sev = Severity.MEDIUM
     start, end = runs[0].start, runs[-1].end
-    out = [(Hit("MH-TOOL-HIDDEN-UNICODE", sev, start, end, "hidden Unicode characters", detail), "")]
+    out = [(Hit(R.HIDDEN_UNICODE, sev, start, end, "hidden Unicode characters", detail), "")]
     if decoded:
         for inner in evaluate(decoded, kind, own_name=own):
             inner.start, inner.end = start, end
@@ -243,10 +251,10 @@ def _excerpt(text: str, start: int, end: int, limit: int = 200) -> str:
 
 
 def _finding(hit: Hit, f: Field, server: str, suffix: str, record_path: str | None, many: bool) -> Finding:
-    spec = SPECS[hit.rule]
+    spec = hit.rule
     where = f"{server}:{f.path}" if many else f.path
-    where += suffix
-    if hit.rule == "MH-TOOL-HIDDEN-UNICODE" or suffix:  # the detail says what the span hides
+    where += f"[{hit.start}:{hit.end}]" + suffix  # the span, in its location
+    if hit.rule == R.HIDDEN_UNICODE or suffix:  # the detail says what the span hides
         evidence = f"chars {hit.start}-{hit.end}: {hit.detail}"
     else:
         evidence = f'chars {hit.start}-{hit.end}: "{_excerpt(f.text, hit.start, hit.end)}"'
@@ -305,12 +313,12 @@ def scan_servers(
         summary["resources"] += len(record.get("resources") or []) + len(
             record.get("resourceTemplates") or []
         )
-        seen: set[tuple[str, str, int]] = set()
+        seen: set[tuple[Rule, str, int]] = set()
         others = _other_names(names, server) if many else None
         for f in fields(record):
             if f.kind == TOO_DEEP:
                 stats.too_deep += 1
-                hit = Hit("MH-TOOL-OVERSIZED", Severity.HIGH, 0, 0, "nested too deep to scan in full")
+                hit = Hit(R.OVERSIZED, Severity.HIGH, 0, 0, "nested too deep to scan in full")
                 hit.detail = f"nested deeper than {MAX_DEPTH} levels: not read below this point"
                 stage.add(_finding(hit, f, server, "", record_path, many))
                 continue
@@ -327,6 +335,8 @@ def scan_servers(
             if others is not None and f.kind in ("text", "param", "instructions"):
                 cached = cached + _cross_server(f.text, others)
             for hit, suffix in cached:
+                if hit.ref and hit.ref in names[server]:
+                    continue  # shadowing names a tool this server provides itself: it describes itself
                 once = (hit.rule, f.path + suffix, hit.start)
                 if once in seen or len(stage.findings) >= MAX_FINDINGS:
                     continue
@@ -372,13 +382,16 @@ def _cross_server(text: str, pattern: re.Pattern[str]) -> list[tuple[Hit, str]]:
     if match is None:
         return []
     start, end = match.span()
-    low = text[end : end + 160].lower()
-    order = SIG["modify"].search(low)
-    if order and same_sentence(text, end, end + order.start()):
+    after = text[end : end + 160]
+    order = SIG["modify"].search(after.lower())
+    span = order.span() if order else None
+    if span is None and not after.isascii():  # the change ordered in another language
+        span = next(iter(lexicon.concepts(after).get("modify", [])), None)
+    if span and same_sentence(text, end, end + span[0]):
         detail = "names a tool of another server and orders a change"
-        return [(Hit("MH-TOOL-SHADOWING", Severity.HIGH, start, end + order.end(), detail), "")]
+        return [(Hit(R.SHADOWING, Severity.HIGH, start, end + span[1], detail), "")]
     title = f"names '{match.group()}', a tool of another server in this configuration"
-    return [(Hit("MH-TOOL-SHADOWING", Severity.MEDIUM, start, end, title), "")]
+    return [(Hit(R.SHADOWING, Severity.MEDIUM, start, end, title), "")]
 
 
 def _duplicates(stage: StageResult, names: dict[str, set[str]], record_path: str | None) -> None:
@@ -391,7 +404,7 @@ def _duplicates(stage: StageResult, names: dict[str, set[str]], record_path: str
                         continue
                     same = a == b
                     stage.add(
-                        SPECS["MH-TOOL-DUPLICATE-NAME"].finding(
+                        R.DUPLICATE_NAME.finding(
                             ("same tool name" if same else "confusingly similar tool names")
                             + f" on servers {first} and {second}",
                             location=Location(path=record_path, logical=f"{first}:tools[{a}]"),

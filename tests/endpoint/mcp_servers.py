@@ -108,7 +108,10 @@ def serve_asgi(app: Any, sock: socket.socket, pki: Pki | None) -> Served:
     return Served(sock.getsockname()[1], server, thread)
 
 
-def authorization_server_app(issuer: str, *, s256: bool = True) -> Any:
+AS_VARIANTS = ("no-iss", "dcr-only", "plain-endpoint", "offline-access")
+
+
+def authorization_server_app(issuer: str, *, s256: bool = True, variant: str | None = None) -> Any:
     """RFC 8414 metadata for a test issuer (no real OAuth flows: the checker only reads the metadata)."""
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
@@ -121,12 +124,53 @@ def authorization_server_app(issuer: str, *, s256: bool = True) -> Any:
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"] if s256 else ["plain"],
+        "authorization_response_iss_parameter_supported": True,
+        "client_id_metadata_document_supported": True,
+        "scopes_supported": ["mcp"],
     }
+    if variant == "no-iss":
+        del meta["authorization_response_iss_parameter_supported"]
+    elif variant == "dcr-only":
+        del meta["client_id_metadata_document_supported"]
+        meta["registration_endpoint"] = f"{issuer}/register"
+    elif variant == "plain-endpoint":
+        meta["token_endpoint"] = "http://127.0.0.1:9/token"
+    elif variant not in (None, "offline-access"):
+        raise ValueError(variant)
 
     async def metadata(_request: Any) -> JSONResponse:
         return JSONResponse(meta)
 
     return Starlette(routes=[Route("/.well-known/oauth-authorization-server", metadata)])
+
+
+class _OfflineAccess:
+    """ASGI middleware adding offline_access to the protected resource metadata's scopes_supported."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/.well-known/oauth-protected-resource"):
+            await self.app(scope, receive, send)
+            return
+        parts: list[bytes] = []
+        start: dict = {}
+
+        async def capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            else:
+                parts.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        doc = json.loads(b"".join(parts))
+        doc["scopes_supported"] = [*doc.get("scopes_supported", []), "offline_access"]
+        body = json.dumps(doc).encode()
+        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 class _Hsts:
@@ -172,8 +216,12 @@ def start_mcp(
     fault: str | None = None,
     *,
     as_s256: bool = True,
+    as_variant: str | None = None,
     name: str = "127.0.0.1",
     issuer: str | None = None,
+    era: str = "both",
+    modern_fault: str | None = None,
+    auth: bool = True,
 ) -> McpDeployment:
     """The official SDK server with bearer auth and audience-checking token verifier, configured right
     (explicit Host/Origin allowlist of its own https origin, audience validation on, HSTS) or with one fault."""
@@ -214,13 +262,15 @@ def start_mcp(
         warnings.simplefilter("ignore")
         server = MCPServer(
             "endpoint-test",
-            token_verifier=Verifier(),
+            token_verifier=Verifier() if auth else None,
             auth=AuthSettings(
                 issuer_url=issuer,
                 resource_server_url=url,
                 required_scopes=None if fault == "no-scopes" else ["mcp"],
                 validate_token_resource=fault != "no-audience",
-            ),
+            )
+            if auth
+            else None,
         )
 
     @server.tool()
@@ -238,12 +288,18 @@ def start_mcp(
             allowed_hosts=[f"{name}:{port}", f"localhost:{port}"],
             allowed_origins=[f"{scheme}://{name}:{port}", f"{scheme}://localhost:{port}"],
         )
-    app = server.streamable_http_app(host=host, transport_security=security)
+    app: Any = server.streamable_http_app(host=host, transport_security=security)
+    if era != "both" or modern_fault is not None:
+        app = EraFilter(app, era, modern_fault)
+    if as_variant == "offline-access":
+        app = _OfflineAccess(app)
     if fault != "no-hsts" and pki is not None:
         app = _Hsts(app)
     deployment = McpDeployment(url, issuer, str(pki.ca_file) if pki else None, fault)
     deployment.servers.append(serve_asgi(app, mcp_sock, pki))
-    deployment.servers.append(serve_asgi(authorization_server_app(issuer, s256=as_s256), as_sock, pki))
+    deployment.servers.append(
+        serve_asgi(authorization_server_app(issuer, s256=as_s256, variant=as_variant), as_sock, pki)
+    )
     return deployment
 
 
@@ -392,3 +448,167 @@ def sse_kept_open(stop: threading.Event) -> Callable[[socket.socket], None]:
         stop.wait(30)
 
     return handler
+
+
+# --- era filters and 2026-07-28 faults: a thin ASGI wrapper around the SDK's app ------------------------
+
+MODERN_FAULTS = (
+    "no-header-check",  # headers rewritten to match the body before the SDK sees them: mismatches served
+    "unsupported-no-list",  # -32022 without data.supported
+    "unknown-method-200",  # -32601 answered with 200
+    "meta-lenient",  # a _meta without clientCapabilities is completed and served
+    "mints-session",  # modern answers carry an Mcp-Session-Id
+    "notification-200",  # a notification gets 200 with a body
+    "reserved-code",  # -32601 sent as -32050 (reserved, undefined)
+    "bad-tools",  # tools/list gains bad names, a duplicate, bad x-mcp-header and a network $ref
+    "tools-shuffle",  # every tools/list comes back in another order
+    "modern-get-served",  # modern-only, but GET and DELETE are not refused with 405
+)
+BAD_TOOLS = [
+    {"name": "bad name!", "inputSchema": {"type": "object"}},
+    {"name": "echo", "inputSchema": {"type": "object"}},
+    {
+        "name": "headers",
+        "inputSchema": {
+            "type": "object",
+            "properties": {
+                "a": {"type": "string", "x-mcp-header": "Region"},
+                "b": {"type": "string", "x-mcp-header": "region"},
+                "c": {"type": "number", "x-mcp-header": "Num"},
+                "d": {"type": "string", "x-mcp-header": "bad header"},
+                "e": {"type": "array", "items": {"type": "string", "x-mcp-header": "Deep"}},
+            },
+        },
+    },
+    {"name": "remote", "inputSchema": {"type": "object", "$ref": "https://schemas.example/evil.json"}},
+]
+
+
+class EraFilter:
+    """Wraps the SDK's dual-era app: `era` = "both", "modern" (2026-07-28 only) or "legacy" (2025-11-25 only),
+    with at most one fault from `MODERN_FAULTS` that the SDK itself cannot be configured to make."""
+
+    def __init__(self, app: Any, era: str = "both", fault: str | None = None) -> None:
+        if era not in ("both", "modern", "legacy") or fault not in (None, *MODERN_FAULTS):
+            raise ValueError((era, fault))
+        self.app, self.era, self.fault = app, era, fault
+        self.calls = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/mcp"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        version = headers.get("mcp-protocol-version")
+        modern = version is not None and version not in ("2025-11-25", "2025-06-18", "2025-03-26")
+        method = scope["method"]
+        if self.era == "modern" and method in ("GET", "DELETE") and self.fault != "modern-get-served":
+            await _send_plain(send, 405, b"")
+            return
+        if method != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        if self.era == "legacy" and modern:
+            error = {
+                "jsonrpc": "2.0",
+                "id": None,
+                "error": {"code": -32600, "message": "Unsupported version"},
+            }
+            await _send_plain(send, 400, json.dumps(error).encode(), b"application/json")
+            return
+        if self.era == "modern" and not modern:
+            code = -32022 if version else -32020
+            error = {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": "modern only"}}
+            await _send_plain(send, 400, json.dumps(error).encode(), b"application/json")
+            return
+        if modern and isinstance(parsed, dict):
+            params = parsed.get("params") if isinstance(parsed.get("params"), dict) else {}
+            meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else None
+            if self.fault == "meta-lenient" and meta is not None:
+                meta.setdefault("io.modelcontextprotocol/clientCapabilities", {})
+                body = json.dumps(parsed).encode()
+            if self.fault == "no-header-check":
+                fixed = [(k, v) for k, v in scope["headers"] if k.lower() not in (b"mcp-method", b"mcp-name")]
+                fixed.append((b"mcp-method", str(parsed.get("method")).encode()))
+                if "name" in params:
+                    fixed.append((b"mcp-name", str(params["name"]).encode()))
+                scope = {**scope, "headers": fixed}
+        sent = False
+
+        async def replay() -> dict:
+            nonlocal sent
+            if sent:
+                return await receive()  # blocks until the client goes away, as the SDK expects
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        rewrite = modern or (isinstance(parsed, dict) and parsed.get("method") == "tools/list")
+        if not rewrite or self.fault is None:
+            await self.app(scope, replay, send)
+            return
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, replay, capture)
+        status, out_headers, out = self._rewrite(
+            start["status"], list(start.get("headers", [])), b"".join(chunks)
+        )
+        out_headers = [(k, v) for k, v in out_headers if k.lower() != b"content-length"]
+        out_headers.append((b"content-length", str(len(out)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": out_headers})
+        await send({"type": "http.response.body", "body": out})
+
+    def _rewrite(self, status: int, headers: list, body: bytes) -> tuple[int, list, bytes]:
+        text = body.decode("utf-8", "replace")
+        sse = text.startswith("event:") or text.startswith("data:")
+        payload = text.split("data: ", 1)[1].split("\r\n", 1)[0].split("\n", 1)[0] if sse else text
+        try:
+            message = json.loads(payload) if payload else None
+        except ValueError:
+            message = None
+        error = message.get("error") if isinstance(message, dict) else None
+        result = message.get("result") if isinstance(message, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        if self.fault == "unsupported-no-list" and code == -32022:
+            error.pop("data", None)
+        elif self.fault == "unknown-method-200" and code == -32601:
+            status = 200
+        elif self.fault == "reserved-code" and code == -32601:
+            error["code"] = -32050
+        elif self.fault == "mints-session":
+            headers.append((b"mcp-session-id", b"minted-" + str(id(self)).encode()))
+        elif self.fault == "notification-200" and status == 202:
+            return 200, [*headers, (b"content-type", b"application/json")], b"{}"
+        elif isinstance(result, dict) and isinstance(result.get("tools"), list):
+            if self.fault == "bad-tools":
+                result["tools"] = [*result["tools"], *BAD_TOOLS]
+            elif self.fault == "tools-shuffle":
+                self.calls += 1
+                tools = [*result["tools"], {"name": "second", "inputSchema": {"type": "object"}}]
+                result["tools"] = tools if self.calls % 2 else tools[::-1]
+        if message is None:
+            return status, headers, body
+        data = json.dumps(message)
+        return status, headers, (f"event: message\r\ndata: {data}\r\n\r\n" if sse else data).encode()
+
+
+async def _send_plain(send: Any, status: int, body: bytes, ctype: bytes = b"text/plain") -> None:
+    headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -67,7 +67,7 @@ def test_good_servers_have_no_finding_at_medium_or_above(
     result = run(tls_ports, tls_pki, kind, scenario)
     assert not ids(result, Severity.MEDIUM), [f.to_dict() for f in result.findings]
     assert not ids(result), "a good intermediate server should have no finding at all"
-    expected = ["TLSv1.3"] if scenario == "good13" else ["TLSv1.2", "TLSv1.3"]
+    expected = ["TLS 1.3"] if scenario == "good13" else ["TLS 1.2", "TLS 1.3"]
     assert result.summary["protocols"] == expected
     assert result.summary["compliant"]["intermediate"] is True
     assert result.summary["compliant_intermediate"] == "yes"
@@ -76,11 +76,11 @@ def test_good_servers_have_no_finding_at_medium_or_above(
     assert cert["verified"] is True and cert["trusted"] is True
     assert cert["chain_length"] == 2
     assert cert["key"] == ("RSA 2048" if scenario == "intermediate-rsa" else "ECDSA secp256r1")
-    tls13 = set(result.summary["ciphers"]["TLSv1.3"])
+    tls13 = set(result.summary["ciphers"]["TLS 1.3"])
     assert tls13 == {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}
     if scenario != "good13":
-        assert len(result.summary["ciphers"]["TLSv1.2"]) == 3  # the three of the six that fit the key
-        assert all("ECDHE" in s for s in result.summary["ciphers"]["TLSv1.2"])
+        assert len(result.summary["ciphers"]["TLS 1.2"]) == 3  # the three of the six that fit the key
+        assert all("ECDHE" in s for s in result.summary["ciphers"]["TLS 1.2"])
     if scenario == "good13":
         assert any("OCSP stapling not visible" in n for n in result.notes)
 
@@ -88,17 +88,17 @@ def test_good_servers_have_no_finding_at_medium_or_above(
 @pytest.mark.parametrize("kind", KINDS)
 def test_tls10_server_is_legacy(tls_ports: dict, tls_pki: TlsPki, kind: str) -> None:
     result = run(tls_ports, tls_pki, kind, "tls10")
-    assert "TLSv1" in result.summary["protocols"] and "TLSv1.2" in result.summary["protocols"]
+    assert "TLS 1.0" in result.summary["protocols"] and "TLS 1.2" in result.summary["protocols"]
     finding = one(result, "MH-TLS-PROTOCOL-LEGACY")
     assert finding.severity == Severity.HIGH
-    assert "TLSv1" in finding.properties["protocols"]
+    assert "TLS 1.0" in finding.properties["protocols"]
     assert finding.properties["profile"] == "intermediate" and finding.properties["profile_rule"]
     assert "Mozilla intermediate" in finding.title
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in finding.fix
     assert "https://www.rfc-editor.org/rfc/rfc8996" in finding.references
     assert finding.location.url == f"https://{HOST}:{tls_ports[(kind, 'tls10')]}"
     assert finding.stage == ""
-    assert result.summary["ciphers"]["TLSv1"] == ["TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"]
+    assert result.summary["ciphers"]["TLS 1.0"] == ["TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"]
     assert "MH-TLS-CIPHER-CBC" in ids(result)
     assert result.summary["compliant"]["intermediate"] is False
     assert result.summary["compliant_intermediate"] == "no"
@@ -107,7 +107,7 @@ def test_tls10_server_is_legacy(tls_ports: dict, tls_pki: TlsPki, kind: str) -> 
 @pytest.mark.parametrize("kind", KINDS)
 def test_weak_suites_and_small_dh_group(tls_ports: dict, tls_pki: TlsPki, kind: str) -> None:
     result = run(tls_ports, tls_pki, kind, "weak")
-    assert set(result.summary["ciphers"]["TLSv1.2"]) == {
+    assert set(result.summary["ciphers"]["TLS 1.2"]) == {
         "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
         "TLS_RSA_WITH_AES_128_CBC_SHA",
         "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
@@ -219,11 +219,11 @@ def test_hand_built_hellos_see_what_openssl_cannot_offer(
     suites = [0x000A, 0x0005, 0x0002, 0x0003, 0x0018, 0x002F]
     server = tls_raw_server(lambda: hello_only_server(suites, {hello.SSL3, hello.TLS10}))
     result = check_tls(HOST, server.port, connect_address=ADDRESS, timeout=3)
-    assert result.summary["protocols"] == ["SSLv3", "TLSv1"]
-    assert sorted(result.summary["ciphers"]["TLSv1"]) == sorted(hello.SUITES[s] for s in suites)
-    assert sorted(result.summary["ciphers"]["SSLv3"]) == sorted(hello.SUITES[s] for s in suites)
+    assert result.summary["protocols"] == ["SSL 3.0", "TLS 1.0"]
+    assert sorted(result.summary["ciphers"]["TLS 1.0"]) == sorted(hello.SUITES[s] for s in suites)
+    assert sorted(result.summary["ciphers"]["SSL 3.0"]) == sorted(hello.SUITES[s] for s in suites)
     assert one(result, "MH-TLS-PROTOCOL-SSL").severity == Severity.CRITICAL
-    assert one(result, "MH-TLS-PROTOCOL-LEGACY").properties["protocols"] == ["TLSv1"]
+    assert one(result, "MH-TLS-PROTOCOL-LEGACY").properties["protocols"] == ["TLS 1.0"]
     insecure = one(result, "MH-TLS-CIPHER-INSECURE")
     assert insecure.severity == Severity.CRITICAL
     assert set(insecure.properties["suites"]) == {hello.SUITES[s] for s in (0x0005, 0x0002, 0x0003, 0x0018)}

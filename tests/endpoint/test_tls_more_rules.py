@@ -210,7 +210,7 @@ def test_dhe_with_aes_gcm_is_outside_the_intermediate_profile(pki: dict[str, Any
         cert_file, key_file, "ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256", pki["dhparam"]
     )
     result = _check(serve(served), pki["ca_file"])
-    assert DHE_GCM in result.summary["ciphers"]["TLSv1.2"]
+    assert DHE_GCM in result.summary["ciphers"]["TLS 1.2"]
     finding = _only(result, PROFILE.id)
     assert finding.rule_id == "MH-TLS-CIPHER-PROFILE"
     assert finding.severity == Severity.LOW

@@ -1,4 +1,5 @@
-"""Turn a corpus item (a tool, a description, server instructions, a prompt or a resource) into a record."""
+"""The corpus (two halves, split once: `tuning.yaml` and the held-out `test.yaml`), and turning an item (a tool,
+a description, server instructions, a prompt or a resource) into a record."""
 
 from __future__ import annotations
 
@@ -10,10 +11,18 @@ import yaml
 from pipeline.manifest.record import build_record
 
 CORPUS = Path(__file__).parent / "corpus"
+HALVES = ("tuning", "test")
 
 
-def load_corpus(name: str) -> list[dict[str, Any]]:
-    return yaml.safe_load((CORPUS / f"{name}.yaml").read_text(encoding="utf-8"))
+def load_half(half: str) -> list[dict[str, Any]]:
+    """One half of the corpus, every item with `expect` (hostile or benign)."""
+    items: list[dict[str, Any]] = yaml.safe_load((CORPUS / f"{half}.yaml").read_text(encoding="utf-8"))
+    return items
+
+
+def load_corpus(expect: str, halves: tuple[str, ...] = HALVES) -> list[dict[str, Any]]:
+    """The hostile or the benign items of the given halves (both by default)."""
+    return [item for half in halves for item in load_half(half) if item["expect"] == expect]
 
 
 def raw_server(item: dict[str, Any]) -> dict[str, Any]:

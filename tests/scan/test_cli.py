@@ -63,7 +63,7 @@ def hostile_record(tmp_path: Path) -> str:
 
 @pytest.fixture
 def benign_record(tmp_path: Path) -> str:
-    tools = [raw_server(item)["tools"][0] for item in load_corpus("benign") if "tool" in item]
+    tools = [raw_server(item)["tools"][0] for item in load_corpus("benign", ("tuning",)) if "tool" in item]
     raw = {"server": {"name": "benign", "version": "1.0.0"}, "tools": tools}
     return _write(tmp_path / "benign.json", build_record(raw))
 
@@ -76,7 +76,7 @@ def test_hostile_record_fails_with_json_report(hostile_record: str) -> None:
     assert stage["summary"]["tools"] == 1 and stage["summary"]["servers"] == 1
     assert stage["summary"]["findings"]["critical"] >= 1
     block = next(f for f in stage["findings"] if f["rule_id"] == "MH-TOOL-INSTRUCTION-BLOCK")
-    assert block["location"]["logical"] == "tools[get_forecast].description"
+    assert block["location"]["logical"].startswith("tools[get_forecast].description[")
     assert block["location"]["path"] == hostile_record
     assert "<IMPORTANT>" in block["evidence"] and block["fix"]
     assert {"start", "end", "field"} <= set(block["properties"])
@@ -98,13 +98,13 @@ def test_benign_record_passes(benign_record: str) -> None:
     assert result.code == 0, result.out
     stage = _stage(result)
     assert stage["status"] == "passed"
-    assert stage["summary"]["tools"] >= 10
+    assert stage["summary"]["tools"] >= 8
 
 
 def test_set_record(tmp_path: Path) -> None:
-    items = {i["id"]: i for i in load_corpus("hostile")}
-    one = build_record(raw_server(items["precedence-instead"]))
-    two = build_record(raw_server(load_corpus("benign")[0]))
+    items = {i["id"]: i for i in load_corpus("hostile", ("tuning",))}
+    one = build_record(raw_server(items["pr-replaces-builtins"]))
+    two = build_record(raw_server(next(i for i in load_corpus("benign", ("tuning",)) if "tool" in i)))
     path = _write(tmp_path / "set.json", build_set({"router": one, "files": two}))
     stage = _stage(cli("scan-tools", path, "--format", "json"))
     assert stage["summary"]["servers"] == 2

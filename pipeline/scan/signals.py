@@ -1,6 +1,6 @@
-"""The poisoning rules: regex families that find signals in one string, and a light scoring that turns
-signals into findings. A signal alone is often harmless ("reads files from the given path"); signals that
-appear together (a secret path, a read order, a hidden destination, concealment) make a finding severe.
+"""Signals: regex families that find one kind of sign in one string (an order to read, a secret path, a
+destination, concealment...). A signal alone is often harmless ("reads files from the given path"); the rules
+(`pipeline.scan.rules`) combine them.
 
 Speed (10,000 descriptions well under a second): the families run without re.IGNORECASE on a lowered copy
 of the text; each has a trigger (words it cannot match without), checked against the string's words before
@@ -11,183 +11,9 @@ checks are done in Python, so hostile input cannot make a regex backtrack quadra
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from dataclasses import dataclass
-
-from pipeline.findings import Severity
-from pipeline.rules import Rule, declare
 
 CI = re.IGNORECASE  # marks a family run on the lowered text (see LOWERED)
-
-
-STANDARD = "https://modelcontextprotocol.io/specification/2025-11-25/server/tools#security-considerations"
-SPECS: dict[str, Rule] = {
-    rule.id: rule
-    for rule in (
-        declare(
-            "MH-TOOL-INSTRUCTION-BLOCK",
-            name="instruction-block",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="Text addressed to the model: <IMPORTANT>/<SYSTEM> blocks, [INST] markers, 'ignore previous instructions' and the like",
-            standard=STANDARD,
-            fix="Remove the block: a description says what the tool does, it never gives the model orders.",
-        ),
-        declare(
-            "MH-TOOL-SECRET-ACCESS",
-            name="secret-access",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="An order to read secrets or configuration (SSH keys, .env, mcp.json, credentials, tokens)",
-            standard=STANDARD,
-            fix="Remove the order; a tool that needs a secret gets it from its own configuration, never via the model.",
-        ),
-        declare(
-            "MH-TOOL-EXFILTRATION",
-            name="exfiltration",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="An order to move data (conversation, file contents, secrets) into a parameter, URL or address",
-            standard=STANDARD,
-            fix="Remove the order; parameters carry only what the user asked the tool to act on.",
-        ),
-        declare(
-            "MH-TOOL-CONCEAL",
-            name="conceal",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="Concealment from the user: 'do not tell the user', 'silently', 'without informing'",
-            standard=STANDARD,
-            fix="Remove it: nothing a tool does may be hidden from the user.",
-        ),
-        declare(
-            "MH-TOOL-PRECEDENCE",
-            name="forced-precedence",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="Forced precedence over other tools: 'always use this tool instead of', 'call this before any other'",
-            standard=STANDARD,
-            fix="Remove it; let the client and the user decide which tool runs.",
-        ),
-        declare(
-            "MH-TOOL-SHADOWING",
-            name="shadowing",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="A description that changes how another tool or server behaves (tool shadowing)",
-            standard=STANDARD,
-            fix="Remove references to other tools' behaviour; a tool describes only itself.",
-        ),
-        declare(
-            "MH-TOOL-DUPLICATE-NAME",
-            name="duplicate-name",
-            stage="scan-tools",
-            severity=Severity.MEDIUM,
-            summary="The same or a confusingly similar tool name on two servers of one configuration",
-            standard=STANDARD,
-            fix="Rename one tool, or drop one server; a client may call the wrong server's tool.",
-        ),
-        declare(
-            "MH-TOOL-CONFUSABLE-NAME",
-            name="confusable-name",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="A tool or prompt name spelled with look-alike characters (Cyrillic 'е' for 'e', fullwidth letters) so that it reads as another name",
-            standard=STANDARD,
-            fix="Spell the name in plain ASCII; a client or a reviewer cannot tell the two apart.",
-        ),
-        declare(
-            "MH-TOOL-HIDDEN-PARAM",
-            name="hidden-parameter",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="A parameter meant to carry conversation, context or secrets the user never typed",
-            standard=STANDARD,
-            fix="Remove the parameter, or describe it as what the user must supply.",
-        ),
-        declare(
-            "MH-TOOL-EVASION-MARKUP",
-            name="evasion-markup",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="Markup that hides text from people: HTML comments, bracket markers, base64 blobs",
-            standard=STANDARD,
-            fix="Remove the hidden text; what a model reads must be what a reviewer sees.",
-        ),
-        declare(
-            "MH-TOOL-HIDDEN-UNICODE",
-            name="hidden-unicode",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="Invisible Unicode: tag characters, zero-width, bidi overrides, control and ANSI escape codes",
-            standard=STANDARD,
-            fix="Remove the invisible code points (the decoded text is in the evidence).",
-        ),
-        declare(
-            "MH-TOOL-OFFSCREEN",
-            name="offscreen-payload",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="Text pushed off screen by long runs of whitespace, newlines or padding",
-            standard=STANDARD,
-            fix="Remove the padding and what follows it.",
-        ),
-        declare(
-            "MH-TOOL-SCHEMA-INJECTION",
-            name="schema-injection",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="Instructions inside schema values (default, enum, const, examples) or property names",
-            standard=STANDARD,
-            fix="Schema values hold data only; move prose to the description and remove any instruction.",
-        ),
-        declare(
-            "MH-TOOL-TUNNEL-URL",
-            name="tunnel-url",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="A URL of a tunnel or request catcher (ngrok, trycloudflare, webhook.site, requestbin, interactsh...)",
-            standard=STANDARD,
-            fix="Remove the URL; a published tool never sends data to a tunnel or a request catcher.",
-        ),
-        declare(
-            "MH-TOOL-COMMAND",
-            name="dangerous-command",
-            stage="scan-tools",
-            severity=Severity.HIGH,
-            summary="An order to run a download-and-execute, reverse-shell or destructive command",
-            standard=STANDARD,
-            fix="Remove the command from the description.",
-        ),
-        declare(
-            "MH-TOOL-MANIPULATION",
-            name="manipulation",
-            stage="scan-tools",
-            severity=Severity.MEDIUM,
-            summary="Pressure words and model-directed orders (urgent, mandatory, 'the assistant must') without a stronger signal",
-            standard=STANDARD,
-            fix="Rephrase as a plain description of what the tool does.",
-        ),
-        declare(
-            "MH-TOOL-OVERSIZED",
-            name="oversized-string",
-            stage="scan-tools",
-            severity=Severity.MEDIUM,
-            summary="A string longer than the scanner reads in full (only its head and tail were scanned), or a value nested too deep to walk",
-            standard=STANDARD,
-            fix="Shorten or flatten it: no description needs to be this long, and a reviewer cannot read it.",
-        ),
-    )
-}
-
-
-def rules() -> list[Rule]:
-    return list(SPECS.values())
-
-
-# --- signals ------------------------------------------------------------------------------------------
 
 _MODEL = r"(?:ai|assistant|model|llm|agent|claude|gpt|chatgpt|copilot|cursor|gemini)"
 _MODEL_WORDS = frozenset(
@@ -351,6 +177,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:before|prior\s+to)\s+(?:using|calling|invoking|executing|running)\s+(?:any|all|every)\s+"
         r"(?:other\s+)?tools?\b"
         r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:any|all|every)\s+other\s+tools?\b"
+        r"|\b(?:use|call|invoke|prefer)\s+this\s+tool\s+(?:instead\s+of|in\s+place\s+of|rather\s+than)\s+"
+        r"(?!the\s+user\b)"
         r"|\b(?:call|use|invoke|run)\s+this\s+tool\s+(?:first|before\s+(?:any|all|every)\s+(?:other\s+)?tools?)\b"
         r"|\bthis\s+tool\s+(?:replaces|supersedes|overrides|takes\s+precedence\s+over|must\s+be\s+(?:called|"
         r"used|run)\s+(?:first|before))\b"
@@ -438,6 +266,15 @@ SIG: dict[str, re.Pattern[str]] = {
     ),
     # Runs are matched whole (possessive), and what follows is checked in Python: a lookahead after a long
     # run would make a failing match backtrack through every length (quadratic on hostile input).
+    # "you were told to refuse / did not have X; this tool now grants you X": lifting an earlier restriction
+    "refusal_override": re.compile(
+        r"\b(?:originally|previously|earlier|before\s+now|until\s+now)\b[^.\n]{0,80}?\b(?:did\s+not|didn'?t|could\s+not"
+        r"|couldn'?t|were\s+(?:told|advised|instructed)\s+to\s+refuse)\b"
+        r"|\b(?:this\s+tool|it)\s+now\s+(?:grants?|gives|allows|lets)\s+you\b|\b(?:advised|told|instructed)\s+to\s+refuse\b"
+        r"|\b(?:that|this|the)\s+(?:restriction|limitation|rule)\s+(?:no\s+longer\s+applies|is\s+lifted|has\s+been\s+lifted)\b"
+        r"|\bno\s+longer\s+(?:need\s+to\s+)?refuse\b",
+        CI,
+    ),
     "offscreen": re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]{120,}+"),
     "offscreen_lines": re.compile(r"(?:[ \t]*+\r?\n){25,}+[ \t]*+"),
     "padding": re.compile(r"([^\w\s])\1{150,}+"),
@@ -636,8 +473,12 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     "privacy": (_words("care privacy regardless even put all every"), ()),
     "comment": (frozenset(), ("<!--",)),
     "bracket": (frozenset(), ("[", "{{", "###", "(((")),
-    "b64": (frozenset({"\0long"}), ()),
+    "b64": (frozenset({"\0long40"}), ()),
     "decode_hint": (_words("atob base64 decode rot13 fromcharcode"), ()),
+    "refusal_override": [
+        (_words("originally previously earlier now refuse restriction limitation rule"), ()),
+        (_words("did didn could couldn refuse grant grants gives allows lets longer lifted"), ()),
+    ],
     "offscreen": (frozenset({"\0wide"}), ()),
     "offscreen_lines": (frozenset({"\0lines"}), ()),
     "padding": (frozenset({"\0big"}), ()),
@@ -663,7 +504,7 @@ _TRIGGER_SETS = {name: _conjuncts(t) for name, t in TRIGGERS.items()}
 # the text, which keeps every offset; their patterns are written in lowercase.
 LOWERED = frozenset(name for name, pattern in SIG.items() if pattern.flags & re.IGNORECASE)
 SIG.update({name: re.compile(SIG[name].pattern, SIG[name].flags & ~re.IGNORECASE) for name in LOWERED})
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 SUSPICIOUS_PARAM = re.compile(
     r"^(?:side_?note|notes?|feedback|context|extra|meta(?:data)?|debug|internal(?:_?only)?|hidden|secret|"
@@ -673,17 +514,6 @@ SUSPICIOUS_PARAM = re.compile(
 )
 _SENTENCE_END = re.compile(r"[.!?\n](?=\s|$)")  # not the dot inside a name or a domain
 MAX_HITS = 20  # per signal per string: a string full of matches needs no more to be judged
-
-
-@dataclass(slots=True)
-class Hit:
-    rule: str
-    severity: Severity
-    start: int
-    end: int
-    title: str
-    detail: str = ""  # added to the evidence (decoded text, the signals that raised the severity)
-    decoded: str = ""  # text this span decodes to (base64), scanned in turn
 
 
 # Signals that can raise a finding (alone or with support); the support signals are looked for only when
@@ -724,6 +554,7 @@ ANCHORS = (
     "offscreen_lines",
     "padding",
     "pressure",
+    "refusal_override",
 )
 _FOLLOWED = re.compile(r"\s{0,64}\S")
 # Signals whose match only counts when visible text follows it (padding that pushes something off screen).
@@ -760,7 +591,7 @@ _MARK_STRINGS = ("<!--", "{{", "###", "(((", "<", "[", "#", "'", '"', "`", ":", 
 _TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,]")
 _WIDE_SPACE = re.compile("[\t\u00a0\u2000-\u200a\u3000]|        ")
 _PAD_CHARS = tuple(c * 16 for c in "-=_.*#~+/\\|<>!?^%$&:;,'\"`")
-_IDENT = re.compile(r"[\w.:/@+-]{0,64}")
+IDENT = re.compile(r"[\w.:/@+-]{0,64}")
 
 
 class Signals:
@@ -769,7 +600,7 @@ class Signals:
     def __init__(self, text: str, *, use_triggers: bool = True) -> None:
         self.text = text
         ascii_text = text.isascii()
-        self.low = low = text.lower() if ascii_text else text.translate(_ASCII_LOWER)
+        self.low = low = text.lower() if ascii_text else text.translate(ASCII_LOWER)
         self.use_triggers = use_triggers
         found: dict[str, list[tuple[int, int]]] = {}
         self.found = found
@@ -781,8 +612,16 @@ class Signals:
             else:
                 present.update(_TOKEN_OR_MARK.findall(low))
             size = len(text)
-            if size >= 40 and max(map(len, text.split()), default=0) >= 40:
-                present.add("\0long")
+            if size >= 24:
+                longest = max(map(len, text.split()), default=0)
+                if longest >= 24:
+                    present.add("\0long")  # may hide an encoded payload (pipeline.scan.decode)
+                if longest >= 40:
+                    present.add("\0long40")
+            if "\\u" in text or "\\x" in text:
+                present.add("\0escaped")
+            if text.count("%") >= 6:
+                present.add("\0pct")
             if size >= 25 and text.count("\n") >= 25:
                 present.add("\0lines")
             if size >= 120 and _WIDE_SPACE.search(text):
@@ -849,291 +688,15 @@ def signals(text: str, *, use_triggers: bool = True) -> dict[str, list[tuple[int
     return Signals(text, use_triggers=use_triggers).all()
 
 
-def _near(a: list[tuple[int, int]], b: list[tuple[int, int]], window: int) -> tuple[int, int] | None:
+def same_sentence(text: str, start: int, end: int) -> bool:
+    """No sentence ends between start and end."""
+    return _SENTENCE_END.search(text, start, end) is None
+
+
+def near(a: list[tuple[int, int]], b: list[tuple[int, int]], window: int) -> tuple[int, int] | None:
     """The first pair of spans within `window` characters of each other, merged."""
     for s1, e1 in a:
         for s2, e2 in b:
             if s2 - e1 <= window and s1 - e2 <= window:
                 return min(s1, s2), max(e1, e2)
     return None
-
-
-def _bump(severity: Severity, steps: int = 1) -> Severity:
-    order = list(Severity)
-    return order[min(order.index(severity) + steps, len(order) - 1)]
-
-
-def decode_base64(blob: str) -> str:
-    """The text a base64 blob decodes to, or '' when it decodes to binary."""
-    raw = blob.rstrip("=")
-    try:
-        if "-" in raw or "_" in raw:
-            data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-        else:
-            data = base64.b64decode(raw + "=" * (-len(raw) % 4))
-    except (binascii.Error, ValueError):
-        return ""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return ""
-    letters = sum(1 for c in text if c.isalpha() or c == " ")
-    return text if text.isprintable() and letters / max(len(text), 1) > 0.7 and " " in text else ""
-
-
-def evaluate(text: str, kind: str, *, own_name: str = "") -> list[Hit]:
-    """Findings for one string. `kind`: text (descriptions), value (default/enum/const/examples), name
-    (a tool or property name), param (a property's description; `own_name` is the property's name),
-    instructions (the server's `instructions`: written for the model by design, so being addressed to it, or
-    telling it how to proceed, is no sign; only the stronger signals count there)."""
-    for_model = kind == "instructions"
-    if for_model:
-        kind = "text"
-    hits: list[Hit] = []
-    if len(text) < 40 and _IDENT.fullmatch(text):  # a word, a number, a short path or URL
-        match = SIG["tunnel"].search(text.translate(_ASCII_LOWER))
-        if match:
-            sev = Severity.HIGH if kind == "text" else Severity.CRITICAL
-            hits.append(Hit("MH-TOOL-TUNNEL-URL", sev, *match.span(), "URL of a tunnel or request catcher"))
-        return hits
-    sig = Signals(text)
-    if not sig.anchors and kind in ("text", "param"):
-        return hits
-    strong_context = [k for k in ("tag", "override", "conceal", "exfil", "tunnel", "hidden_word") if k in sig]
-    instructed = bool(strong_context) or (
-        not for_model and any(k in sig for k in ("frame", "address", "precedence"))
-    )
-
-    for key in ("tag", "override"):
-        spans = sig.get(key)
-        if not spans:
-            continue
-        others = [k for k in strong_context if k != key]
-        sev = Severity.CRITICAL if others else Severity.HIGH
-        if key == "tag":  # the block from its first marker to its last (e.g. <IMPORTANT> ... </IMPORTANT>)
-            start, end = spans[0][0], spans[-1][1]
-            title = "instruction block addressed to the model"
-        else:
-            start, end = spans[0]
-            title = "order to override instructions"
-        hits.append(Hit("MH-TOOL-INSTRUCTION-BLOCK", sev, start, end, title, _with(others)))
-    if "address" in sig and not for_model and not any(h.rule == "MH-TOOL-INSTRUCTION-BLOCK" for h in hits):
-        start, end = sig["address"][0]
-        others = len(sig.anchors) > 1 or any(k in sig for k in ("frame", "secret", "secret_weak", "convo"))
-        sev = Severity.HIGH if others else Severity.MEDIUM
-        hits.append(Hit("MH-TOOL-INSTRUCTION-BLOCK", sev, start, end, "text addressed to the model"))
-
-    # Secrets: a strong secret near a read verb; weak ones only with other signs of an attack.
-    pair = _near(sig.get("secret"), sig.get("read"), 60)
-    if pair:
-        boosts = [
-            k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word", "address") if k in sig
-        ]
-        sev = (
-            Severity.CRITICAL
-            if boosts
-            else (Severity.HIGH if instructed or kind != "text" else Severity.MEDIUM)
-        )
-        hits.append(
-            Hit(
-                "MH-TOOL-SECRET-ACCESS",
-                sev,
-                *pair,
-                "order to read a secret or configuration file",
-                _with(boosts),
-            )
-        )
-    else:
-        pair = _near(sig.get("secret_weak"), sig.get("read"), 40)
-        boosts = [k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word") if k in sig]
-        if pair and boosts:
-            sev = Severity.CRITICAL if len(boosts) > 1 else Severity.HIGH
-            hits.append(Hit("MH-TOOL-SECRET-ACCESS", sev, *pair, "order to read credentials", _with(boosts)))
-
-    if "exfil" in sig:
-        data = [k for k in ("secret", "secret_weak", "convo", "personal", "payload") if k in sig]
-        start, end = sig["exfil"][0]
-        if data or "tunnel" in sig or kind == "param":
-            strong = [k for k in ("tag", "override", "conceal", "tunnel", "secret", "convo") if k in sig]
-            sev = Severity.CRITICAL if len(strong) > 1 else Severity.HIGH
-            hits.append(
-                Hit(
-                    "MH-TOOL-EXFILTRATION",
-                    sev,
-                    start,
-                    end,
-                    "order to move data out through a tool",
-                    _with(data + strong),
-                )
-            )
-        elif instructed:
-            hits.append(Hit("MH-TOOL-EXFILTRATION", Severity.MEDIUM, start, end, "order to pass data along"))
-    for key, what in (("convo", "the conversation or the prompt"), ("personal", "the user's private data")):
-        if key in sig and not any(h.rule == "MH-TOOL-EXFILTRATION" for h in hits):
-            pair = _near(sig[key], sig.get("read") + sig.get("exfil"), 60)
-            if pair and (instructed or kind == "param"):
-                hits.append(Hit("MH-TOOL-EXFILTRATION", Severity.HIGH, *pair, f"asks for {what}"))
-
-    if "conceal" in sig:
-        start, end = sig["conceal"][0]
-        others = [k for k in strong_context if k != "conceal"]
-        sev = Severity.CRITICAL if others else Severity.HIGH
-        hits.append(Hit("MH-TOOL-CONCEAL", sev, start, end, "concealment from the user", _with(others)))
-    elif "conceal_weak" in sig:
-        start, end = sig["conceal_weak"][0]
-        others = [
-            k for k in ("tag", "override", "exfil", "tunnel", "secret", "convo", "shadow_ref") if k in sig
-        ]
-        if others:
-            hits.append(Hit("MH-TOOL-CONCEAL", Severity.HIGH, start, end, "covert action", _with(others)))
-
-    if "precedence" in sig:
-        start, end = sig["precedence"][0]
-        hits.append(Hit("MH-TOOL-PRECEDENCE", Severity.HIGH, start, end, "forces itself before other tools"))
-
-    for start, end in sig.get("shadow_ref")[:5]:
-        if own_name and own_name in text[start:end]:
-            continue
-        # an order that follows the reference, in the same sentence: "when X is used, change the recipient"
-        after = [m for m in sig.get("modify") if end <= m[0] <= end + 120 and same_sentence(text, end, m[0])]
-        if after:
-            others = [k for k in ("tag", "conceal", "exfil", "tunnel", "conceal_weak") if k in sig]
-            sev = Severity.CRITICAL if others else Severity.HIGH
-            hits.append(
-                Hit(
-                    "MH-TOOL-SHADOWING",
-                    sev,
-                    start,
-                    after[0][1],
-                    "changes how another tool behaves",
-                    _with(others),
-                )
-            )
-            break
-
-    for start, end in sig.get("tunnel")[:2]:
-        sev = Severity.CRITICAL if "exfil" in sig or "secret" in sig or "convo" in sig else Severity.HIGH
-        hits.append(Hit("MH-TOOL-TUNNEL-URL", sev, start, end, "URL of a tunnel or request catcher"))
-
-    if "command" in sig:
-        start, end = sig["command"][0]
-        sev = Severity.CRITICAL if instructed else Severity.HIGH
-        hits.append(Hit("MH-TOOL-COMMAND", sev, start, end, "orders a dangerous shell command"))
-
-    if "privacy" in sig:
-        start, end = sig["privacy"][0]
-        many = len(sig["privacy"]) > 1 or instructed or ("read" in sig and len(sig.anchors) > 2)
-        if many:
-            hits.append(Hit("MH-TOOL-EXFILTRATION", Severity.HIGH, start, end, "harvests private data"))
-
-    if "hidden_word" in sig:
-        start, end = sig["hidden_word"][0]
-        hits.append(
-            Hit("MH-TOOL-HIDDEN-PARAM", Severity.HIGH, start, end, "a parameter hidden from the user")
-        )
-    if kind == "param" and own_name and SUSPICIOUS_PARAM.match(own_name):
-        asks = [k for k in ("convo", "exfil", "tag", "address", "override", "hidden_word") if k in sig]
-        if ("secret" in sig or "secret_weak" in sig) and ("read" in sig or "frame" in sig):
-            asks.append("secret")
-        if asks:
-            hits.append(
-                Hit(
-                    "MH-TOOL-HIDDEN-PARAM",
-                    Severity.CRITICAL if len(asks) > 1 else Severity.HIGH,
-                    0,
-                    min(len(text), 200),
-                    f"parameter '{own_name}' asks for data the user never typed",
-                    _with(asks),
-                )
-            )
-
-    for start, _ in sig.get("comment")[:1]:
-        close = text.find("-->", start + 4, start + 4004)
-        end = close + 3 if close >= 0 else min(len(text), start + 4004)
-        inner = text[start + 4 : end]
-        nested = signals(inner)
-        bad = [
-            k
-            for k in ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
-            if k in nested
-        ]
-        sev = Severity.HIGH if bad else Severity.MEDIUM
-        hits.append(Hit("MH-TOOL-EVASION-MARKUP", sev, start, end, "HTML comment hides text", _with(bad)))
-    if "bracket" in sig:
-        start, end = sig["bracket"][0]
-        hits.append(
-            Hit("MH-TOOL-EVASION-MARKUP", Severity.HIGH, start, end, "bracket marker for hidden orders")
-        )
-    for start, end in sig.get("b64")[:3]:
-        decoded = decode_base64(text[start:end])
-        if not decoded:
-            continue
-        nested = signals(decoded)
-        bad = [
-            k
-            for k in ("imperative", "frame", "secret", "tag", "override", "conceal", "exfil", "tunnel")
-            if k in nested
-        ]
-        sev = (
-            Severity.CRITICAL
-            if bad and ("decode_hint" in sig or len(bad) > 1)
-            else (Severity.HIGH if bad or "decode_hint" in sig else Severity.MEDIUM)
-        )
-        hits.append(
-            Hit(
-                "MH-TOOL-EVASION-MARKUP",
-                sev,
-                start,
-                end,
-                "base64 blob that decodes to text",
-                f'decodes to: "{_clip(decoded)}"',
-                decoded=decoded[:4096],
-            )
-        )
-
-    for key in ("offscreen", "offscreen_lines", "padding"):
-        for start, end in sig.get(key)[:1]:
-            tail = text[end : end + 80]
-            hits.append(
-                Hit(
-                    "MH-TOOL-OFFSCREEN",
-                    Severity.HIGH,
-                    start,
-                    end,
-                    "text pushed off screen",
-                    f'{end - start} padding characters, then: "{_clip(tail)}"',
-                )
-            )
-
-    if kind in ("value", "name") and (instructed or ("imperative" in sig and bool(sig.anchors))):
-        start, end = (sig.get("frame") or sig.get("imperative") or [(0, len(text))])[0]
-        hits.append(
-            Hit("MH-TOOL-SCHEMA-INJECTION", Severity.HIGH, start, end, "instruction inside a schema value")
-        )
-
-    if not hits and "pressure" in sig and ("frame" in sig or "address" in sig):
-        start, end = sig["pressure"][0]
-        hits.append(Hit("MH-TOOL-MANIPULATION", Severity.MEDIUM, start, end, "pressure words and orders"))
-    if kind in ("value", "name"):
-        for hit in hits:
-            if (
-                hit.rule != "MH-TOOL-SCHEMA-INJECTION"
-                and hit.severity < Severity.CRITICAL
-                and hit.severity >= Severity.MEDIUM
-            ):
-                hit.severity = _bump(hit.severity)
-    return hits
-
-
-def same_sentence(text: str, start: int, end: int) -> bool:
-    """No sentence ends between start and end."""
-    return _SENTENCE_END.search(text, start, end) is None
-
-
-def _with(keys: list[str]) -> str:
-    return f"together with: {', '.join(sorted(set(keys)))}" if keys else ""
-
-
-def _clip(text: str, limit: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,160 @@
+"""Decode, then scan: encoded runs anywhere in a string (base64 and base64url, hex, percent-encoding, `\\u`/`\\x`
+escapes), peeled layer by layer (base64 of percent-encoded text, ...) into the text they hide.
+
+Bounded: at most MAX_BLOBS runs per string are tried, each at most MAX_BLOB characters, at most MAX_DEPTH
+layers, and only a result that reads as text (printable, mostly letters and spaces) is kept. Binary data
+(images, hashes, keys) decodes to bytes that are not text and stays quiet.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+MAX_BLOBS = 4
+MAX_BLOB = 16 * 1024
+MAX_DEPTH = 3
+MIN_B64 = 24
+
+# A run of base64 characters may follow '=' (a query parameter: `?cfg=...`), never another base64 character.
+_B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,16384}+={0,2}")
+_HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,8192}+(?![0-9A-Fa-f])")
+_PCT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^\s%\"'<>()]{0,3}){6,4096}+")
+_ESC = re.compile(r"(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}){4,4096}+")
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    start: int
+    end: int
+    layers: tuple[str, ...]  # "base64", "hex", ... outermost first
+    text: str
+
+    @property
+    def how(self) -> str:
+        return " of ".join(reversed(self.layers)) if len(self.layers) > 1 else self.layers[0]
+
+
+def readable(text: str) -> bool:
+    """Text a person (or a model) would read: printable, mostly letters and spaces, with a space, a URL or a
+    non-Latin script (CJK has no spaces)."""
+    if not text or not text.isprintable():
+        return False
+    letters = sum(1 for c in text if c.isalpha() or c == " ")
+    return letters / len(text) > 0.5 and (" " in text or "://" in text or not text.isascii())
+
+
+def _utf8(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+
+
+def decode_base64(blob: str) -> str:
+    """The text a base64 (or base64url) run decodes to, or '' when it is not text."""
+    raw = blob.rstrip("=")
+    if len(raw) % 4 == 1:
+        return ""
+    padded = raw + "=" * (-len(raw) % 4)
+    try:
+        if "-" in raw or "_" in raw:
+            data = base64.urlsafe_b64decode(padded)
+        else:
+            data = base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return ""
+    return _utf8(data)
+
+
+def _hex(blob: str) -> str:
+    try:
+        return _utf8(bytes.fromhex(blob))
+    except ValueError:
+        return ""
+
+
+def _pct(blob: str) -> str:
+    return unquote(blob, errors="strict") if blob.count("%") >= 6 else ""
+
+
+def _esc(blob: str) -> str:
+    try:
+        return blob.encode("ascii").decode("unicode_escape")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return ""
+
+
+_DECODERS = (
+    ("base64", _B64, decode_base64),
+    ("hex", _HEX, _hex),
+    ("url-encoding", _PCT, _pct),
+    ("escapes", _ESC, _esc),
+)
+
+
+def _pct_safe(blob: str) -> str:
+    try:
+        return _pct(blob)
+    except UnicodeDecodeError:
+        return ""
+
+
+def _peel(text: str, layers: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """Decode further while the whole text is itself one encoded run (up to MAX_DEPTH layers)."""
+    while len(layers) < MAX_DEPTH:
+        stripped = text.strip()
+        for name, pattern, decode in _DECODERS:
+            if name == "url-encoding":  # percent-encoded text keeps its unreserved characters (~ / . _ -)
+                match = stripped.count("%") >= 6 and not any(c.isspace() for c in stripped)
+            else:
+                match = pattern.fullmatch(stripped) is not None
+            inner = (_pct_safe if name == "url-encoding" else decode)(stripped) if match else ""
+            if inner and inner != stripped:
+                layers, text = (*layers, name), inner
+                break
+        else:
+            return layers, text
+    return layers, text
+
+
+def candidates(text: str) -> list[tuple[int, int, str]]:
+    """Encoded-looking runs (start, end, kind), in order, at most MAX_BLOBS; a hex run is not also base64."""
+    found: list[tuple[int, int, str]] = []
+    if "%" in text:
+        found += [(*m.span(), "url-encoding") for m in _PCT.finditer(text)]
+    if "\\" in text:
+        found += [(*m.span(), "escapes") for m in _ESC.finditer(text)]
+    for match in _HEX.finditer(text):
+        found.append((*match.span(), "hex"))
+    hexes = {(s, e) for s, e, k in found if k == "hex"}
+    for match in _B64.finditer(text):
+        if match.span() not in hexes and not _is_identifier(match.group()):
+            found.append((*match.span(), "base64"))
+    found.sort()
+    return found[:MAX_BLOBS]
+
+
+def _is_identifier(run: str) -> bool:
+    """snake_case / kebab-case names and paths of words are not base64 (they decode to noise anyway)."""
+    return run.islower() or bool(re.fullmatch(r"[A-Za-z]+(?:[_-][A-Za-z]+)+", run))
+
+
+def decode_all(text: str) -> list[Decoded]:
+    """Every encoded run of `text` that decodes (through up to MAX_DEPTH layers) to readable text."""
+    out: list[Decoded] = []
+    for start, end, kind in candidates(text):
+        blob = text[start:end]
+        if len(blob) > MAX_BLOB:
+            continue
+        decode = dict((name, fn) for name, _, fn in _DECODERS)[kind]
+        inner = _pct_safe(blob) if kind == "url-encoding" else decode(blob)
+        if not inner or inner == blob:
+            continue
+        layers, inner = _peel(inner, (kind,))
+        if readable(inner):
+            out.append(Decoded(start, end, layers, inner[:MAX_BLOB]))
+    return out

@@ -1,0 +1,753 @@
+"""One function per rule. Each reads the context (signals, concepts, decoded payloads) and adds its hits;
+`CHECKS` is the order they run in (later rules look at what earlier ones found)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from urllib.parse import urlsplit
+
+import yaml
+
+from pipeline.findings import Severity
+from pipeline.scan import lexicon
+from pipeline.scan.rules import catalog as R
+from pipeline.scan.rules.context import Context, Hit, Spans, bump, clip, lowered, with_
+from pipeline.scan.signals import SIG, SUSPICIOUS_PARAM, near, same_sentence, signals
+
+# --- language-free signals the rules below add to the English ones ---------------------------------------
+
+_URL = re.compile(r"(?:https?|ftp|wss?)://[^\s<>\"'`)\]]{1,2048}", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})*\.[a-z]{2,24}\b", re.IGNORECASE)
+_PHONE = re.compile(r"(?<![\w+])\+\d[\d ()-]{7,18}\d")
+_ACCOUNT = re.compile(r"(?<!\w)\d{16,34}(?!\w)")
+_MD_TARGET = re.compile(
+    r"(?P<image>!?)\[[^\]\n]{0,200}\]\(\s*<?(?P<url>[^\s)>]{1,2048})"
+    r"|(?m:^[ \t]{0,3}\[[^\]\n]{1,100}\]:[ \t]*<?(?P<ref>\S{1,2048}))"
+)
+# Data in a URL: a placeholder ({x}, {{x}}, ${X}, $X, <x>, %7B...%7D) or an UPPER_CASE variable as a value.
+_PLACEHOLDER = re.compile(
+    r"\{[^{}\s]{0,80}\}|\{\{|\$\{?[A-Za-z_][A-Za-z0-9_]{1,64}|<[^<>]{1,80}>?|%7B|=[A-Z][A-Z0-9]*_[A-Z0-9_]+"
+)
+_IDENTIFIER = re.compile(
+    r"(?<![\w./-])`?([a-z][a-z0-9]*+(?:_[a-z0-9]++)++|[a-z]++(?:[A-Z][a-z0-9]++)++)`?(?![\w/-])"
+)
+_RECIPIENT_PARAM = re.compile(
+    r"(?:^|_)(?:bcc|cc|to|recipients?|forward(?:_to)?|reply_to|send_to)$", re.IGNORECASE
+)
+_KEY_PARAM = re.compile(
+    r"key|identity|cert|credential|ssh|kube|auth|token|secret|pem|keystore|dotenv|env|passw|login|profile",
+    re.IGNORECASE,
+)
+# Networks that stay on the user's side: RFC 1918, carrier-grade NAT, IPv6 unique local. (Documentation ranges
+# such as 198.51.100.0/24 stand in for public addresses, so they count as public here.)
+_LOCAL_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+)
+
+
+def public_ip_host(url: str) -> str:
+    """The host of a URL when it is a literal IP address outside loopback/private/link-local ranges."""
+    try:
+        host = urlsplit(url).hostname or ""
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return ""
+    if address.is_loopback or address.is_link_local or address.is_unspecified:
+        return ""
+    if any(address in net for net in _LOCAL_NETS if net.version == address.version):
+        return ""
+    return host
+
+
+def _carries_data(url: str) -> bool:
+    query = url.split("?", 1)[1] if "?" in url else ""
+    path_tail = url.rsplit("/", 1)[-1]
+    return bool(_PLACEHOLDER.search(query) or _PLACEHOLDER.search(path_tail))
+
+
+def addresses(text: str) -> Spans:
+    """Destinations, in any language: URLs, e-mail addresses, phone numbers, account numbers."""
+    spans: Spans = []
+    if "://" in text:
+        spans += [m.span() for m in _URL.finditer(text)]
+    if "@" in text:
+        spans += [m.span() for m in _EMAIL.finditer(text)]
+    if "+" in text:
+        spans += [m.span() for m in _PHONE.finditer(text)]
+    spans += [m.span() for m in _ACCOUNT.finditer(text)]
+    return sorted(spans)[:20]
+
+
+@cache
+def known_tools() -> frozenset[str]:
+    """Well-known tool names of popular servers (pipeline/data/scan/known-tools.yaml)."""
+    text = resources.files("pipeline").joinpath("data/scan/known-tools.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    return frozenset(str(name) for names in data["servers"].values() for name in names)
+
+
+_SNAKE = re.compile(r"[a-z0-9]++(?:_[a-z0-9]++)++")
+
+
+def names_known_tool(ctx: Context) -> bool:
+    """Whether the text names a well-known tool of a popular server."""
+    return mentions_known_tool(ctx.text, ctx.low, ctx.sig.present)
+
+
+_SNAKE_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122 or c == 95) else 32 for c in range(256))
+
+
+@cache
+def _known_parts() -> tuple[frozenset[str], frozenset[str]]:
+    """The first and last words of the well-known names: a text without both cannot name one."""
+    names = known_tools()
+    return frozenset(n.split("_")[0] for n in names), frozenset(n.split("_")[-1] for n in names)
+
+
+def mentions_known_tool(text: str, low: str, words: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether `text` names a well-known tool (`words`: its lowercase words, when known, to rule it out fast)."""
+    if "_" not in text:
+        return False
+    first, last = _known_parts()
+    if words and (first.isdisjoint(words) or last.isdisjoint(words)):
+        return False
+    known = known_tools()
+    if low.isascii():  # a C-level split into snake_case words
+        return not known.isdisjoint(low.encode().translate(_SNAKE_BYTES).decode().split())
+    return any(name in known for name in _SNAKE.findall(low))
+
+
+def _window(groups: list[Spans], width: int) -> tuple[int, int] | None:
+    """The first span of the first group with a span of every other group within `width` characters."""
+    if not groups or any(not g for g in groups):
+        return None
+    for start, end in groups[0]:
+        lo, hi = start, end
+        for other in groups[1:]:
+            found = next(((s, e) for s, e in other if s - end <= width and start - e <= width), None)
+            if found is None:
+                break
+            lo, hi = min(lo, found[0]), max(hi, found[1])
+        else:
+            return lo, hi
+    return None
+
+
+# --- the rules ------------------------------------------------------------------------------------------------
+
+
+def instruction_block(ctx: Context) -> None:
+    """MH-TOOL-INSTRUCTION-BLOCK: markup or words addressed to the model, and orders to override instructions."""
+    sig = ctx.sig
+    for key in ("tag", "override"):
+        spans = sig.get(key)
+        if not spans:
+            continue
+        others = [k for k in ctx.strong_context if k != key]
+        sev = Severity.CRITICAL if others else Severity.HIGH
+        if key == "tag":  # the block from its first marker to its last (e.g. <IMPORTANT> ... </IMPORTANT>)
+            start, end = spans[0][0], spans[-1][1]
+            title = "instruction block addressed to the model"
+        else:
+            start, end = spans[0]
+            title = "order to override instructions"
+        ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, start, end, title, with_(others)))
+    override = _window([ctx.concept("ignore"), ctx.concept("instructions")], 50)
+    if override and not ctx.has(R.INSTRUCTION_BLOCK):
+        ctx.add(
+            Hit(
+                R.INSTRUCTION_BLOCK,
+                Severity.HIGH,
+                *override,
+                "order to override instructions",
+                "signals: ignore + instructions (multilingual lexicon)",
+            )
+        )
+    if "address" in sig and not ctx.for_model and not ctx.has(R.INSTRUCTION_BLOCK):
+        start, end = sig["address"][0]
+        more = len(sig.anchors) > 1 or any(k in sig for k in ("frame", "secret", "secret_weak", "convo"))
+        sev = Severity.HIGH if more else Severity.MEDIUM
+        ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, start, end, "text addressed to the model"))
+    refusal = sig.get("refusal_override")
+    if refusal and not ctx.has(R.INSTRUCTION_BLOCK):
+        ctx.add(
+            Hit(
+                R.INSTRUCTION_BLOCK,
+                Severity.MEDIUM,
+                refusal[0][0],
+                refusal[-1][1],
+                "refusal-override framing",
+                "the text tells the model that an earlier restriction (to refuse, or not to have a capability) "
+                "no longer applies: the framing an attacker uses to lift a refusal; state what the tool does "
+                "instead",
+            )
+        )
+
+
+def _hide_spans(ctx: Context) -> Spans:
+    """Concealment in any language: a covert adverb, or a negation with 'tell' and 'user' close together."""
+    spans = list(ctx.concept("covert"))
+    pair = _window([ctx.concept("neg"), ctx.concept("tell"), ctx.concept("user")], 40)
+    if pair:
+        spans.append(pair)
+    return sorted(spans)
+
+
+def _secret_spans(ctx: Context) -> Spans:
+    return sorted(ctx.sig.get("secret") + ctx.concept("secret"))
+
+
+def secret_access(ctx: Context) -> None:
+    """MH-TOOL-SECRET-ACCESS: an order to read a secret (a path or a credential, named in any language)."""
+    sig = ctx.sig
+    pair = near(sig.get("secret"), sig.get("read"), 60)
+    if pair:
+        boosts = [
+            k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word", "address") if k in sig
+        ]
+        if boosts:
+            sev = Severity.CRITICAL
+        else:
+            sev = Severity.HIGH if ctx.instructed or ctx.kind != "text" else Severity.MEDIUM
+        ctx.add(
+            Hit(
+                R.SECRET_ACCESS,
+                sev,
+                *pair,
+                "order to read a secret or configuration file",
+                with_(boosts),
+            )
+        )
+    else:
+        pair = near(sig.get("secret_weak"), sig.get("read"), 40)
+        boosts = [k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word") if k in sig]
+        if pair and boosts:
+            sev = Severity.CRITICAL if len(boosts) > 1 else Severity.HIGH
+            ctx.add(Hit(R.SECRET_ACCESS, sev, *pair, "order to read credentials", with_(boosts)))
+    if ctx.concepts and not ctx.has(R.SECRET_ACCESS):
+        pair = near(_secret_spans(ctx), ctx.concept("read"), 60)
+        if pair:
+            combined = _order_signals(ctx)
+            if combined:
+                sev = Severity.CRITICAL if len(combined) > 1 else Severity.HIGH
+                detail = "signals: read + secret + " + " + ".join(combined) + " (multilingual lexicon)"
+                ctx.add(Hit(R.SECRET_ACCESS, sev, *pair, "order to read a secret", detail))
+
+
+def _order_signals(ctx: Context) -> list[str]:
+    """What makes a read an attack rather than a feature, in any language."""
+    found = []
+    if ctx.concept("send") and (addresses(ctx.text) or ctx.concept("sink")):
+        found.append("send to a destination")
+    elif ctx.concept("sink") or SIG["exfil_quoted"].search(ctx.low):
+        found.append("put into a parameter")
+    if _hide_spans(ctx):
+        found.append("concealment")
+    if ctx.concept("before") and ctx.concept("tool"):
+        found.append("before using the tool")
+    return found
+
+
+def exfiltration(ctx: Context) -> None:
+    """MH-TOOL-EXFILTRATION: an order to move data out (to a parameter, a URL, an address), markdown beacons."""
+    sig = ctx.sig
+    kind = ctx.kind
+    if "exfil" in sig:
+        data = [k for k in ("secret", "secret_weak", "convo", "personal", "payload") if k in sig]
+        start, end = sig["exfil"][0]
+        if data or "tunnel" in sig or (kind == "param" and _param_exfil(ctx)):
+            strong = [k for k in ("tag", "override", "conceal", "tunnel", "secret", "convo") if k in sig]
+            sev = Severity.CRITICAL if len(strong) > 1 else Severity.HIGH
+            ctx.add(
+                Hit(
+                    R.EXFILTRATION,
+                    sev,
+                    start,
+                    end,
+                    "order to move data out through a tool",
+                    with_(data + strong),
+                )
+            )
+        elif ctx.instructed and kind != "param":  # a parameter saying how it is filled describes itself
+            ctx.add(Hit(R.EXFILTRATION, Severity.MEDIUM, start, end, "order to pass data along"))
+    for key, what in (("convo", "the conversation or the prompt"), ("personal", "the user's private data")):
+        if key in sig and not ctx.has(R.EXFILTRATION):
+            pair = near(sig[key], sig.get("read") + sig.get("exfil"), 60)
+            if pair and (ctx.instructed or kind == "param"):
+                ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, *pair, f"asks for {what}"))
+    if "privacy" in sig:
+        start, end = sig["privacy"][0]
+        if len(sig["privacy"]) > 1 or ctx.instructed or ("read" in sig and len(sig.anchors) > 2):
+            ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, start, end, "harvests private data"))
+    if ctx.concepts and not ctx.has(R.EXFILTRATION):
+        _multilingual_exfiltration(ctx)
+    _markdown_beacons(ctx)
+
+
+def _param_exfil(ctx: Context) -> bool:
+    """In a parameter's own description, "put X in the Y field" is an order only when Y is another place,
+    or X is data the user did not give (a plain "value to fill in the field" is not)."""
+    sig = ctx.sig
+    if any(k in sig for k in ("convo", "personal", "secret", "secret_weak", "tunnel", "conceal", "tag")):
+        return True
+    low = ctx.low
+    for start, end in sig.get("exfil_param") + sig.get("exfil_dest"):
+        piece = low[start:end]
+        own = ctx.own_name.lower()
+        if own and own in piece:
+            continue
+        if re.search(r"\b(?:this|the)\s+(?:field|parameter|param|argument)\b", piece):
+            continue
+        return True
+    return False
+
+
+def _multilingual_exfiltration(ctx: Context) -> None:
+    send = ctx.concept("send")
+    if not send:
+        return
+    destinations = addresses(ctx.text)
+    data = _secret_spans(ctx) + ctx.concept("convo")
+    target = near(send, destinations, 120) or near(send, ctx.concept("sink"), 80)
+    if target and (data or _hide_spans(ctx)):
+        parts = ["send", "destination"] + (["data (secret or conversation)"] if data else [])
+        parts += ["concealment"] if _hide_spans(ctx) else []
+        sev = Severity.CRITICAL if data and _hide_spans(ctx) else Severity.HIGH
+        detail = "signals: " + " + ".join(parts) + " (multilingual lexicon)"
+        ctx.add(Hit(R.EXFILTRATION, sev, *target, "order to send data out", detail))
+
+
+def _markdown_beacons(ctx: Context) -> None:
+    """A markdown image (fetched as soon as it is shown) or link whose URL carries data or a raw IP address."""
+    text = ctx.text
+    if "](" not in text and "]:" not in text:
+        return
+    for match in _MD_TARGET.finditer(text):
+        url = match.group("url") or match.group("ref") or ""
+        image = bool(match.group("image")) or bool(match.group("ref") and "![" in text)
+        data, host = _carries_data(url), public_ip_host(url)
+        if not data and not host:
+            continue
+        what = "image" if image else "link"
+        reasons = (["its URL carries data (a placeholder in the query)"] if data else []) + (
+            [f"it points at a raw IP address ({host})"] if host else []
+        )
+        if data:
+            sev = Severity.CRITICAL if image and host else Severity.HIGH
+        else:
+            sev = Severity.HIGH if image else Severity.MEDIUM
+        title = (
+            f"markdown {what} that sends data when shown" if data else f"markdown {what} to a raw IP address"
+        )
+        ctx.add(Hit(R.EXFILTRATION, sev, *match.span(), title, "; ".join(reasons)))
+        return
+
+
+def conceal(ctx: Context) -> None:
+    """MH-TOOL-CONCEAL: hiding what happens from the user, in any language."""
+    sig = ctx.sig
+    if "conceal" in sig:
+        start, end = sig["conceal"][0]
+        others = [k for k in ctx.strong_context if k != "conceal"]
+        sev = Severity.CRITICAL if others else Severity.HIGH
+        ctx.add(Hit(R.CONCEAL, sev, start, end, "concealment from the user", with_(others)))
+    elif "conceal_weak" in sig:
+        start, end = sig["conceal_weak"][0]
+        others = [
+            k for k in ("tag", "override", "exfil", "tunnel", "secret", "convo", "shadow_ref") if k in sig
+        ]
+        if others:
+            ctx.add(Hit(R.CONCEAL, Severity.HIGH, start, end, "covert action", with_(others)))
+    if ctx.concepts and not ctx.has(R.CONCEAL):
+        hide = _hide_spans(ctx)
+        if hide:
+            acts = [c for c in ("send", "read", "modify") if ctx.concept(c)] + (
+                ["secret"] if _secret_spans(ctx) else []
+            )
+            if acts or _window([ctx.concept("neg"), ctx.concept("tell"), ctx.concept("user")], 40):
+                detail = (
+                    "signals: concealment"
+                    + (" + " + " + ".join(acts) if acts else "")
+                    + " (multilingual lexicon)"
+                )
+                sev = Severity.CRITICAL if len(acts) > 1 else Severity.HIGH
+                ctx.add(Hit(R.CONCEAL, sev, *hide[0], "concealment from the user", detail))
+
+
+def precedence(ctx: Context) -> None:
+    """MH-TOOL-PRECEDENCE: forcing itself before, or instead of, other tools."""
+    if "precedence" in ctx.sig:
+        start, end = ctx.sig["precedence"][0]
+        ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, start, end, "forces itself before other tools"))
+        return
+    if not ctx.concepts:
+        return
+    other, tool = ctx.concept("other"), ctx.concept("tool")
+    found = (
+        _window([other, tool, ctx.concept("before")], 40)
+        or _window([other, tool, ctx.concept("instead")], 40)
+        or _window([ctx.concept("neg"), other, tool], 30)
+    )
+    if found:
+        detail = "signals: other + tool + before/instead/never (multilingual lexicon)"
+        ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, *found, "forces itself before other tools", detail))
+
+
+def shadowing(ctx: Context) -> None:
+    """MH-TOOL-SHADOWING: text that names another tool and changes its behaviour, recipients or targets."""
+    sig, text = ctx.sig, ctx.text
+    for start, end in sig.get("shadow_ref")[:5]:
+        if ctx.own_name and ctx.own_name in text[start:end]:
+            continue
+        # an order that follows the reference, in the same sentence: "when X is used, change the recipient"
+        after = [m for m in sig.get("modify") if end <= m[0] <= end + 120 and same_sentence(text, end, m[0])]
+        if after:
+            others = [k for k in ("tag", "conceal", "exfil", "tunnel", "conceal_weak") if k in sig]
+            sev = Severity.CRITICAL if others else Severity.HIGH
+            ref = _IDENTIFIER.search(text, start, end)
+            ctx.add(
+                Hit(
+                    R.SHADOWING,
+                    sev,
+                    start,
+                    after[0][1],
+                    "changes how another tool behaves",
+                    with_(others),
+                    ref=ref.group(1) if ref else "",
+                )
+            )
+            return
+    if "_" not in text and not any(c.isupper() for c in text[1:]):
+        return
+    modify = sig.get("modify") + ctx.concept("modify")
+    if not modify:
+        return
+    known = known_tools()
+    for match in _IDENTIFIER.finditer(text):
+        name = match.group(1)
+        if name == ctx.own_name:
+            continue
+        start, end = match.span()
+        change = next(
+            (m for m in sorted(modify) if -160 <= m[0] - end <= 160 and _same_clause(text, start, end, *m)),
+            None,
+        )
+        if change is None:
+            continue
+        described = name in known or bool(
+            sig.get("shadow_ref")
+            or _near_any(ctx.concept("tool"), start, end, 24)
+            or _tool_word(ctx.low, start, end)
+        )
+        if not described:
+            continue
+        sev = Severity.CRITICAL if "conceal" in sig or _hide_spans(ctx) else Severity.HIGH
+        why = "a well-known tool of another server" if name in known else "another tool"
+        ctx.add(
+            Hit(
+                R.SHADOWING,
+                sev,
+                min(start, change[0]),
+                max(end, change[1]),
+                "changes how another tool behaves",
+                f"signals: names '{name}' ({why}) + an order to change it",
+                ref=name,
+            )
+        )
+        return
+
+
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\s+(?:\w+\s+)?$")
+
+
+def _same_clause(text: str, s1: int, e1: int, s2: int, e2: int) -> bool:
+    """The name and the change in one clause (no sentence end, semicolon or ideographic stop between), and the
+    change not negated ("does not change")."""
+    lo, hi = (e1, s2) if e1 <= s2 else (e2, s1)
+    between = text[lo:hi]
+    if not same_sentence(text, lo, hi) or any(mark in between for mark in (";", "。", "；")):
+        return False
+    return _NEGATED.search(text[max(0, s2 - 16) : s2].lower()) is None
+
+
+def _near_any(spans: Spans, start: int, end: int, width: int) -> bool:
+    return any(s - end <= width and start - e <= width for s, e in spans)
+
+
+def _tool_word(low: str, start: int, end: int) -> bool:
+    return bool(re.search(r"\btools?\b|\bserver'?s?\b", low[max(0, start - 24) : end + 24]))
+
+
+def tunnel(ctx: Context) -> None:
+    """MH-TOOL-TUNNEL-URL: a tunnel or request catcher URL."""
+    sig = ctx.sig
+    for start, end in sig.get("tunnel")[:2]:
+        sev = Severity.CRITICAL if "exfil" in sig or "secret" in sig or "convo" in sig else Severity.HIGH
+        ctx.add(Hit(R.TUNNEL_URL, sev, start, end, "URL of a tunnel or request catcher"))
+
+
+def command(ctx: Context) -> None:
+    """MH-TOOL-COMMAND: a download-and-execute, reverse-shell or destructive command."""
+    if "command" in ctx.sig:
+        start, end = ctx.sig["command"][0]
+        sev = Severity.CRITICAL if ctx.instructed else Severity.HIGH
+        ctx.add(Hit(R.COMMAND, sev, start, end, "orders a dangerous shell command"))
+
+
+def hidden_param(ctx: Context) -> None:
+    """MH-TOOL-HIDDEN-PARAM: a parameter meant to carry what the user never typed."""
+    sig, own = ctx.sig, ctx.own_name
+    if "hidden_word" in sig:
+        start, end = sig["hidden_word"][0]
+        ctx.add(Hit(R.HIDDEN_PARAM, Severity.HIGH, start, end, "a parameter hidden from the user"))
+    if ctx.kind == "param" and own and SUSPICIOUS_PARAM.match(own):
+        asks = [k for k in ("convo", "exfil", "tag", "address", "override", "hidden_word") if k in sig]
+        if ("secret" in sig or "secret_weak" in sig) and ("read" in sig or "frame" in sig):
+            asks.append("secret")
+        if asks:
+            ctx.add(
+                Hit(
+                    R.HIDDEN_PARAM,
+                    Severity.CRITICAL if len(asks) > 1 else Severity.HIGH,
+                    0,
+                    min(len(ctx.text), 200),
+                    f"parameter '{own}' asks for data the user never typed",
+                    with_(asks),
+                )
+            )
+
+
+def evasion_markup(ctx: Context) -> None:
+    """MH-TOOL-EVASION-MARKUP: HTML comments, bracket markers, and encoded payloads (decoded and rescanned)."""
+    sig, text = ctx.sig, ctx.text
+    for start, _ in sig.get("comment")[:1]:
+        close = text.find("-->", start + 4, start + 4004)
+        end = close + 3 if close >= 0 else min(len(text), start + 4004)
+        nested = signals(text[start + 4 : end])
+        bad: list[str] = [
+            k
+            for k in ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
+            if k in nested
+        ]
+        sev = Severity.HIGH if bad else Severity.MEDIUM
+        ctx.add(Hit(R.EVASION_MARKUP, sev, start, end, "HTML comment hides text", with_(bad)))
+    if "bracket" in sig:
+        start, end = sig["bracket"][0]
+        ctx.add(Hit(R.EVASION_MARKUP, Severity.HIGH, start, end, "bracket marker for hidden orders"))
+    for blob in ctx.decoded:
+        inner = signals(blob.text)
+        found: list[str] = [
+            k
+            for k in ("imperative", "frame", "secret", "tag", "override", "conceal", "exfil", "tunnel")
+            if k in inner
+        ]
+        words = lexicon.concepts(blob.text, english=True) if not found else {}
+        found += [c for c in ("read", "send", "secret", "ignore", "covert") if c in words]
+        hint = "decode_hint" in sig
+        if found:
+            sev = Severity.CRITICAL if hint or len(found) > 1 else Severity.HIGH
+        else:
+            sev = Severity.MEDIUM if hint else Severity.LOW
+        ctx.add(
+            Hit(
+                R.EVASION_MARKUP,
+                sev,
+                blob.start,
+                blob.end,
+                f"{blob.how} text hidden in the string",
+                f'decodes to: "{clip(blob.text)}"' + (f"; {with_(found)}" if found else ""),
+                decoded=blob.text[:4096],
+            )
+        )
+
+
+def offscreen(ctx: Context) -> None:
+    """MH-TOOL-OFFSCREEN: padding that pushes text off screen."""
+    for key in ("offscreen", "offscreen_lines", "padding"):
+        for start, end in ctx.sig.get(key)[:1]:
+            tail = ctx.text[end : end + 80]
+            ctx.add(
+                Hit(
+                    R.OFFSCREEN,
+                    Severity.HIGH,
+                    start,
+                    end,
+                    "text pushed off screen",
+                    f'{end - start} padding characters, then: "{clip(tail)}"',
+                )
+            )
+
+
+def language_switch(ctx: Context) -> None:
+    """MH-TOOL-LANGUAGE-SWITCH: prose that changes language or script part-way, with orders after the switch."""
+    if not ctx.multilingual or ctx.for_model:
+        return
+    switch = lexicon.language_switch(ctx.text)
+    if switch is None:
+        return
+    offset, first, then = switch
+    tail = ctx.text[offset:]
+    words = lexicon.concepts(tail, english=True)
+    tail_sig = signals(tail)
+    strong = []
+    if _window([words.get("neg", []), words.get("tell", []), words.get("user", [])], 40) or "covert" in words:
+        strong.append("concealment")
+    if _window([words.get("ignore", []), words.get("instructions", [])], 50):
+        strong.append("override")
+    if ("secret" in tail_sig or "secret" in words) and ("read" in words or "send" in words):
+        strong.append("read/send a secret")
+    if "send" in words and (addresses(tail) or "sink" in words):
+        strong.append("send to a destination")
+    if _window(
+        [words.get("other", []), words.get("tool", []), words.get("before", []) + words.get("instead", [])],
+        40,
+    ):
+        strong.append("precedence")
+    weak = [c for c in ("read", "send", "modify", "always") if c in words]
+    if not strong and not weak:
+        return
+    sev = Severity.HIGH if strong else Severity.MEDIUM
+    found = strong or weak
+    detail = f"switches from {first} to {then} at character {offset}; after the switch: {', '.join(found)}"
+    ctx.add(Hit(R.LANGUAGE_SWITCH, sev, offset, len(ctx.text), "orders in a second language", detail))
+
+
+def schema_injection(ctx: Context) -> None:
+    """MH-TOOL-SCHEMA-INJECTION: instructions in schema values or names, and values that point at secrets or
+    upload destinations (data, even with no instruction text)."""
+    if ctx.kind not in ("value", "name"):
+        return
+    sig = ctx.sig
+    if ctx.instructed or ("imperative" in sig and bool(sig.anchors)) or (ctx.concepts and _order_words(ctx)):
+        start, end = (sig.get("frame") or sig.get("imperative") or [(0, len(ctx.text))])[0]
+        ctx.add(Hit(R.SCHEMA_INJECTION, Severity.HIGH, start, end, "instruction inside a schema value"))
+        return
+    if ctx.kind == "value":
+        value_points_at(ctx.text, ctx.own_name, ctx.hits, sig.get("secret"))
+
+
+def _order_words(ctx: Context) -> bool:
+    return bool((ctx.concept("read") or ctx.concept("send")) and (_secret_spans(ctx) or ctx.concept("sink")))
+
+
+def value_points_at(text: str, param: str, hits: list[Hit], secrets: Spans) -> None:
+    """A default/enum/const/example that is a secret path, an upload URL on a raw IP or with data
+    placeholders, or a fixed recipient."""
+    if secrets and not _KEY_PARAM.search(param):
+        s, e = secrets[0]
+        hits.append(
+            Hit(
+                R.SCHEMA_INJECTION,
+                Severity.HIGH,
+                s,
+                e,
+                "schema value points at a secret",
+                f"a value the model will pass unless told otherwise names a secret; parameter '{param}' is not a "
+                "key or identity setting",
+            )
+        )
+        return
+    for match in _URL.finditer(text):
+        url = match.group()
+        host = public_ip_host(url)
+        if host or _carries_data(url):
+            why = f"a raw IP address ({host})" if host else "placeholders that fill it with data"
+            hits.append(
+                Hit(
+                    R.SCHEMA_INJECTION,
+                    Severity.HIGH,
+                    *match.span(),
+                    "schema value is a destination for data",
+                    f"the URL has {why}",
+                )
+            )
+            return
+    if _RECIPIENT_PARAM.search(param):
+        fixed = _EMAIL.search(text) or _PHONE.search(text)
+        if fixed:
+            hits.append(
+                Hit(
+                    R.SCHEMA_INJECTION,
+                    Severity.HIGH,
+                    *fixed.span(),
+                    "schema value fixes a recipient",
+                    f"parameter '{param}' comes with a recipient the user did not choose",
+                )
+            )
+
+
+def manipulation(ctx: Context) -> None:
+    """MH-TOOL-MANIPULATION: pressure words and orders, when nothing stronger was found."""
+    sig = ctx.sig
+    if not ctx.hits and "pressure" in sig and ("frame" in sig or "address" in sig):
+        start, end = sig["pressure"][0]
+        ctx.add(Hit(R.MANIPULATION, Severity.MEDIUM, start, end, "pressure words and orders"))
+
+
+def bump_schema_values(ctx: Context) -> None:
+    """In schema values and names, a medium or high finding is one step more severe: data is no place for it."""
+    if ctx.kind in ("value", "name"):
+        for hit in ctx.hits:
+            if hit.rule != R.SCHEMA_INJECTION and Severity.MEDIUM <= hit.severity < Severity.CRITICAL:
+                hit.severity = bump(hit.severity)
+
+
+def short_value(text: str, kind: str, own_name: str) -> list[Hit]:
+    """A word, a number, a short path or URL: only a tunnel, or (as a schema value) a secret or destination."""
+    hits: list[Hit] = []
+    match = SIG["tunnel"].search(lowered(text))
+    if match:
+        sev = Severity.HIGH if kind == "text" else Severity.CRITICAL
+        hits.append(Hit(R.TUNNEL_URL, sev, *match.span(), "URL of a tunnel or request catcher"))
+        return hits
+    if kind == "value":
+        low = lowered(text)
+        secrets = sorted(
+            m.span() for name in ("secret_dot", "secret_id", "secret_word") for m in SIG[name].finditer(low)
+        )
+        value_points_at(text, own_name, hits, secrets)
+    return hits
+
+
+def remote_ref(text: str) -> list[Hit]:
+    """MH-TOOL-REMOTE-REF: a `$ref` to a network URL (fetched at validation time, can change after review)."""
+    ref = text.strip()
+    if ref.startswith("#") or ("://" not in ref and not ref.startswith("//")):
+        return []
+    scheme = ref.split(":", 1)[0].lower()
+    if scheme in ("urn", "tag"):
+        return []
+    return [
+        Hit(
+            R.REMOTE_REF,
+            Severity.HIGH,
+            0,
+            len(text),
+            "schema $ref to a network URL",
+            "the schema is fetched when validated and can change after review"
+            + (f"; raw IP address {public_ip_host(ref)}" if public_ip_host(ref) else ""),
+        )
+    ]
+
+
+CHECKS: tuple[Callable[[Context], None], ...] = (
+    instruction_block,
+    secret_access,
+    exfiltration,
+    conceal,
+    precedence,
+    shadowing,
+    tunnel,
+    command,
+    hidden_param,
+    evasion_markup,
+    offscreen,
+    language_switch,
+    schema_injection,
+    manipulation,
+)
