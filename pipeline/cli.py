@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "provenance",
     "report",
     "explain",
+    "release",
 )
 
 FORMATS = ("text", "json", "sarif", "markdown")

@@ -158,6 +158,9 @@ class ManifestSection:
     # Kinds of drift the gate tolerates, e.g. ["tool-added"]. Default: none, any drift fails.
     allow_changes: list[str] = field(default_factory=list)
     timeout: float = 30.0
+    # How `mcp-harden release` starts the built server (`python` is the server's own venv), e.g.
+    # [python, -m, example_server]. Default: the wheel's one console script.
+    command: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _seconds("timeout", self.timeout)
@@ -463,6 +466,7 @@ endpoint:
 manifest:
   allow_changes: []                   # kinds of drift to tolerate, e.g. [tool-added]
   timeout: 30
+  command: []                         # how `release` starts the server, e.g. [python, -m, my_server]
 
 provenance:
   # PEP 740 attestations of the SBOM's PyPI components (mcp-harden provenance).

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,24 +14,17 @@ from pipeline.sbom import completeness
 from pipeline.sbom.validate import schema_errors
 from tests.conftest import EXAMPLE_SERVER, ROOT, assert_one_line_error, run_cli
 
-WHEELHOUSE = ROOT / ".tools" / "wheelhouse"
-BUILD_TOOLS = ("setuptools>=68", "wheel")  # so the example server also builds with --no-index
-
 
 @pytest.fixture(scope="session")
 def wheelhouse() -> Path:
-    """The example server's wheel and every dependency's, fetched once like any package install
-    (.ci/run prepares it); the tests then resolve with --no-index."""
-    marker = WHEELHOUSE / ".complete"
-    if not marker.exists():
-        WHEELHOUSE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "-q", "-w", str(WHEELHOUSE), str(EXAMPLE_SERVER)],
-            check=True,
-            timeout=900,
-        )
-        marker.touch()
-    return WHEELHOUSE
+    """The example server's wheel, every dependency's and the build backends', fetched once like any package
+    install by .ci/provision.py (which `nox -s tests` runs first); the tests then resolve with --no-index."""
+    sys.path.insert(0, str(ROOT / ".ci"))
+    try:
+        import provision  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    return Path(provision.wheelhouse())
 
 
 def _offline_env(wheelhouse: Path) -> dict[str, str]:
