@@ -495,6 +495,7 @@ BAD_SECONDS = ["inf", "nan", "0", "-1", "1e9", "abc", "--timeout=-inf"]
         ["sbom", "--timeout", "{V}"],
         ["vulndb", "update", "--db", "x.zip", "--timeout", "{V}"],
         ["provenance", "x.json", "--timeout", "{V}"],
+        ["release", "--timeout", "{V}"],
     ],
 )
 def test_bad_timeout_option_is_exit_2(

@@ -6,7 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from pipeline.bounds import seconds
+
 NAME = "release"
+INPUTS = ("offline_db",)
 SUMMARY = (
     "Build a project and run every stage on it: SBOM and install lock, audit, tool manifest, poisoning "
     "scan, sign and attest, verify."
@@ -72,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=900.0,
         metavar="SECONDS",
         help="limit for each build, resolution, install",
