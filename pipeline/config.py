@@ -14,7 +14,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pipeline.errors import ConfigError
 from pipeline.findings import Severity
@@ -262,7 +262,7 @@ def parse_policy(text: str, *, source: str = DEFAULT_POLICY_FILE) -> Policy:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"the policy must be a mapping of keys, not {_kind(data)}", where=source)
-    policy = _build(Policy, data, (), lines, source)
+    policy = cast(Policy, _build(Policy, data, (), lines, source))
     policy.source = source
     return policy
 
@@ -294,9 +294,9 @@ def _dotted(path: tuple) -> str:
     return text or "(top level)"
 
 
-def _fail(message: str, path: tuple, lines: dict[tuple, int], source: str) -> ConfigError:
+def _fail(message: str, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int], source: str) -> ConfigError:
     line = None
-    probe = path
+    probe: tuple[Any, ...] | None = path
     while line is None and probe is not None:
         line = lines.get(probe)
         probe = probe[:-1] if probe else None
@@ -354,7 +354,7 @@ def _convert(hint: Any, value: Any, path: tuple, lines: dict[tuple, int], source
         if not isinstance(value, list):
             raise _fail(f"expected a list, got {_kind(value)}", path, lines, source)
         return [_convert(args[0], item, (*path, i), lines, source) for i, item in enumerate(value)]
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, {} if value is None else value, path, lines, source)  # a section left empty
     if isinstance(hint, type) and issubclass(hint, Severity):
         try:

@@ -272,9 +272,9 @@ def load_reports(paths: list[str]) -> Report:
         if not path.exists() and not path.is_symlink():
             stages.append(StageResult(stage=stage, error=f"report {path} is missing: the stage did not run"))
             continue
-        raw = read_bounded(path, what="report")  # a FIFO, a device, a huge file: exit 2, named
+        text = read_bounded(path, what="report")  # a FIFO, a device, a huge file: exit 2, named
         try:
-            data = jsonsafe.loads(raw, where=str(path), what="report")
+            data = jsonsafe.loads(text, where=str(path), what="report")
             stages += [stage_from_dict(s) for s in data["stages"]]
         except jsonsafe.LimitError:
             raise

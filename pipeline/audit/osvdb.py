@@ -102,7 +102,8 @@ class OsvDatabase:
             return self.in_memory.get(name, [])
         assert self.index_dir is not None
         try:
-            return json.loads((self.index_dir / f"{name}.json").read_text())
+            found: list[dict[str, Any]] = json.loads((self.index_dir / f"{name}.json").read_text())
+            return found
         except FileNotFoundError:
             return []
         except (OSError, ValueError) as exc:

@@ -75,7 +75,7 @@ class LocalOsvServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/v1/query"
+        return f"http://{host!s}:{port}/v1/query"
 
     def __enter__(self) -> str:
         self.thread.start()

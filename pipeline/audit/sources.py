@@ -25,8 +25,10 @@ class Dependency:
 class DependencySource(Protocol):
     """A set of pinned Python packages to audit. `document` is the SBOM, when the source is one."""
 
-    where: str
     document: dict[str, Any] | None
+
+    @property
+    def where(self) -> str: ...
 
     def collect(self) -> list[Dependency]: ...
 

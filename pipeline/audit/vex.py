@@ -44,15 +44,15 @@ def vex_entry(
     fixes: list[Any],
 ) -> dict[str, Any]:
     ratings = []
-    for entry in raw.get("severity") or []:
-        if str(entry.get("type", "")).startswith("CVSS_V3"):
+    for rating in raw.get("severity") or []:
+        if str(rating.get("type", "")).startswith("CVSS_V3"):
             from pipeline.audit.severity import cvss3_base_score
 
-            score = cvss3_base_score(str(entry.get("score", "")))
+            score = cvss3_base_score(str(rating.get("score", "")))
             if score is not None:
-                method = "CVSSv31" if "CVSS:3.1" in entry["score"] else "CVSSv3"
+                method = "CVSSv31" if "CVSS:3.1" in rating["score"] else "CVSSv3"
                 ratings.append(
-                    {"score": score, "severity": severity.value, "method": method, "vector": entry["score"]}
+                    {"score": score, "severity": severity.value, "method": method, "vector": rating["score"]}
                 )
     if not ratings:
         ratings.append({"severity": "unknown", "method": "other"})

@@ -2,6 +2,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "audit"
 SUMMARY = "Audit the resolved dependencies with pip-audit under the policy (online OSV/PyPI, or offline)."
@@ -37,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, policy):
+def run(args: argparse.Namespace, policy: Policy) -> Report | int:
     from pipeline.audit import run_audit
     from pipeline.findings import Report
 
@@ -50,3 +57,6 @@ def run(args: argparse.Namespace, policy):
         vex_output=args.vex,
     )
     return Report(stages=[stage])
+
+
+SPEC = CommandSpec(name=NAME, summary=SUMMARY, examples=EXAMPLES, inputs=INPUTS, outputs=OUTPUTS)

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from pipeline.bounds import port, seconds
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "check-endpoint"
 SUMMARY = (
@@ -95,7 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, policy):
+def run(args: argparse.Namespace, policy: Policy) -> Report | int:
     import sys
 
     from pipeline.commands import secret_value
@@ -143,3 +149,6 @@ def run(args: argparse.Namespace, policy):
             sys.stderr.flush()
 
     return Report(stages=check_endpoints(urls, options, progress=progress))
+
+
+SPEC = CommandSpec(name=NAME, summary=SUMMARY, examples=EXAMPLES, inputs=INPUTS)

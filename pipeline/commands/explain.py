@@ -2,6 +2,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
 
 NAME = "explain"
 SUMMARY = (
@@ -23,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="one line per rule: id, severity, summary")
 
 
-def run(args: argparse.Namespace, policy: object) -> int:
+def run(args: argparse.Namespace, policy: Policy) -> int:
     import fnmatch
 
     from pipeline.errors import UsageError
@@ -51,3 +57,6 @@ def run(args: argparse.Namespace, policy: object) -> int:
     else:
         sys.stdout.write("\n".join(explain(r) for r in chosen))
     return 0
+
+
+SPEC = CommandSpec(name=NAME, summary=SUMMARY, examples=EXAMPLES, reports=REPORTS, uses_policy=USES_POLICY)

@@ -3,6 +3,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
 
 NAME = "init"
 SUMMARY = "Write a commented starter policy file (mcp-harden.yaml)."
@@ -22,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
 
 
-def run(args: argparse.Namespace, policy: object) -> int:
+def run(args: argparse.Namespace, policy: Policy) -> int:
     from pipeline.config import STARTER
     from pipeline.errors import UsageError
     from pipeline.fileio import write_atomic
@@ -36,3 +42,8 @@ def run(args: argparse.Namespace, policy: object) -> int:
     write_atomic(target, STARTER)
     print(f"wrote {target}", file=sys.stderr)
     return 0
+
+
+SPEC = CommandSpec(
+    name=NAME, summary=SUMMARY, examples=EXAMPLES, reports=REPORTS, uses_policy=USES_POLICY, outputs=OUTPUTS
+)

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "lint-workflows"
 SUMMARY = (
@@ -57,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, policy: Any) -> Any:
+def run(args: argparse.Namespace, policy: Policy) -> Report | int:
     from pipeline.findings import Report
     from pipeline.workflows import rules, run_lint
 
@@ -69,3 +75,8 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
         oidc_consumers=(*rules.OIDC_CONSUMERS, *args.allow_oidc_action),
     )
     return Report(stages=[stage])
+
+
+SPEC = CommandSpec(
+    name=NAME, summary=SUMMARY, examples=EXAMPLES, inputs=INPUTS, implied_inputs=implied_inputs
+)

@@ -3,9 +3,14 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.bounds import seconds
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "manifest"
 SUMMARY = (
@@ -37,7 +42,7 @@ USAGE_HINT = "use: manifest capture (--url URL | --client-config FILE | -- COMMA
 class _Parser(argparse.ArgumentParser):
     """Re-parses what argparse's REMAINDER swallowed; errors become one-line usage errors."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         from pipeline.errors import UsageError
 
         raise UsageError(message)
@@ -203,7 +208,7 @@ def targets_from(args: argparse.Namespace, policy: Any, *, what: str) -> dict[st
     return targets
 
 
-def run(args: argparse.Namespace, policy: Any) -> Any:
+def run(args: argparse.Namespace, policy: Policy) -> Report | int:
     from pipeline.cli import check_outputs
     from pipeline.config import load_policy
     from pipeline.errors import UsageError
@@ -300,3 +305,14 @@ def _verify_bundle(args: argparse.Namespace, policy: Any, record: Path) -> Any:
     if verified and result.summary.get("signers"):
         stage.summary["signer"] = ", ".join(result.summary["signers"])
     return stage
+
+
+SPEC = CommandSpec(
+    name=NAME,
+    summary=SUMMARY,
+    examples=EXAMPLES,
+    own_output=OWN_OUTPUT,
+    inputs=INPUTS,
+    outputs=OUTPUTS,
+    implied_inputs=implied_inputs,
+)

@@ -2,9 +2,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.bounds import seconds
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "provenance"
 SUMMARY = (
@@ -76,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pins.add_argument("--trusted-root", metavar="FILE", help="pinned trusted_root.json (default: production)")
 
 
-def run(args: argparse.Namespace, policy: Any) -> Any:
+def run(args: argparse.Namespace, policy: Policy) -> Report | int:
     from pipeline.errors import UsageError
     from pipeline.findings import Report
 
@@ -110,3 +115,6 @@ def _sbom_stage(args: argparse.Namespace, policy: Any) -> Any:
         trusted_root=args.trusted_root,
     )
     return check_sbom(args.sbom, options)
+
+
+SPEC = CommandSpec(name=NAME, summary=SUMMARY, examples=EXAMPLES, inputs=INPUTS)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pipeline.bounds import seconds
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "release"
 INPUTS = ("offline_db",)
@@ -104,7 +109,7 @@ def selected(args: argparse.Namespace) -> tuple[str, ...]:
     return STAGE_NAMES
 
 
-def run(args: argparse.Namespace, policy: Any) -> Any:
+def run(args: argparse.Namespace, policy: Policy) -> Report | int:
     from pipeline.config import DEFAULT_POLICY_FILE, Policy, load_policy
     from pipeline.errors import UsageError
     from pipeline.release import Progress, ReleaseOptions, run_release
@@ -141,3 +146,6 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
         timeout=args.timeout,
     )
     return run_release(options, policy, Progress(len(stages)))
+
+
+SPEC = CommandSpec(name=NAME, summary=SUMMARY, examples=EXAMPLES, uses_policy=USES_POLICY, inputs=INPUTS)

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "report"
 SUMMARY = "Merge the JSON reports of several stages (files or a release folder) into one report."
@@ -22,7 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("reports", nargs="+", metavar="REPORT", help="JSON reports, or folders holding them")
 
 
-def run(args: argparse.Namespace, policy: object):
+def run(args: argparse.Namespace, policy: Policy) -> Report | int:
     from pipeline.findings import load_reports
 
     return load_reports(args.reports)
+
+
+SPEC = CommandSpec(
+    name=NAME, summary=SUMMARY, examples=EXAMPLES, inputs=INPUTS, implied_inputs=implied_inputs
+)

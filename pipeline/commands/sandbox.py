@@ -2,8 +2,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from typing import TYPE_CHECKING
 
 from pipeline.bounds import port
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipeline.config import Policy
 
 NAME = "sandbox"
 SUMMARY = "Run the local Sigstore sandbox (OIDC issuer, CA, transparency log on 127.0.0.1): for tests only."
@@ -27,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _state(folder):
+def _state(folder: Path) -> tuple[int, str] | None:
     import json
 
     from pipeline.sign.sandbox import STATE_FILE
@@ -44,12 +51,12 @@ def _alive(url: str) -> bool:
 
     try:
         with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-            return response.status == 200
+            return bool(response.status == 200)
     except OSError:
         return False
 
 
-def run(args: argparse.Namespace, policy) -> int:
+def run(args: argparse.Namespace, policy: Policy) -> int:
     import os
     import shlex
     import signal
@@ -63,9 +70,9 @@ def run(args: argparse.Namespace, policy) -> int:
 
     folder = Path(args.sandbox_dir or policy.resolve_path(policy.sign.sandbox_dir))
     state = _state(folder)
-    running = state is not None and _alive(state[1])
+    running = state if state is not None and _alive(state[1]) else None
     if args.action == "status":
-        print(f"sandbox running at {state[1]} (pid {state[0]})" if running else "sandbox not running")
+        print(f"sandbox running at {running[1]} (pid {running[0]})" if running else "sandbox not running")
         return 0 if running else 3
     if args.action == "stop":
         if state is None:
@@ -78,7 +85,7 @@ def run(args: argparse.Namespace, policy) -> int:
         return 0
     if args.action == "start":
         if running:
-            print(f"sandbox already running at {state[1]} (pid {state[0]})")
+            print(f"sandbox already running at {running[1]} (pid {running[0]})")
             return 0
         SandboxKeys.load_or_create(folder)
         (folder / STATE_FILE).unlink(missing_ok=True)
@@ -100,7 +107,7 @@ def run(args: argparse.Namespace, policy) -> int:
             time.sleep(0.1)
         raise CheckError("the sandbox did not start; see server.log", where=str(folder))
     # env
-    if not running:
+    if running is None:
         raise UsageError(
             "the sandbox is not running: run `mcp-harden sandbox start` first", where=str(folder)
         )
@@ -109,7 +116,7 @@ def run(args: argparse.Namespace, policy) -> int:
     keys = SandboxKeys.load_or_create(folder)
     claims, _ = github_claims()
     values = {
-        "MCP_HARDEN_SANDBOX_URL": state[1],
+        "MCP_HARDEN_SANDBOX_URL": running[1],
         "MCP_HARDEN_SANDBOX_TRUST_CONFIG": str(folder / TRUST_CONFIG),
         "MCP_HARDEN_SANDBOX_TRUSTED_ROOT": str(folder / TRUSTED_ROOT),
         "SIGSTORE_ID_TOKEN": keys.mint_token(claims),
@@ -117,3 +124,6 @@ def run(args: argparse.Namespace, policy) -> int:
     for name, value in values.items():
         print(f"export {name}={shlex.quote(value)}")
     return 0
+
+
+SPEC = CommandSpec(name=NAME, summary=SUMMARY, examples=EXAMPLES, reports=REPORTS)

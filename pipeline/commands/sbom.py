@@ -2,8 +2,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.bounds import seconds
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "sbom"
 SUMMARY = "Write a CycloneDX 1.6 SBOM of a project's distribution and the exact packages it resolves to."
@@ -61,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=seconds, default=600.0, help="seconds pip may take to resolve")
 
 
-def run(args: argparse.Namespace, policy):
+def run(args: argparse.Namespace, policy: Policy) -> Report | int:
     from pipeline.fileio import read_bounded
     from pipeline.findings import Report
     from pipeline.sbom import run_sbom
@@ -80,3 +86,14 @@ def run(args: argparse.Namespace, policy):
         timeout=args.timeout,
     )
     return Report(stages=[stage])
+
+
+SPEC = CommandSpec(
+    name=NAME,
+    summary=SUMMARY,
+    examples=EXAMPLES,
+    own_output=OWN_OUTPUT,
+    inputs=INPUTS,
+    outputs=OUTPUTS,
+    implied_inputs=implied_inputs,
+)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
+
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "scan-tools"
 SUMMARY = "Scan an MCP server's tools, prompts and resources for poisoning (offline, explainable rules)."
@@ -38,7 +44,7 @@ def _no_own(parser: argparse.ArgumentParser, *, inner: bool = False) -> None:
     """scan-tools has no options of its own beyond the target and report options."""
 
 
-def run(args: argparse.Namespace, policy: Any) -> Any:
+def run(args: argparse.Namespace, policy: Policy) -> Report | int:
     from pipeline.cli import check_outputs
     from pipeline.commands.manifest import reparse, targets_from
     from pipeline.config import load_policy
@@ -67,3 +73,8 @@ def run(args: argparse.Namespace, policy: Any) -> Any:
     timeout = args.timeout or policy.manifest.timeout
     stage = scan_targets(targets, timeout=timeout, suppress=suppress, as_set=bool(args.client_config))
     return Report(stages=[stage])
+
+
+SPEC = CommandSpec(
+    name=NAME, summary=SUMMARY, examples=EXAMPLES, inputs=INPUTS, implied_inputs=implied_inputs
+)

@@ -2,6 +2,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.commands import CommandSpec
+
+if TYPE_CHECKING:
+    from pipeline.config import Policy
+    from pipeline.findings import Report
 
 NAME = "sign"
 SUMMARY = "Sign release files with Sigstore (keyless), attest provenance/SBOM/tool manifest, write a release record."
@@ -46,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, policy):
+def run(args: argparse.Namespace, policy: Policy) -> Report | int:
     from pipeline.findings import Report
     from pipeline.sign import sign_files
 
@@ -62,3 +69,6 @@ def run(args: argparse.Namespace, policy):
         record=args.record,
     )
     return Report(stages=[stage])
+
+
+SPEC = CommandSpec(name=NAME, summary=SUMMARY, examples=EXAMPLES, inputs=INPUTS, outputs=OUTPUTS)

@@ -4,6 +4,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.commands import CommandSpec
+
 if TYPE_CHECKING:
     from pipeline.config import Policy
     from pipeline.findings import Report
@@ -203,3 +205,8 @@ def _record_to_verify(args: argparse.Namespace) -> Path | None:
         if only.name.lower().endswith(".json"):
             return only
     return None
+
+
+SPEC = CommandSpec(
+    name=NAME, summary=SUMMARY, examples=EXAMPLES, inputs=INPUTS, implied_inputs=implied_inputs
+)

@@ -4,6 +4,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.commands import CommandSpec
+
 if TYPE_CHECKING:
     from pipeline.config import Policy
 
@@ -41,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--source-url", metavar="URL", default=OSV_PYPI_DUMP, help="where update downloads from"
     )
     add_hidden_alias(parser, "--url", source)  # the old name; elsewhere --url is a server's endpoint
-    parser.add_argument("--timeout", type=seconds, default=60.0, help="seconds each read of the download may take")
+    parser.add_argument(
+        "--timeout", type=seconds, default=60.0, help="seconds each read of the download may take"
+    )
     parser.add_argument("--port", type=port, default=8765, help="port on 127.0.0.1 for serve")
     max_age = parser.add_argument(
         "--max-db-age-days",
@@ -162,3 +166,6 @@ def _check_download(zip_path: Path, url: str) -> None:
                             "(the existing database is kept)",
                             where=url,
                         )
+
+
+SPEC = CommandSpec(name=NAME, summary=SUMMARY, examples=EXAMPLES, reports=REPORTS)

@@ -304,7 +304,8 @@ def _capped_transport(inner: Any, state: ChildState) -> Any:
 
 
 def _wire(model: Any) -> dict[str, Any]:
-    return model.model_dump(by_alias=True, exclude_none=True, mode="json")
+    wire: dict[str, Any] = model.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return wire
 
 
 async def _all_pages(fetch: Callable[[str | None], Awaitable[Any]], attr: str, what: str) -> list[dict]:

@@ -11,10 +11,11 @@ configured names.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pipeline.errors import CheckError, ConfigError
 
@@ -51,12 +52,16 @@ def keyed(section: str, entries: list[dict[str, Any]]) -> dict[str, dict[str, An
     return out
 
 
+def _order(section: str, entry: dict[str, Any]) -> tuple[str, str]:
+    return entry_key(section, entry), digest(entry)
+
+
 def build_record(raw: dict[str, Any]) -> dict[str, Any]:
     """Sort the entries (server order is not meaningful to pin), digest each, and digest the whole."""
     body: dict[str, Any] = {"format": FORMAT, "server": raw["server"]}
     for section in SECTIONS:
         entries = list(raw.get(section, []))
-        body[section] = sorted(entries, key=lambda e, s=section: (entry_key(s, e), digest(e)))
+        body[section] = sorted(entries, key=functools.partial(_order, section))
     digests: dict[str, Any] = {"server": digest(body["server"])}
     for section in SECTIONS:
         digests[section] = {key: digest(entry) for key, entry in keyed(section, body[section]).items()}
@@ -87,7 +92,7 @@ def load(path: str | Path) -> dict[str, Any]:
 
     data = jsonsafe.load_file(path, what="manifest record", limit=MAX_RECORD_BYTES)
     check(data, where)
-    return data
+    return cast(dict[str, Any], data)
 
 
 def check(data: Any, where: str) -> None:

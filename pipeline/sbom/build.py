@@ -66,9 +66,9 @@ def _home(meta: dict[str, Any]) -> str | None:
             "source",
             "repository",
         }:
-            return url.strip()
+            return str(url).strip()
     if meta.get("home_page"):
-        return meta["home_page"]
+        return str(meta["home_page"])
     for entry in meta.get("project_url") or []:
         return entry.partition(",")[2].strip() or None
     return None
@@ -139,7 +139,7 @@ def _component(pkg: ResolvedPackage, component_type: Any) -> Component:
 def _edges(resolution: Resolution) -> dict[str, list[str]]:
     """Dependency edges by canonical name, with environment markers and requested extras evaluated as
     pip evaluated them (the report's own environment)."""
-    by_name = {canonicalize_name(p.name): p for p in resolution.packages}
+    by_name: dict[str, ResolvedPackage] = {canonicalize_name(p.name): p for p in resolution.packages}
     extras: dict[str, set[str]] = {n: set(p.requested_extras) for n, p in by_name.items()}
     env = dict(resolution.environment)
     requirements: dict[str, list[Requirement]] = {}
@@ -244,7 +244,7 @@ def build_bom(
 
     make_bom = cyclonedx_helpers().make_bom
 
-    by_name = {canonicalize_name(p.name): p for p in resolution.packages}
+    by_name: dict[str, ResolvedPackage] = {canonicalize_name(p.name): p for p in resolution.packages}
     direct = [n for n, p in by_name.items() if p.is_direct]
     root_name, root_version = parse_root(root) if root is not None else (None, None)
     if root_name is not None and canonicalize_name(root_name) in by_name:
@@ -267,7 +267,7 @@ def build_bom(
         keep = set(by_name)
         edges[""] = sorted(direct or by_name)
 
-    bom = make_bom()
+    bom: Bom = make_bom()
     bom.metadata.timestamp = _timestamp()
     project = policy.project
     if root_key:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def provenance_predicate(
     claims: Mapping[str, Any],
     *,
     env: Mapping[str, str] | None = None,
-    dependencies: list[dict[str, Any]] = (),
+    dependencies: Sequence[dict[str, Any]] = (),
 ) -> tuple[dict[str, Any], list[str]]:
     """SLSA provenance v1 for a build; the second value names the GITHUB_* facts that were missing."""
     env = os.environ if env is None else env
@@ -108,7 +108,7 @@ def statement(subjects: list[tuple[str, str]], predicate_type: str, predicate: d
 
     return (
         StatementBuilder()
-        .subjects([Subject(name=name, digest={"sha256": digest}) for name, digest in subjects])
+        .subjects([Subject(name=name, digest={"sha256": digest}) for name, digest in subjects])  # type: ignore[arg-type]  # pydantic coerces the mapping
         .predicate_type(predicate_type)
         .predicate(predicate)
         .build()

@@ -13,14 +13,14 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 
-class YMap(dict):  # type: ignore[type-arg]
+class YMap(dict):
     """A mapping; `line` is where it starts, `lines[key]` where each key is (1-based)."""
 
     line: int
     lines: dict[Any, int]
 
 
-class YList(list):  # type: ignore[type-arg]
+class YList(list):
     """A sequence; `line` is where it starts, `lines[i]` where each item is (1-based)."""
 
     line: int

@@ -168,7 +168,7 @@ class SandboxCA:
     def _sct(self, tbs: bytes) -> bytes:
         """An RFC 6962 SCT list with one precertificate SCT signed by the sandbox CT key."""
         timestamp = int(utc_now().timestamp() * 1000)
-        issuer_key_hash = key_id(self._ca_key.public_key())  # type: ignore[arg-type]
+        issuer_key_hash = key_id(self._ca_key.public_key())
         signed = (
             struct.pack("!BBQH", 0, 0, timestamp, 1)
             + issuer_key_hash
