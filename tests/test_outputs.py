@@ -204,3 +204,25 @@ def test_write_atomic_never_replaces_a_device_or_fifo(tmp_path: Path) -> None:
         write_atomic(tmp_path, "x")
     write_atomic(tmp_path / "ok.txt", "x")
     assert (tmp_path / "ok.txt").read_text() == "x"
+
+
+@pytest.mark.parametrize("second", ["a.txt.sigstore.json", "sbom.intoto.sigstore.json"])
+def test_sign_never_writes_a_bundle_over_a_file_it_was_handed(
+    tmp_path: Path, capsys: Any, second: str
+) -> None:
+    """`sign a.txt a.txt.sigstore.json` would put a.txt's bundle over the second file: refused (exit 2) before
+    anything is signed, naming the file, which is left byte for byte as it was."""
+    first = tmp_path / "a.txt"
+    first.write_text("artifact\n")
+    victim = tmp_path / second
+    victim.write_bytes(b"the user's own file\n")
+    sbom = tmp_path / "sbom.cdx.json"
+    sbom.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}')
+    argv = ["sign", str(first), str(victim), "--instance", "sandbox", "--sandbox-dir", str(tmp_path / "sbx")]
+    if second.startswith("sbom."):
+        argv += ["--sbom", str(sbom)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "would overwrite this input" in err and str(victim) in err, err
+    assert victim.read_bytes() == b"the user's own file\n"
+    assert not (tmp_path / "sbx").exists()  # refused before the sandbox was even set up

@@ -7,7 +7,7 @@ from pipeline.bounds import port, seconds
 from pipeline.commands import CommandSpec
 
 if TYPE_CHECKING:
-    from pipeline.config import Policy
+    from pipeline.config import EndpointSection, Policy
     from pipeline.findings import Report
 
 NAME = "check-endpoint"
@@ -102,22 +102,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, policy: Policy) -> Report | int:
-    import sys
+    import os
 
-    from pipeline.commands import secret_value
-    from pipeline.endpoint import Credentials, EndpointOptions, check_endpoints, parse_resolve
     from pipeline.errors import UsageError
-    from pipeline.findings import Report
 
     section = policy.endpoint
     urls = list(args.urls) or list(section.urls)
     if not urls:
         raise UsageError("no endpoint to check: give URLs or set endpoint.urls in the policy", where=NAME)
-    ca_file = args.ca_file or (str(policy.resolve_path(section.ca_file)) if section.ca_file else None)
-    if ca_file:
-        from pipeline.fileio import read_bounded
+    import tempfile
 
-        read_bounded(ca_file, what="CA file", limit=8 << 20)  # a regular file, now: not a FIFO mid-check
+    ca_file = args.ca_file or (str(policy.resolve_path(section.ca_file)) if section.ca_file else None)
+    with tempfile.TemporaryDirectory(prefix="mcp-harden-ca-") as private:
+        if ca_file:
+            # Read once (a regular file, bounded), then every TLS connection of the run trusts this private
+            # copy: the user's path swapped for a FIFO or another CA mid-run changes nothing.
+            from pipeline.fileio import read_bounded, write_atomic
+
+            copy = os.path.join(private, "ca.pem")
+            write_atomic(copy, read_bounded(ca_file, what="CA file", limit=8 << 20))
+            ca_file = copy
+        return _check(args, section, urls, ca_file)
+
+
+def _check(
+    args: argparse.Namespace, section: EndpointSection, urls: list[str], ca_file: str | None
+) -> Report:
+    import sys
+
+    from pipeline.commands import secret_value
+    from pipeline.endpoint import Credentials, EndpointOptions, check_endpoints, parse_resolve
+    from pipeline.findings import Report
+
     options = EndpointOptions(
         ca_file=ca_file,
         profile=args.profile or section.profile,

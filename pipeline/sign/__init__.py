@@ -109,6 +109,24 @@ def _check_inputs(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
+def _refuse_overwriting_inputs(files: Sequence[Path], extras: Sequence[Path], out_dir: Path) -> None:
+    """Every bundle sign would write (beside each file, and the attestation bundles in the record's folder)
+    must not be one of the files it was handed: `sign a.txt a.txt.sigstore.json` would replace the second
+    with the first's bundle. Exit 2 before anything is signed or written."""
+    from pipeline.fileio import same_file
+    from pipeline.sign.attest import KINDS
+
+    inputs = [*files, *extras]
+    planned = [(f.with_name(f.name + BUNDLE_SUFFIX), f"the bundle of {f}") for f in files]
+    planned += [
+        (out_dir / f"{kind}.intoto{BUNDLE_SUFFIX}", f"the {kind} attestation bundle") for kind in KINDS
+    ]
+    for target, what in planned:
+        for source in inputs:
+            if target.exists() and same_file(target, source):
+                raise UsageError(f"{what} would overwrite this input; sign it separately", where=str(source))
+
+
 def sign_files(
     paths: Sequence[str | os.PathLike[str]],
     *,
@@ -154,6 +172,7 @@ def sign_files(
     if (sbom_path or manifest_path or provenance) and not subjects_files:
         raise UsageError("attestations need at least one artifact to be about (a wheel, an sdist, a .mcpb)")
     out_dir = Path(record).parent if record else files[0].parent
+    _refuse_overwriting_inputs(files, [p for p in (sbom_path, manifest_path) if p is not None], out_dir)
     result = StageResult(stage="sign")
     digests: dict[Path, str] = {}
     try:
