@@ -34,7 +34,7 @@ class DependencySource(Protocol):
 
 
 @dataclass
-class SbomSource:
+class _FileSource:
     path: Path
     document: dict[str, Any] | None = field(default=None, init=False)
 
@@ -42,6 +42,9 @@ class SbomSource:
     def where(self) -> str:
         return str(self.path)
 
+
+@dataclass
+class SbomSource(_FileSource):
     def collect(self) -> list[Dependency]:
         from pipeline import jsonsafe
 
@@ -94,14 +97,7 @@ _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*===?\s*([
 
 
 @dataclass
-class RequirementsSource:
-    path: Path
-    document: dict[str, Any] | None = field(default=None, init=False)
-
-    @property
-    def where(self) -> str:
-        return str(self.path)
-
+class RequirementsSource(_FileSource):
     def collect(self) -> list[Dependency]:
         lines = read_text_bounded(self.path, what="requirements file").splitlines()
         deps, loose = [], []
