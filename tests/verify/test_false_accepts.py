@@ -325,3 +325,10 @@ def test_the_deploy_template_refuses_an_unlisted_wheel(dist: Dist, copy: Dist) -
         and "MH-VERIFY-UNLISTED" in done.stdout
         and "evil-1.0-py3-none-any.whl" in done.stdout
     )
+
+
+def test_a_listed_artifact_that_is_gone_is_refused(dist: Dist, copy: Dist, capsys) -> None:
+    """Deleting a listed file (here the wheel) is not a way to pass with what is left."""
+    copy.wheel.unlink()
+    code, findings = verify(capsys, copy.record, trusted_root=copy.trusted_root)
+    assert code == 1 and "MH-VERIFY-MISSING-ARTIFACT" in rules(findings)
