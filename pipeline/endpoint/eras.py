@@ -110,6 +110,11 @@ class Answer:
         return result if isinstance(result, dict) else None
 
     @property
+    def served(self) -> bool:
+        """Answered as a success: a 2xx with no JSON-RPC error (a request that should have been refused)."""
+        return 200 <= self.status < 300 and self.error_code is None
+
+    @property
     def error_data(self) -> Any:
         error = (self.message or {}).get("error")
         return error.get("data") if isinstance(error, dict) else None

@@ -130,11 +130,10 @@ def judge_header_mismatch(key: str, answer: Answer) -> list[Issue]:
     }[key]
     if _rejected(answer, 400, eras.HEADER_MISMATCH):
         return []
-    served = 200 <= answer.status < 300 and answer.error_code is None
     return [
         Issue(
             HEADER_MISMATCH,
-            Severity.HIGH if served else Severity.LOW,
+            Severity.HIGH if answer.served else Severity.LOW,
             f"A request whose {what} header does not match its body gets {answer.brief()}",
             "400 Bad Request with JSON-RPC error -32020 (HeaderMismatch)",
             "Compare MCP-Protocol-Version, Mcp-Method and Mcp-Name with the body and refuse any mismatch "
@@ -148,11 +147,10 @@ def judge_unsupported_version(answer: Answer) -> list[Issue]:
     wanted = "400 Bad Request with JSON-RPC error -32022 (UnsupportedProtocolVersion) and data.supported"
     fix = "Refuse versions you do not implement with 400 and -32022, listing the supported ones."
     if not _rejected(answer, 400, eras.UNSUPPORTED_VERSION):
-        served = 200 <= answer.status < 300 and answer.error_code is None
         return [
             Issue(
                 PROTOCOL_VERSION,
-                Severity.MEDIUM if served else Severity.LOW,
+                Severity.MEDIUM if answer.served else Severity.LOW,
                 f"Protocol version 1999-01-01 gets {answer.brief()}",
                 wanted,
                 fix,
@@ -190,11 +188,10 @@ def judge_unknown_method(answer: Answer) -> list[Issue]:
 def judge_missing_meta(answer: Answer) -> list[Issue]:
     if _rejected(answer, 400, eras.INVALID_PARAMS):
         return []
-    served = 200 <= answer.status < 300 and answer.error_code is None
     return [
         Issue(
             META,
-            Severity.MEDIUM if served else Severity.LOW,
+            Severity.MEDIUM if answer.served else Severity.LOW,
             f"A request missing the required _meta clientCapabilities gets {answer.brief()}",
             "400 Bad Request with JSON-RPC error -32602 (Invalid params)",
             "Refuse requests whose _meta lacks protocolVersion or clientCapabilities with 400 and -32602.",

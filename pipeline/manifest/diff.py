@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pipeline.findings import Finding, Location, Severity
@@ -139,8 +140,9 @@ def _window(line: str, start: int, end: int) -> str:
     return _visible(lead + span + tail)
 
 
-def _changed_span(a: str, b: str) -> tuple[int, int, int]:
-    """Common prefix length, and where the changed span ends in `a` and in `b`."""
+def _changed_span(a: Sequence[Any], b: Sequence[Any]) -> tuple[int, int, int]:
+    """Common prefix length, and where the changed span ends in `a` and in `b` (characters of a line, or
+    lines of a text)."""
     prefix = 0
     while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
         prefix += 1
@@ -179,13 +181,8 @@ def text_diff(old: str, new: str) -> str:
     a, b = old.splitlines() or [""], new.splitlines() or [""]
     # Equal lines at both ends are dropped first (linear), so the matcher only sees the changed middle;
     # a middle too long for it (quadratic) is one hunk.
-    top = 0
-    while top < min(len(a), len(b)) and a[top] == b[top]:
-        top += 1
-    bottom = 0
-    while bottom < min(len(a), len(b)) - top and a[-1 - bottom] == b[-1 - bottom]:
-        bottom += 1
-    mid_a, mid_b = a[top : len(a) - bottom], b[top : len(b) - bottom]
+    top, end_a, end_b = _changed_span(a, b)
+    mid_a, mid_b = a[top:end_a], b[top:end_b]
     if len(mid_a) + len(mid_b) > 400:
         groups = [[("replace", 0, len(mid_a), 0, len(mid_b))]]
     else:

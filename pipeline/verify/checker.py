@@ -8,10 +8,7 @@ digest.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +16,7 @@ from typing import Any
 
 from pipeline.config import Signer
 from pipeline.errors import ConfigError, one_line
-from pipeline.fileio import CHUNK, read_bounded
+from pipeline.fileio import read_bounded
 from pipeline.findings import Location, Severity, StageResult
 from pipeline.rules import Rule, declare
 from pipeline.verify.trust import TrustedRootInfo
@@ -126,21 +123,6 @@ class Verified:
 
     covered: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     identities: set[str] = field(default_factory=set)
-
-
-def digest_file(path: Path) -> str:
-    """sha256 of a regular file, streamed from one open descriptor. A FIFO or device is refused (OSError)
-    without blocking; the caller turns errors into a finding or a usage error."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(0, "not a regular file", str(path))
-        digest = hashlib.sha256()
-        while chunk := os.read(fd, CHUNK):
-            digest.update(chunk)
-        return digest.hexdigest()
-    finally:
-        os.close(fd)
 
 
 def find_bundle(artifact: Path) -> Path | None:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from pipeline.config import Signer
 from pipeline.errors import UsageError
+from pipeline.fileio import sha256_file
 from pipeline.findings import StageResult
-from pipeline.verify.checker import MISSING_BUNDLE, Artifact, Checker, digest_file, find_bundle
+from pipeline.verify.checker import MISSING_BUNDLE, Artifact, Checker, find_bundle
 from pipeline.verify.trust import load_trusted_root
 
 STAGE = "verify"
@@ -17,11 +18,9 @@ STAGE = "verify"
 
 def _read(path: Path) -> Artifact:
     try:
-        return Artifact(path, path.name, digest_file(path))
-    except FileNotFoundError:
+        return Artifact(path, path.name, sha256_file(path, what="artifact"))
+    except FileNotFoundError:  # a folder, device or FIFO is sha256_file's ConfigError (exit 2), named
         raise UsageError("no such file", where=str(path)) from None
-    except IsADirectoryError:
-        raise UsageError("not a file", where=str(path)) from None
     except OSError as exc:
         raise UsageError(f"cannot read: {exc.strerror or exc}", where=str(path)) from None
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline.config import Signer
 from pipeline.errors import ConfigError
-from pipeline.fileio import MAX_TEXT_BYTES, read_bounded
+from pipeline.fileio import MAX_TEXT_BYTES, read_bounded, sha256_file
 from pipeline.findings import StageResult
 from pipeline.record import RecordError, ReleaseRecord, parse_record
 from pipeline.verify.checker import (
@@ -28,7 +28,6 @@ from pipeline.verify.checker import (
     UNLISTED,
     Artifact,
     Checker,
-    digest_file,
     find_bundle,
 )
 from pipeline.verify.trust import load_trusted_root
@@ -53,7 +52,7 @@ def _read_artifact(
         if keep:
             raw = read_bounded(path, what="artifact", limit=MAX_TEXT_BYTES)
             return Artifact(path, name, hashlib.sha256(raw).hexdigest()), raw
-        return Artifact(path, name, digest_file(path)), None
+        return Artifact(path, name, sha256_file(path, what="artifact")), None
     except (FileNotFoundError, ConfigError) as exc:
         if isinstance(exc, FileNotFoundError) or "not found" in exc.message:
             checker.fail(MISSING_ARTIFACT, f"{name}: listed in the release record but missing", path)

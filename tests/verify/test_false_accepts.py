@@ -332,3 +332,13 @@ def test_a_listed_artifact_that_is_gone_is_refused(dist: Dist, copy: Dist, capsy
     copy.wheel.unlink()
     code, findings = verify(capsys, copy.record, trusted_root=copy.trusted_root)
     assert code == 1 and "MH-VERIFY-MISSING-ARTIFACT" in rules(findings)
+
+
+def test_a_listed_artifact_swapped_for_a_fifo_is_a_finding_not_a_hang(dist: Dist, copy: Dist, capsys) -> None:
+    """A FIFO in place of a listed wheel is refused without blocking, as a finding naming it (exit 1)."""
+    import os
+
+    copy.wheel.unlink()
+    os.mkfifo(copy.wheel)
+    code, findings = verify(capsys, copy.record, trusted_root=copy.trusted_root)
+    assert code == 1 and "MH-VERIFY-DIGEST" in rules(findings)
