@@ -1,12 +1,15 @@
 """check-endpoint: TLS and MCP Streamable HTTP hardening of deployed endpoints, many at once.
 
 One `StageResult` per endpoint, named `endpoint <url>`. TLS (`pipeline.endpoint.tls`) and the HTTP checks
-(`mcp_http`, `web`) of every endpoint run concurrently under one deadline per endpoint. An endpoint that
-cannot be checked gets `error` set (exit 3); the others' results still come.
+(`mcp_http`, `web`) of every endpoint run concurrently under one deadline per endpoint, which starts when the
+endpoint's first check starts (not when it is queued: the last endpoint of a fleet loses no time waiting).
+The run's TLS client contexts are built once and shared (`contexts.py`). An endpoint that cannot be checked
+gets `error` set (exit 3); the others' results still come.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,6 +18,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from pipeline.endpoint import mcp_http, web
+from pipeline.endpoint.contexts import Contexts
 from pipeline.endpoint.http import HttpClient, Response, Target, TlsVerifyError, parse_url
 from pipeline.endpoint.mcp_http import Credentials, McpCheck, NotMcpEndpoint
 from pipeline.endpoint.rules_mcp import NOT_ENDPOINT
@@ -45,6 +49,7 @@ class EndpointOptions:
     tls_workers: int = 12  # handshakes in flight per endpoint; `check_endpoints` lowers it for a fleet
     mcp: bool = True  # False (--no-mcp): TLS and the HTTP layer (HSTS, redirects) only
     workers: int = 64
+    contexts: Contexts | None = None  # set by `check_endpoints`: one set per run, trusting `ca_file`
 
 
 def rules() -> list[Rule]:
@@ -90,16 +95,20 @@ def check_endpoints(
     workers = max(2, min(options.workers, 2 * len(targets)))
     # Many endpoints already keep every worker busy: fewer handshake threads per endpoint then means less
     # switching between threads for the same work (one endpoint alone keeps the full parallelism).
-    options = replace(options, tls_workers=max(2, min(options.tls_workers, 96 // len(targets))))
+    options = replace(
+        options,
+        tls_workers=max(2, min(options.tls_workers, 96 // len(targets))),
+        contexts=Contexts(options.ca_file),
+    )
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="endpoint") as pool:
-        jobs: list[tuple[Target, float, Future[Any] | None, Future[Any]]] = []
+        jobs: list[tuple[Target, _Clock, Future[Any] | None, Future[Any]]] = []
         for target in targets:
-            deadline = time.monotonic() + _total(options)
-            tls_job = pool.submit(_run_tls, target, options, deadline) if target.scheme == "https" else None
-            http_job = pool.submit(_run_http, target, options, deadline)
-            jobs.append((target, time.monotonic(), tls_job, http_job))
-        for done, (target, started, tls_job, http_job) in enumerate(jobs, start=1):
-            results.append(_assemble(target, options, tls_job, http_job, started))
+            clock = _Clock(_total(options))
+            tls_job = pool.submit(clock.run, _run_tls, target, options) if target.scheme == "https" else None
+            http_job = pool.submit(clock.run, _run_http, target, options)
+            jobs.append((target, clock, tls_job, http_job))
+        for done, (target, clock, tls_job, http_job) in enumerate(jobs, start=1):
+            results.append(_assemble(target, options, tls_job, http_job, clock))
             if progress is not None:
                 progress(done, len(jobs), target.url)
     return results
@@ -115,6 +124,29 @@ def check_endpoint(url: str, options: EndpointOptions) -> StageResult:
 
 def _total(options: EndpointOptions) -> float:
     return options.total_timeout if options.total_timeout else max(30.0, 6 * options.timeout)
+
+
+class _Clock:
+    """One endpoint's time budget, started by the first of its checks to run."""
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        self.started: float | None = None
+        self._lock = threading.Lock()
+
+    def deadline(self) -> float:
+        with self._lock:
+            if self.started is None:
+                self.started = time.monotonic()
+            return self.started + self.budget
+
+    def run(
+        self,
+        check: Callable[[Target, EndpointOptions, float], _Part],
+        target: Target,
+        options: EndpointOptions,
+    ) -> _Part:
+        return check(target, options, self.deadline())
 
 
 @dataclass
@@ -143,6 +175,7 @@ def _run_tls(target: Target, options: EndpointOptions, deadline: float) -> _Part
             expiry_warning_days=options.expiry_warning_days,
             deadline=deadline,
             workers=options.tls_workers,
+            contexts=options.contexts,
         )
     except CheckError as exc:
         part.error = f"TLS: {exc}"
@@ -177,6 +210,7 @@ def _client(options: EndpointOptions, deadline: float) -> HttpClient:
     return HttpClient(
         resolve=options.resolve,
         ca_file=options.ca_file,
+        contexts=options.contexts,
         timeout=options.timeout,
         connect_timeout=options.connect_timeout or min(5.0, options.timeout),
         deadline=deadline,
@@ -348,7 +382,7 @@ def _assemble(
     options: EndpointOptions,
     tls_job: Future[Any] | None,
     http_job: Future[Any],
-    started: float,
+    clock: _Clock,
 ) -> StageResult:
     tls = tls_job.result() if tls_job is not None else None
     http = http_job.result()
@@ -364,7 +398,7 @@ def _assemble(
     elif target.scheme == "http":
         stage.summary["tls"] = "none (http)"
     stage.summary.update(http.summary)
-    stage.summary["seconds"] = round(time.monotonic() - started, 2)
+    stage.summary["seconds"] = round(time.monotonic() - (clock.started or time.monotonic()), 2)
     for part in (tls, http):
         if part is None:
             continue

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+from pipeline.endpoint.contexts import Contexts
 from pipeline.errors import CheckError
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -123,18 +124,19 @@ class HttpClient:
     max_header_bytes: int = MAX_HEADER_BYTES
     max_body_bytes: int = MAX_BODY_BYTES
     requests_sent: int = 0
+    contexts: Contexts | None = None  # the run's shared contexts (trusting `ca_file`); None: its own
     _context: ssl.SSLContext | None = field(default=None, repr=False)
 
     def ssl_context(self) -> ssl.SSLContext:
         if self._context is None:
             if self.verify:
-                ctx = ssl.create_default_context(cafile=self.ca_file)
+                self._context = (self.contexts or Contexts(self.ca_file)).http()
             else:
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
-            ctx.set_alpn_protocols(["http/1.1"])
-            self._context = ctx
+                ctx.set_alpn_protocols(["http/1.1"])
+                self._context = ctx
         return self._context
 
     def request(

@@ -17,14 +17,13 @@ import ipaddress
 import socket
 import threading
 import time
-import warnings
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from pipeline.endpoint import hello
+from pipeline.endpoint.contexts import Contexts
 from pipeline.endpoint.profiles import MOZILLA_URL, PROFILES, Profile, classify
 from pipeline.errors import CheckError, one_line
 from pipeline.findings import Finding, Location, Severity
@@ -39,7 +38,6 @@ CABF_BR = "https://cabforum.org/working-groups/server/baseline-requirements/requ
 RFC5280 = "https://www.rfc-editor.org/rfc/rfc5280"
 RFC6066 = "https://www.rfc-editor.org/rfc/rfc6066#section-8"
 CABF_MAX_DAYS = 398
-_NO_CHECK_TIME = 0x200000  # X509_V_FLAG_NO_CHECK_TIME: the trust-only verification ignores dates
 
 _RULE_TEXT: list[tuple[str, str, str]] = [
     ("MH-TLS-PROTOCOL-SSL", "SSL 3.0 accepted (critical)", "Disable SSL 3.0 (POODLE; RFC 7568)."),
@@ -195,8 +193,10 @@ def check_tls(
     expiry_warning_days: int = 30,
     deadline: float | None = None,
     workers: int = 12,
+    contexts: Contexts | None = None,
 ) -> TlsResult:
     """Check the TLS of `host:port` (SNI and hostname `host`, connecting to `connect_address` if given).
+    `contexts`: the run's shared client contexts (they must trust `ca_file`); default: built for this call.
 
     Raises CheckError (one line) when the endpoint cannot be checked at all: refused, silent, not TLS, or no
     protocol at all could be negotiated."""
@@ -208,7 +208,7 @@ def check_tls(
     scan = _Scan(host=host, port=port)
     address = connect_address or host
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="tls-probe") as pool:
-        _phase1(pool, scan, address, ca_file, timeout, deadline)
+        _phase1(pool, scan, address, contexts or Contexts(ca_file), timeout, deadline)
         _no_tls_at_all(scan)
         _phase2(pool, scan, address, timeout, deadline)
     findings = _judge(scan, PROFILES[profile], expiry_warning_days)
@@ -228,7 +228,7 @@ def _phase1(
     pool: ThreadPoolExecutor,
     scan: _Scan,
     address: str,
-    ca_file: str | None,
+    contexts: Contexts,
     timeout: float,
     deadline: float | None,
 ) -> None:
@@ -248,10 +248,11 @@ def _phase1(
             status_request=version != hello.TLS13,
         )
     ssl_jobs = {
-        v: pool.submit(_ssl_probe, scan.host, address, scan.port, v, timeout, deadline) for v in _SSL_PROBED
+        v: pool.submit(_ssl_probe, contexts, scan.host, address, scan.port, v, timeout, deadline)
+        for v in _SSL_PROBED
     }
-    client_job = pool.submit(_verify, scan.host, address, scan.port, ca_file, False, timeout, deadline)
-    trust_job = pool.submit(_verify, scan.host, address, scan.port, ca_file, True, timeout, deadline)
+    client_job = pool.submit(_verify, contexts, scan.host, address, scan.port, False, timeout, deadline)
+    trust_job = pool.submit(_verify, contexts, scan.host, address, scan.port, True, timeout, deadline)
     for version, job in raw_jobs.items():
         try:
             scan.raw[version] = job.result()
@@ -358,17 +359,6 @@ def _enumerate(
     return found, dh_bits, groups, None
 
 
-_WARNINGS_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence "ssl.TLSVersion.TLSv1 is deprecated": offering it is the point of a probing context."""
-    with _WARNINGS_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
-
-
 def _kill(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
@@ -420,19 +410,20 @@ def _ssl_failure(exc: BaseException) -> str:
 
 
 def _ssl_probe(
-    host: str, address: str, port: int, version: int, timeout: float, deadline: float | None
+    contexts: Contexts,
+    host: str,
+    address: str,
+    port: int,
+    version: int,
+    timeout: float,
+    deadline: float | None,
 ) -> tuple[bool | str, list[bytes]]:
     """One handshake pinned to `version` with a probing context (level 0, no verification): accepted, chain."""
     import _ssl
     import ssl
 
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
     try:
-        context.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
-        with _quiet():
-            context.minimum_version = context.maximum_version = ssl.TLSVersion(version)
+        context = contexts.probing(version)
     except (ssl.SSLError, ValueError):
         return "this Python/OpenSSL cannot offer it", []
     try:
@@ -452,10 +443,10 @@ def _ssl_probe(
 
 
 def _verify(
+    contexts: Contexts,
     host: str,
     address: str,
     port: int,
-    ca_file: str | None,
     trust_only: bool,
     timeout: float,
     deadline: float | None,
@@ -464,15 +455,9 @@ def _verify(
     import ssl
 
     try:
-        context = ssl.create_default_context(cafile=ca_file)
+        context = contexts.verifying(trust_only)
     except (OSError, ssl.SSLError) as exc:
-        return _Verify(message=f"cannot load the CA file {ca_file}: {exc}")
-    if trust_only:
-        context.check_hostname = False
-        context.verify_flags |= _NO_CHECK_TIME
-        context.set_ciphers("ALL:@SECLEVEL=0")
-        with _quiet():
-            context.minimum_version = ssl.TLSVersion.TLSv1
+        return _Verify(message=f"cannot load the CA file {contexts.ca_file}: {exc}")
     try:
         ssock = _handshake(context, host, address, port, timeout, deadline)
     except ssl.SSLCertVerificationError as exc:

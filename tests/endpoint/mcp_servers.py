@@ -85,8 +85,7 @@ class Served:
         self.thread.join(10)
 
 
-def serve_asgi(app: Any, sock: socket.socket, pki: Pki | None) -> Served:
-    """Run an ASGI app with uvicorn on an already-bound socket, in a daemon thread; wait until it listens."""
+def _uvicorn_config(app: Any, pki: Pki | None) -> Any:
     import uvicorn
 
     kwargs: dict[str, Any] = {}
@@ -96,8 +95,14 @@ def serve_asgi(app: Any, sock: socket.socket, pki: Pki | None) -> Served:
             "ssl_keyfile": str(pki.key_file),
             "ssl_ciphers": MOZILLA_INTERMEDIATE_TLS12,
         }
-    config = uvicorn.Config(app, log_level="critical", lifespan="on", access_log=False, **kwargs)
-    server = uvicorn.Server(config)
+    return uvicorn.Config(app, log_level="critical", lifespan="on", access_log=False, **kwargs)
+
+
+def serve_asgi(app: Any, sock: socket.socket, pki: Pki | None) -> Served:
+    """Run an ASGI app with uvicorn on an already-bound socket, in a daemon thread; wait until it listens."""
+    import uvicorn
+
+    server = uvicorn.Server(_uvicorn_config(app, pki))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     limit = time.monotonic() + 15
@@ -201,6 +206,7 @@ class McpDeployment:
     ca_file: str | None
     fault: str | None
     servers: list[Served] = field(default_factory=list)
+    unstarted: list[tuple[Any, socket.socket]] = field(default_factory=list)
 
     @property
     def port(self) -> int:
@@ -222,9 +228,11 @@ def start_mcp(
     era: str = "both",
     modern_fault: str | None = None,
     auth: bool = True,
+    start: bool = True,
 ) -> McpDeployment:
     """The official SDK server with bearer auth and audience-checking token verifier, configured right
-    (explicit Host/Origin allowlist of its own https origin, audience validation on, HSTS) or with one fault."""
+    (explicit Host/Origin allowlist of its own https origin, audience validation on, HSTS) or with one fault.
+    `start=False`: bind the sockets and build the apps, left in `unstarted` for `serve_many`."""
     from mcp.server.auth.provider import AccessToken
     from mcp.server.auth.settings import AuthSettings
     from mcp.server.mcpserver import MCPServer
@@ -296,11 +304,57 @@ def start_mcp(
     if fault != "no-hsts" and pki is not None:
         app = _Hsts(app)
     deployment = McpDeployment(url, issuer, str(pki.ca_file) if pki else None, fault)
+    as_app = authorization_server_app(issuer, s256=as_s256, variant=as_variant)
+    if not start:
+        deployment.unstarted = [(app, mcp_sock), (as_app, as_sock)]
+        return deployment
     deployment.servers.append(serve_asgi(app, mcp_sock, pki))
-    deployment.servers.append(
-        serve_asgi(authorization_server_app(issuer, s256=as_s256, variant=as_variant), as_sock, pki)
-    )
+    deployment.servers.append(serve_asgi(as_app, as_sock, pki))
     return deployment
+
+
+@dataclass
+class ManyServed:
+    """Many uvicorn servers in one event loop on one thread (a fleet: no thread, and no GIL hand-off, per
+    server); `stop()` ends them all."""
+
+    servers: list[Any]
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.should_exit = True
+        self.thread.join(30)
+
+
+def serve_many(apps: list[tuple[Any, socket.socket]], pki: Pki | None) -> ManyServed:
+    """Run each (app, bound socket) with its own uvicorn server, all in one event loop; wait until they
+    listen."""
+    import asyncio
+
+    import uvicorn
+
+    class FleetServer(uvicorn.Server):
+        async def main_loop(self) -> None:
+            # uvicorn wakes every server ten times a second to refresh its Date header and look for the
+            # exit flag; hundreds of idle servers then cost more CPU than the requests. Once a second is
+            # enough for both (the Date header still changes every second).
+            while not await self.on_tick(0):
+                await asyncio.sleep(1.0)
+
+    servers = [FleetServer(_uvicorn_config(app, pki)) for app, _ in apps]
+
+    async def main() -> None:
+        await asyncio.gather(*(s.serve(sockets=[sock]) for s, (_, sock) in zip(servers, apps, strict=True)))
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    limit = time.monotonic() + 60 + len(apps) / 10
+    while not all(s.started for s in servers):
+        if time.monotonic() > limit or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    return ManyServed(servers, thread)
 
 
 # --- hostile servers --------------------------------------------------------------------------------------
