@@ -20,6 +20,7 @@ OWN_OUTPUT = True  # -o is the record; the report goes to stdout or --report
 EXAMPLES = """\
   mcp-harden manifest capture -o mcp-manifest.json -- python -m example_server     # stdio server
   mcp-harden manifest capture --url https://mcp.example.com/mcp --token "$TOKEN" -o mcp-manifest.json
+  mcp-harden manifest capture --url URL --token admin=env:ADMIN_TOKEN --token reader=env:READER_TOKEN
   mcp-harden manifest capture --client-config ~/.cursor/mcp.json --allow-exec -o servers.json
   mcp-harden manifest diff mcp-manifest.json -- python -m example_server        # live drift check
   mcp-harden manifest diff mcp-manifest.json new-manifest.json                  # two records
@@ -54,8 +55,10 @@ def add_target_options(parser: argparse.ArgumentParser, *, inner: bool = False) 
     parser.add_argument("--url", metavar="URL", help="a Streamable HTTP endpoint", **keep)
     parser.add_argument(
         "--token",
-        metavar="TOKEN",
-        help="bearer token for --url, or env:NAME (default: $MCP_HARDEN_TOKEN)",
+        action="append",
+        metavar="[ROLE=]TOKEN",
+        help="bearer token for --url, or env:NAME (default: $MCP_HARDEN_TOKEN); repeat as ROLE=TOKEN "
+        "(ROLE=env:NAME) to capture and pin one tool list per role",
         **keep,
     )
     parser.add_argument("--ca-file", metavar="FILE", help="CA bundle to trust for --url (PEM)", **keep)
@@ -167,11 +170,49 @@ def reparse(args: argparse.Namespace, own: Any, *, report_file: bool) -> list[st
     return list(args.positionals)
 
 
-def targets_from(args: argparse.Namespace, policy: Any, *, what: str) -> dict[str, Any]:
-    """The servers named on the command line: a command after `--`, --url, or --client-config."""
+def split_tokens(values: list[str] | None) -> tuple[str | None, dict[str, str] | None]:
+    """`--token` values: one unnamed token (else $MCP_HARDEN_TOKEN), or one `ROLE=TOKEN` per role.
+    A value is a role's when it starts with a role name and `=`; `env:NAME` never does."""
+    from pipeline.commands import secret_value
+    from pipeline.errors import UsageError
+    from pipeline.manifest.record import ROLE_NAME
+
+    named: dict[str, str] = {}
+    unnamed: list[str] = []
+    for value in values or []:
+        role, sep, token = value.partition("=")
+        if sep and ROLE_NAME.fullmatch(role):
+            if not token:
+                raise UsageError(f"--token {role}= has no token", where="--token")
+            if role in named:
+                raise UsageError(f"role {role} is given twice", where="--token")
+            named[role] = secret_value(token, f"--token {role}") or ""
+        else:
+            unnamed.append(value)
+    if named and unnamed:
+        raise UsageError("name every token (--token ROLE=TOKEN) or give just one unnamed", where="--token")
+    if len(unnamed) > 1:
+        raise UsageError("several unnamed tokens: name each one's role (--token ROLE=TOKEN)", where="--token")
+    if named:
+        return None, named
+    single = secret_value(unnamed[0], "--token") if unnamed else None
+    return single or os.environ.get("MCP_HARDEN_TOKEN") or None, None
+
+
+def targets_from(
+    args: argparse.Namespace, policy: Any, *, what: str, roles_ok: bool = False
+) -> dict[str, Any]:
+    """The servers named on the command line: a command after `--`, --url, or --client-config. Tokens per
+    role (`roles_ok`: manifest capture and diff) are left in `args.roles` (None without them)."""
     from pipeline.errors import UsageError
     from pipeline.manifest import HttpTarget, StdioTarget
     from pipeline.manifest.clientconfig import load_client_config
+
+    token, args.roles = split_tokens(args.token)
+    if args.roles is not None and not (roles_ok and args.url):
+        raise UsageError(
+            f"{what}: tokens per role (--token ROLE=TOKEN) need --url and manifest capture or diff"
+        )
 
     given = [bool(args.server_command), bool(args.url), bool(args.client_config)]
     if sum(given) != 1:
@@ -192,9 +233,6 @@ def targets_from(args: argparse.Namespace, policy: Any, *, what: str) -> dict[st
             if not sep or not key.strip():
                 raise UsageError(f"--header expects 'NAME: VALUE', got {item!r}")
             headers[key.strip()] = value.strip()
-        from pipeline.commands import secret_value
-
-        token = secret_value(args.token, "--token") or os.environ.get("MCP_HARDEN_TOKEN") or None
         return {args.url: HttpTarget(args.url, token=token, ca_file=args.ca_file, headers=headers)}
     targets = load_client_config(args.client_config)
     launch = sorted(name for name, t in targets.items() if isinstance(t, StdioTarget))
@@ -233,9 +271,9 @@ def run(args: argparse.Namespace, policy: Policy) -> Report | int:
             raise UsageError(
                 f"capture takes no positional arguments (got {paths[0]!r}); put the command after --"
             )
-        targets = targets_from(args, policy, what="capture")
+        targets = targets_from(args, policy, what="capture", roles_ok=True)
         output = Path(args.manifest_output)
-        return Report(stages=[run_capture(targets, output=output, timeout=timeout)])
+        return Report(stages=[run_capture(targets, output=output, timeout=timeout, roles=args.roles)])
 
     from pipeline.manifest import run_diff
 
@@ -256,9 +294,14 @@ def run(args: argparse.Namespace, policy: Policy) -> Report | int:
             pinned, other_path=Path(paths[1]), allowed=policy.manifest.allow_changes, timeout=timeout, pre=pre
         )
     else:
-        targets = targets_from(args, policy, what="diff")
+        targets = targets_from(args, policy, what="diff", roles_ok=True)
         stage = run_diff(
-            pinned, targets=targets, allowed=policy.manifest.allow_changes, timeout=timeout, pre=pre
+            pinned,
+            targets=targets,
+            allowed=policy.manifest.allow_changes,
+            timeout=timeout,
+            pre=pre,
+            roles=args.roles,
         )
     return Report(stages=[stage])
 

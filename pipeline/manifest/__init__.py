@@ -3,13 +3,24 @@ and compare a live server (or another record) against the pinned record."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import CheckError, UsageError
 from pipeline.findings import StageResult
 from pipeline.manifest.capture import HttpTarget, StdioTarget, Target, capture
-from pipeline.manifest.record import build_record, build_set, counts, dumps, load, servers_of
+from pipeline.manifest.record import (
+    ROLE_NAME,
+    build_record,
+    build_roles,
+    build_set,
+    counts,
+    dumps,
+    load,
+    roles_of,
+    servers_of,
+)
 
 __all__ = [
     "HttpTarget",
@@ -23,11 +34,16 @@ __all__ = [
 EXEC_NOTE = "capturing a stdio server runs its command on this machine, with a minimal environment"
 
 
-def capture_targets(targets: dict[str, Target], *, timeout: float) -> tuple[dict[str, Any], list[str]]:
-    """Capture each target; a single unnamed target gives a record, several give a set record.
+def capture_targets(
+    targets: dict[str, Target], *, timeout: float, roles: dict[str, str] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Capture each target; a single unnamed target gives a record, several give a set record. `roles`
+    (role -> token, for one HTTP target): one capture per role with its token, a roles record.
     Returns the record (empty when nothing could be captured) and the errors, one line each."""
     records: dict[str, dict[str, Any]] = {}
     errors: list[str] = []
+    if roles is not None:
+        return _capture_roles(targets, roles, timeout=timeout)
     for name, target in targets.items():
         try:
             records[name] = build_record(capture(target, timeout=timeout))
@@ -38,7 +54,33 @@ def capture_targets(targets: dict[str, Target], *, timeout: float) -> tuple[dict
     return (build_set(records) if records else {}), errors
 
 
+def _capture_roles(
+    targets: dict[str, Target], roles: dict[str, str], *, timeout: float
+) -> tuple[dict[str, Any], list[str]]:
+    (target,) = targets.values()
+    if not isinstance(target, HttpTarget):
+        raise UsageError("tokens per role (--token ROLE=TOKEN) need an HTTP endpoint (--url)")
+    if not roles:
+        raise UsageError("no role to capture")
+    for role in roles:
+        if not ROLE_NAME.fullmatch(role):
+            raise UsageError(f"bad role name {role[:70]!r}: a letter, then letters, digits, . _ - (<= 64)")
+    records: dict[str, dict[str, Any]] = {}
+    errors: list[str] = []
+    for role, token in sorted(roles.items()):
+        try:
+            records[role] = build_record(capture(dataclasses.replace(target, token=token), timeout=timeout))
+        except CheckError as exc:
+            errors.append(f"role {role}: {exc}")
+    return (build_roles(records) if records and not errors else {}), errors
+
+
 def summarize(record: dict[str, Any]) -> dict[str, Any]:
+    roles = roles_of(record)
+    if roles is not None:  # one server as each role sees it: its tools per role
+        view = summarize(next(iter(roles.values())))
+        tools = {role: len(rec["tools"]) for role, rec in roles.items()}
+        return {**view, "digest": record["digest"], "roles": tools, "tools": sum(tools.values())}
     summary: dict[str, Any] = {"digest": record["digest"]}
     servers = servers_of(record)
     summary["servers"] = len(servers)
@@ -51,11 +93,13 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def run_capture(targets: dict[str, Target], *, output: Path, timeout: float) -> StageResult:
+def run_capture(
+    targets: dict[str, Target], *, output: Path, timeout: float, roles: dict[str, str] | None = None
+) -> StageResult:
     stage = StageResult(stage="manifest")
     if any(isinstance(t, StdioTarget) for t in targets.values()):
         stage.notes.append(EXEC_NOTE)
-    record, errors = capture_targets(targets, timeout=timeout)
+    record, errors = capture_targets(targets, timeout=timeout, roles=roles)
     if errors:
         # Fail closed: a partial set would pin a configuration that is not what runs. The reason goes in
         # the report (JSON for machines), the run exits 3, and no record is written.
@@ -66,7 +110,7 @@ def run_capture(targets: dict[str, Target], *, output: Path, timeout: float) -> 
     write_atomic(output, dumps(record))
     stage.summary = summarize(record)
     servers = servers_of(record)
-    if len(servers) > 1:
+    if len(servers) > 1 and roles is None:  # roles see one server: a tool in two roles is not shadowing
         from pipeline.manifest.diff import rules, shared_tool_names
 
         stage.rules = rules()
@@ -88,9 +132,11 @@ def run_diff(
     allowed: list[str],
     timeout: float,
     pre: StageResult | None = None,
+    roles: dict[str, str] | None = None,
 ) -> StageResult:
-    """Drift of a live server (targets) or a second record (other_path) against the pinned record."""
-    from pipeline.manifest.diff import apply_allowed, diff_sets, rules
+    """Drift of a live server (targets, captured once per role with `roles`) or a second record
+    (other_path) against the pinned record. A roles record is compared role by role."""
+    from pipeline.manifest.diff import apply_allowed, diff_roles, diff_sets, rules
 
     stage = pre or StageResult(stage="manifest")
     stage.rules = [*stage.rules, *rules()]
@@ -99,16 +145,38 @@ def run_diff(
         current = load(other_path)
     else:
         assert targets is not None
-        if len(servers_of(pinned)) > 1 and len(targets) == 1:
+        pinned_roles = roles_of(pinned)
+        if pinned_roles is not None and roles is None:
+            raise UsageError(
+                f"the record pins one tool list per role ({', '.join(pinned_roles)}): give --token ROLE=TOKEN "
+                "for each",
+                where=str(pinned_path),
+            )
+        if pinned_roles is None and roles is not None:
+            raise UsageError(
+                "the record pins a single tool list: compare it with one unnamed --token",
+                where=str(pinned_path),
+            )
+        if pinned_roles is None and len(servers_of(pinned)) > 1 and len(targets) == 1:
             raise UsageError(
                 "the record pins several servers; compare it with --client-config", where=str(pinned_path)
             )
-        current, errors = capture_targets(targets, timeout=timeout)
+        current, errors = capture_targets(targets, timeout=timeout, roles=roles)
         stage.summary["pinned"] = pinned["digest"]
         if errors:
             stage.error = _first(errors)  # could not check: never a clean result
             return stage
-    for finding in diff_sets(servers_of(pinned), servers_of(current)):
+    old_roles, new_roles = roles_of(pinned), roles_of(current)
+    if (old_roles is None) != (new_roles is None):
+        raise UsageError(
+            "one record pins a tool list per role and the other does not: compare like with like",
+            where=str(other_path or pinned_path),
+        )
+    if old_roles is not None and new_roles is not None:
+        found = diff_roles(old_roles, new_roles)
+    else:
+        found = diff_sets(servers_of(pinned), servers_of(current))
+    for finding in found:
         stage.add(finding)
     if not stage.findings and pinned["digest"] != current["digest"]:
         # Fail closed: the records differ, yet no change was named (a set compared with a single record).

@@ -25,6 +25,8 @@ KINDS = (
     "server-changed",
     "server-added",
     "server-removed",
+    "role-added",
+    "role-removed",
     "tool-name-shared",
 )
 FIX = {
@@ -36,6 +38,10 @@ FIX = {
     "tool lists may call the wrong server's tool (shadowing)",
     "renamed": "a rename keeps the reviewed content under a new name (it defeats per-content pins); "
     "if intended, re-capture and re-sign the record",
+    "role-added": "review what the new role sees (scan-tools), then re-capture with a token for every role "
+    "and re-sign the record",
+    "role-removed": "capture with a token for every pinned role (--token ROLE=env:NAME each); if the role "
+    "is gone on purpose, re-capture and re-sign the record",
 }
 
 
@@ -56,6 +62,9 @@ _SUMMARY_OF = {
     "server-changed": SUMMARIES["server"],
     "server-added": "A configuration lists a server that the pinned manifest set does not.",
     "server-removed": "A server of the pinned manifest set is gone from the configuration.",
+    "role-added": "The live server was captured for a role that the pinned per-role manifest does not pin.",
+    "role-removed": "A role of the pinned per-role manifest was not captured from the live server "
+    "(its tool list is unchecked).",
     "tool-name-shared": SUMMARIES["shared"],
 }
 SPEC_TOOLS = "https://modelcontextprotocol.io/specification/2025-11-25/server/tools"
@@ -76,7 +85,9 @@ DRIFT: dict[str, Rule] = {
         severity=Severity.MEDIUM if kind == "tool-name-shared" else Severity.HIGH,
         summary=_summary(kind),
         standard=SPEC_TOOLS,
-        fix=FIX["shared"] if kind == "tool-name-shared" else FIX.get(kind.rsplit("-", 1)[1], FIX["changed"]),
+        fix=FIX["shared"]
+        if kind == "tool-name-shared"
+        else FIX.get(kind, FIX.get(kind.rsplit("-", 1)[1], FIX["changed"])),
     )
     for kind in KINDS
 }
@@ -214,18 +225,23 @@ def _field_evidence(old: Any, new: Any, field: str) -> str:
     return "differs at " + ", ".join(paths)
 
 
-def diff_records(old: dict[str, Any], new: dict[str, Any], *, server: str | None = None) -> list[Finding]:
-    """Findings for every difference between two single-server records (old is the pinned one)."""
+def diff_records(
+    old: dict[str, Any], new: dict[str, Any], *, server: str | None = None, role: str | None = None
+) -> list[Finding]:
+    """Findings for every difference between two single-server records (old is the pinned one). `role`: the
+    records are what that role sees; its findings say so (a tool added for a role is not added for all)."""
     findings: list[Finding] = []
     prefix = f"server {server} " if server else ""
+    prefix += f"role {role} " if role else ""
+    scoped: dict[str, Any] = {"role": role} if role else {}
 
     def add(kind: str, title: str, logical: str, evidence: str = "", **props: Any) -> None:
         findings.append(
             DRIFT[kind].finding(
-                title,
+                f"role {role}: {title}" if role else title,
                 location=Location(logical=prefix + logical),
                 evidence=evidence,
-                properties={"kind": kind, **props},
+                properties={"kind": kind, **scoped, **props},
             )
         )
 
@@ -303,6 +319,27 @@ def diff_sets(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) ->
         else:
             findings += diff_records(old[name], new[name], server=name)
     return findings
+
+
+def diff_roles(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[Finding]:
+    """One server seen by several roles (role -> record): roles added or missing, then each role's drift."""
+    findings: list[Finding] = []
+    for role in sorted(set(old) | set(new)):
+        if role not in new:
+            findings.append(
+                _role_finding("role-removed", role, f"role {role} was pinned but not captured now")
+            )
+        elif role not in old:
+            findings.append(_role_finding("role-added", role, f"role {role} was captured but is not pinned"))
+        else:
+            findings += diff_records(old[role], new[role], role=role)
+    return findings
+
+
+def _role_finding(kind: str, role: str, title: str) -> Finding:
+    return DRIFT[kind].finding(
+        title, location=Location(logical=f"role {role}"), properties={"kind": kind, "role": role}
+    )
 
 
 def _server_finding(kind: str, name: str) -> Finding:

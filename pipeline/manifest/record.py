@@ -7,6 +7,10 @@ so two captures give identical bytes.
 
 A set record holds several servers (from an MCP client configuration), each a full record, under their
 configured names.
+
+A roles record holds what one server shows each role (in 2026-07-28 a tool list may vary by authorization):
+a full record per role, captured with that role's token. Its digest covers the format and every role's name
+and digest, so a role renamed, dropped or swapped, or the record passed off as a set, no longer matches.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,6 +26,8 @@ from pipeline.errors import CheckError, ConfigError
 
 FORMAT = "mcp-harden/manifest@1"
 SET_FORMAT = "mcp-harden/manifest-set@1"
+ROLES_FORMAT = "mcp-harden/manifest-roles@1"
+ROLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 SECTIONS = ("tools", "prompts", "resources", "resourceTemplates")
 # The key that names an entry within its section.
 KEYS = {"tools": "name", "prompts": "name", "resources": "uri", "resourceTemplates": "uriTemplate"}
@@ -80,6 +87,21 @@ def build_set(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _roles_digest(roles: dict[str, dict[str, Any]]) -> str:
+    return digest({"format": ROLES_FORMAT, "roles": {name: rec["digest"] for name, rec in roles.items()}})
+
+
+def build_roles(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One server's records, one per role (role name -> the record captured with that role's token)."""
+    roles = {name: records[name] for name in sorted(records)}
+    return {"format": ROLES_FORMAT, "roles": roles, "digest": _roles_digest(roles)}
+
+
+def roles_of(data: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """A roles record's records by role; None for a single or set record."""
+    return dict(data["roles"]) if data.get("format") == ROLES_FORMAT else None
+
+
 def dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -109,6 +131,19 @@ def check(data: Any, where: str) -> None:
         if data.get("digest") != expected:
             raise ConfigError("set record digest does not match its servers (edited or corrupt)", where=where)
         return
+    if fmt == ROLES_FORMAT:
+        roles = data.get("roles")
+        if not isinstance(roles, dict) or not roles:
+            raise ConfigError("roles record: 'roles' must be a non-empty object", where=where)
+        for name, rec in roles.items():
+            if not ROLE_NAME.fullmatch(name):
+                raise ConfigError(f"roles record: bad role name {name[:70]!r}", where=where)
+            if not isinstance(rec, dict) or rec.get("format") != FORMAT:
+                raise ConfigError(f"roles record: role {name} must be a {FORMAT} record", where=where)
+            check(rec, f"{where} role {name}")
+        if data.get("digest") != _roles_digest(roles):
+            raise ConfigError("roles record digest does not match its roles (edited or corrupt)", where=where)
+        return
     if fmt != FORMAT:
         raise ConfigError(f"unknown record format {fmt!r} (expected {FORMAT!r})", where=where)
     if not isinstance(data.get("server"), dict):
@@ -128,9 +163,13 @@ def check(data: Any, where: str) -> None:
 
 
 def servers_of(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A single record as a one-server set (keyed by its server name), or a set's servers."""
+    """A single record as a one-server set (keyed by its server name), a set's servers, or a roles record's
+    views of its one server, keyed `NAME (role ROLE)`."""
     if data.get("format") == SET_FORMAT:
         return dict(data["servers"])
+    roles = roles_of(data)
+    if roles is not None:
+        return {f"{rec['server'].get('name', 'server')} (role {role})": rec for role, rec in roles.items()}
     return {str(data["server"].get("name", "server")): data}
 
 
