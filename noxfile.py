@@ -1,18 +1,21 @@
 """What this project does, as nox sessions. Each session only runs the `mcp-harden` command (or the test
 and lint tools); the logic lives in the package (`mcp-harden release` is the whole pipeline).
 
-    nox                       the release pipeline on the embedded example server, ending with the report
+    nox                       the release pipeline on the embedded example server and its report, then the
+                              endpoint self-test (the template's HTTPS mode checked by check-endpoint)
     nox -s release -- PATH    the same on any project (options after PATH go to `mcp-harden release`)
     nox -s tests              the test suite (provisions what it runs for real first: .ci/provision.py)
     nox -s lint               ruff, zizmor, actionlint
     nox -s endpoint           check deployed endpoints (URLs after `--`, else the policy's endpoint.urls)
+    nox -s endpoint-selftest  the endpoint self-test alone
     nox -s lock               re-lock, with hashes, what the GitHub workflows install
 
 Set MCP_HARDEN_OFFLINE_DB to a folder or zip of OSV records to audit with no network, MCP_HARDEN_OSV_URL
 for another OSV API, MCP_HARDEN_RELEASE_DIR for another output folder (default: release/ for the example,
 PATH/release for a project). Signing uses production Sigstore inside GitHub Actions with an OIDC token
 (`id-token: write`), else the local sandbox, whose signatures say loudly that they prove nothing elsewhere
-(MCP_HARDEN_SIGN_INSTANCE chooses). nox ends with the report's verdict: its last line and its exit code.
+(MCP_HARDEN_SIGN_INSTANCE chooses). nox ends with the verdicts of the report and of the endpoint self-test,
+and exits with the report's code, else the self-test's (1 when the template is not clean).
 """
 
 from __future__ import annotations
@@ -51,28 +54,50 @@ def _install(session: nox.Session) -> None:
         handle.write(wanted)
 
 
+def _exit_code(session: nox.Session, program: str, args: list[str]) -> int:
+    """Run `program ARGS` from the session's environment; its exit code, whatever it is."""
+    path = os.pathsep.join([*(session.bin_paths or []), os.environ.get("PATH", "")])
+    env = {**os.environ, **{k: v for k, v in session.env.items() if v is not None}, "PATH": path}
+    executable = shutil.which(program, path=path)
+    if executable is None:
+        session.error(f"{program} is not installed in this session")
+    session.log(" ".join([program, *args]))
+    return subprocess.run([executable, *args], env=env, check=False).returncode
+
+
+def _exit_with(code: int) -> None:
+    if code:
+        sys.stdout.flush()
+        sys.exit(code)  # nox does not catch SystemExit: the process ends here, with this code (3 stays 3)
+
+
 def run_verdict(session: nox.Session, args: list[str]) -> None:
     """Run `mcp-harden ARGS`: its report is the last thing printed, and nox exits with its code (3 for
     INCOMPLETE, not nox's 1), so a script or a CI job sees the verdict the report gave."""
-    path = os.pathsep.join([*(session.bin_paths or []), os.environ.get("PATH", "")])
-    env = {**os.environ, **{k: v for k, v in session.env.items() if v is not None}, "PATH": path}
-    executable = shutil.which("mcp-harden", path=path)
-    if executable is None:
-        session.error("mcp-harden is not installed in this session")
-    session.log("mcp-harden " + " ".join(args))
-    code = subprocess.run([executable, *args], env=env, check=False).returncode
-    if code:
-        sys.stdout.flush()
-        sys.exit(code)  # nox does not catch SystemExit: the process ends here, with the report's code
+    _exit_with(_exit_code(session, "mcp-harden", args))
+
+
+SELFTEST = ["-m", "tests.endpoint.selftest"]
 
 
 @nox.session
 def release(session: nox.Session) -> None:
     """Build a project (default: the example server), then SBOM and hash lock → audit → tool manifest →
-    poisoning scan → sign and attest → verify, as `mcp-harden release`; the report decides the exit code."""
+    poisoning scan → sign and attest → verify, as `mcp-harden release`; the report decides the exit code.
+    On the example, the endpoint self-test follows (whatever the report said): the endpoint stage is part of
+    the main job, so a regression in the template's HTTPS mode or in check-endpoint turns it red."""
     _install(session)
     project, *options = session.posargs or [EXAMPLE]
     ours = project == EXAMPLE
+    code = _exit_code(session, "mcp-harden", release_args(session, project, ours, options))
+    if ours:
+        selftest = _exit_code(session, "python", SELFTEST)
+        code = code or selftest
+    _exit_with(code)
+
+
+def release_args(session: nox.Session, project: str, ours: bool, options: list[str]) -> list[str]:
+    """`mcp-harden release` for `project` (the example, or a PATH as the user typed it)."""
     if not ours:  # a PATH is where the user typed it, not where this file is
         project = os.path.join(session.invoked_from, project)
     out = os.environ.get("MCP_HARDEN_RELEASE_DIR") or (OUT if ours else os.path.join(project, "release"))
@@ -86,7 +111,7 @@ def release(session: nox.Session) -> None:
     ):
         if os.environ.get(variable):
             args += [option, os.environ[variable]]
-    run_verdict(session, [*args, *options])
+    return [*args, *options]
 
 
 @nox.session
@@ -133,10 +158,10 @@ def endpoint(session: nox.Session) -> None:
 @nox.session(name="endpoint-selftest")
 def endpoint_selftest(session: nox.Session) -> None:
     """The template's HTTP mode on 127.0.0.1 over HTTPS (throwaway CA, ES256 token issuer), checked by
-    check-endpoint in both MCP eras with every token kind: fails unless it comes out clean."""
-    if session.venv_backend != "none":
-        session.install("-e", ".[dev]")
-    session.run("python", "-m", "tests.endpoint.selftest")
+    check-endpoint in both MCP eras with every token kind: fails unless it comes out clean. Plain `nox` runs it
+    after the release."""
+    _install(session)
+    _exit_with(_exit_code(session, "python", SELFTEST))
 
 
 LOCK = "github-actions/setup/requirements.txt"

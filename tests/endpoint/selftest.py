@@ -98,7 +98,12 @@ def main() -> int:
         and stage.error is None
         and stage.summary.get("eras") == "2026-07-28 and 2025-11-25"
     )
-    print("clean" if clean else "NOT clean")
+    verdict = (
+        "clean"
+        if clean
+        else f"NOT clean ({len(stage.findings)} findings{', could not check' if stage.error else ''})"
+    )
+    print(f"endpoint self-test: {verdict}")
     return 0 if clean else 1
 
 
