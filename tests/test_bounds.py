@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, assert_one_line_error, run_cli
+from tests.conftest import ROOT, assert_one_line_error, run_cli, run_cli_process
 
 SECONDS = 5.0
 PEAK_MIB = 200
@@ -560,7 +560,7 @@ def test_good_timeouts_pass() -> None:
 )
 def test_bad_port_is_exit_2_at_once(tmp_path: Path, argv: list[str]) -> None:
     started = time.monotonic()
-    result = run_cli(*argv, "--policy", str(tmp_path / "none.yaml"), cwd=tmp_path)
+    result = run_cli_process(*argv, "--policy", str(tmp_path / "none.yaml"), cwd=tmp_path)
     assert time.monotonic() - started < 5
     assert result.code == 2
     assert "port" in assert_one_line_error(result)

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import textwrap
 import zipfile
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, run_cli
 
 OSV_DB = SHARED / "osv-pypa"
 PROJECT_NAME = "weather-notes-mcp"
@@ -213,22 +212,14 @@ def run_release_cli(
 def released(
     tmp_path_factory: pytest.TempPathFactory, offline_env: dict[str, str]
 ) -> tuple[Path, Path, Path]:
-    """The second project, released once with a wheelhouse (subprocess: a session fixture has no capsys).
+    """The second project, released once with a wheelhouse (in this process, as run_cli runs the CLI).
     Returns the project, its release folder and the sandbox folder."""
     base = tmp_path_factory.mktemp("second")
     project = write_project(base / "project")
     out, sandbox = base / "release", base / "sandbox"
-    env = {**os.environ, **offline_env, "PYTHONPATH": str(ROOT)}
     args = [*release_args(project, out, sandbox, "--wheelhouse"), "--json", str(base / "report.json")]
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = run_cli(*args, env=offline_env, timeout=900)
+    assert result.code == 0, result.out + result.err
     return project, out, sandbox
 
 
