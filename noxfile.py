@@ -96,9 +96,9 @@ def tests(session: nox.Session) -> None:
     the npm tools, and the wheelhouse the offline resolutions use."""
     _install(session)
     session.run("python", PROVISION)
-    # One worker per core; each test file stays on one worker (its module fixtures are made once), see
-    # tests/conftest.py. Options after `--` come last and win: `nox -s tests -- -n 0` runs in one process.
-    session.run("pytest", "-n", "auto", "--dist", "loadgroup", *session.posargs)
+    # One worker per core, each test file on one worker (its module fixtures are made once). Options after
+    # `--` come last and win: `nox -s tests -- -n 0` runs in one process.
+    session.run("pytest", "-n", "auto", "--dist", "loadfile", *session.posargs)
 
 
 TOKEN_OPTIONS = (

@@ -206,18 +206,6 @@ def assert_one_line_error(result: CliResult) -> str:
     return lines[0]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under `pytest -n N --dist loadgroup` (nox -s tests): each test file runs on one worker, so its module
-    fixtures (servers, captures) are made once; the tests that share the session's built and signed second
-    project (`released`, tens of seconds to make) run on one worker, so it is made once too."""
-    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") != "loadgroup":
-        return
-    for item in items:
-        group = "released" if "released" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def osv_pypa() -> Path:
     path = SHARED / "osv-pypa" / "vulns"
