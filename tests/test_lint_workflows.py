@@ -172,6 +172,7 @@ def test_collect_finds_workflows_and_actions() -> None:
     assert not any(p.startswith((".nox/", ".tools/")) for p in found)
 
 
+@pytest.mark.slow
 def test_actionlint_offline_on_the_workflows() -> None:
     import subprocess
 
