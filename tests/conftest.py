@@ -79,7 +79,7 @@ def _captured_fd(fd: int) -> Iterator[io.BufferedRandom]:
         saved = os.dup(fd)
         try:
             os.dup2(sink.fileno(), fd)
-            yield sink  # type: ignore[misc]
+            yield sink
         finally:
             os.dup2(saved, fd)
             os.close(saved)
@@ -130,9 +130,9 @@ def _process_state(cwd: Path | None, env: dict[str, str]) -> Iterator[None]:
             logger.setLevel(level)
             logger.propagate, logger.disabled = propagate, disabled
         logging.disable(saved_disable)
-        for logger in logging.Logger.manager.loggerDict.values():  # loggers the run created
-            if isinstance(logger, logging.Logger) and id(logger) not in saved_logging:
-                logger.handlers[:] = [h for h in logger.handlers if not isinstance(h, logging.StreamHandler)]
+        for made in logging.Logger.manager.loggerDict.values():  # loggers the run created
+            if isinstance(made, logging.Logger) and id(made) not in saved_logging:
+                made.handlers[:] = [h for h in made.handlers if not isinstance(h, logging.StreamHandler)]
 
 
 def run_cli(
@@ -204,6 +204,16 @@ def assert_one_line_error(result: CliResult) -> str:
     assert "Traceback" not in result.err, result.err
     assert len(lines) == 1, result.err
     return lines[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On pytest-xdist workers (`nox -s tests`), the files that hold a `slow` test come first, each file's
+    tests in their order: the longest work starts first and the run does not end waiting on one of them.
+    Every worker sorts the same way, so they collect the same list; a plain run keeps the usual order."""
+    if not hasattr(config, "workerinput"):
+        return
+    slow_files = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow_files)
 
 
 @pytest.fixture(scope="session")

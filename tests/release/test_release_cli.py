@@ -27,7 +27,6 @@ def test_a_missing_project_is_a_one_line_usage_error(tmp_path: Path) -> None:
     assert "no such project folder" in assert_one_line_error(result)
 
 
-@pytest.mark.slow
 def test_later_stages_without_a_build_could_not_check_and_say_why(
     tmp_path: Path, offline_env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
