@@ -248,6 +248,7 @@ def test_plain_signature_bundle_mutations(release: Dist) -> None:
     print(f"plain signature bundle: {counts} in {time.perf_counter() - start:.1f} s")
 
 
+@pytest.mark.slow
 def test_dsse_attestation_bundle_mutations(release: Dist) -> None:
     start = time.perf_counter()
     target = release.sbom.with_name("sbom.intoto.sigstore.json")
