@@ -45,10 +45,12 @@ class Verdict(str, Enum):
 
 @dataclass(frozen=True)
 class Digests:
-    """The artifact's digests, computed in one streaming pass."""
+    """The artifact's digests, computed in one streaming pass, and its file name (a distribution's name is
+    part of what its attestation says: a subject with its bytes but another distribution's name is refused)."""
 
     sha256: str
     sha512: str
+    name: str | None = None
 
     @classmethod
     def of(cls, path: Path) -> Digests:
@@ -57,7 +59,7 @@ class Digests:
             while chunk := handle.read(CHUNK):
                 h256.update(chunk)
                 h512.update(chunk)
-        return cls(h256.hexdigest(), h512.hexdigest())
+        return cls(h256.hexdigest(), h512.hexdigest(), path.name)
 
     def matches(self, digest: Any) -> bool:
         """An in-toto subject digest names this artifact: every algorithm we know agrees, and one is given."""
@@ -165,10 +167,29 @@ def _statement(payload_type: str, payload: bytes) -> dict[str, Any]:
     return statement
 
 
+def _names_distribution(name: str) -> bool:
+    from pipeline.sign.attest import is_pypi_distribution
+
+    return is_pypi_distribution(name) or name.endswith(".mcpb")
+
+
 def _subject_problem(statement: dict[str, Any], digests: Digests) -> str | None:
+    """None when a subject has the artifact's digest (as `gh attestation verify` matches) and, when the
+    artifact is a distribution (wheel, sdist, .mcpb), also its name (wheel tags in any order)."""
+    from pipeline.verify.checker import same_distribution
+
     subjects = statement["subject"]
-    if any(isinstance(s, dict) and digests.matches(s.get("digest")) for s in subjects):
+    matching = [s for s in subjects if isinstance(s, dict) and digests.matches(s.get("digest"))]
+    name = digests.name
+    if matching and (name is None or not _names_distribution(name)):
         return None
+    if any(same_distribution(str(s.get("name")), str(name)) for s in matching):
+        return None
+    if matching:
+        return (
+            f"the subject with the artifact's digest is named {matching[0].get('name')}, not {name} "
+            "(an attestation of another distribution)"
+        )
     named = [
         f"{s.get('name')} ({', '.join(f'{k}:{str(v)[:16]}…' for k, v in _digest_items(s.get('digest')))})"
         for s in subjects[:3]

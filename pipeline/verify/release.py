@@ -19,7 +19,7 @@ from pipeline.config import Signer
 from pipeline.errors import ConfigError
 from pipeline.fileio import MAX_TEXT_BYTES, read_bounded, sha256_file
 from pipeline.findings import StageResult
-from pipeline.record import RecordError, ReleaseRecord, parse_record
+from pipeline.record import PEP740, RecordError, ReleaseRecord, parse_record
 from pipeline.verify.checker import (
     DIGEST,
     MISSING_ARTIFACT,
@@ -189,6 +189,7 @@ def verify_record(
             expect_type=att.predicate_type,
             expect_subjects=att.subjects or None,
             source=source,
+            pep740=att.format == PEP740,
         )
     # What an attestation is *about*: every artifact except the files whose content is a predicate.
     required = [a for a in read if _key(a.path) not in sources]
