@@ -3,8 +3,10 @@
     sign_files(paths, instance="sandbox", sandbox_dir=".mcp-harden/sandbox", sbom=..., provenance=True,
                record=Path("release/release.json")) -> StageResult
 
-Bundles go beside each file as `<file>.sigstore.json` (bundle v0.3). Attestation bundles and the record go in
-the record's folder (else the first file's folder). Failures to sign raise `CheckError` (exit 3); bad input
+Bundles go beside each file as `<file>.sigstore.json` (bundle v0.3), and with `provenance` each file's own
+SLSA provenance (one subject) beside it too (`pipeline.sign.attest` names the files). The SBOM and tool
+manifest attestations (one statement over every artifact) and the record go in the record's folder (else the
+first file's folder). Failures to sign raise `CheckError` (exit 3); bad input
 raises `UsageError`/`ConfigError` (exit 2).
 """
 
@@ -17,11 +19,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import CheckError, ConfigError, HardenError, UsageError, one_line
 from pipeline.fileio import sha256_file, write_atomic
 from pipeline.findings import StageResult
+
+if TYPE_CHECKING:
+    from pipeline.record import RecordAttestation
 
 INSTANCES = ("production", "staging", "sandbox")
 BUNDLE_SUFFIX = ".sigstore.json"
@@ -308,7 +313,7 @@ def sign_files(
 
 def _attest_provenance(
     signer: Any, path: Path, sha256: str, predicate: dict[str, Any], out_dir: Path, result: StageResult
-) -> list[Any]:
+) -> list[RecordAttestation]:
     """One file's own provenance (one subject: its name and sha256): the Sigstore bundle beside it and, for a
     wheel or sdist, the PEP 740 attestation objects of it and of PyPI's publish attestation. Returns their
     record entries."""
@@ -324,7 +329,7 @@ def _attest_provenance(
         publish = signer.sign_dsse(statement(subject, KINDS["pypi-publish"], None)).to_json()
         for kind, text in (("slsa-provenance", bundle), ("pypi-publish", publish)):
             written.append((kind, targets[kind], json.dumps(from_bundle(text), indent=2) + "\n", PEP740))
-    entries = []
+    entries: list[RecordAttestation] = []
     for kind, target, text, form in written:
         write_atomic(target, text)
         result.outputs.append(str(target))

@@ -434,3 +434,20 @@ def test_a_damaged_pep740_file_is_refused(dists: Dists, tmp_path: Path) -> None:
     by_rule = {(f.rule_id, Path(f.location.path).name) for f in result.findings if f.location}
     assert ("MH-VERIFY-SIGNATURE", dists.wheel.name + ".publish.attestation") in by_rule
     assert ("MH-VERIFY-BUNDLE", dists.sdist.name + ".slsa.attestation") in by_rule
+
+
+@pytest.mark.parametrize("suffix", [".provenance.sigstore.json", ".slsa.attestation", ".publish.attestation"])
+def test_sign_never_writes_provenance_over_a_file_it_was_handed(
+    release: Release, tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.cli import main
+
+    wheel = make_wheel(tmp_path / "demo_server-1.0.0-py3-none-any.whl")
+    victim = tmp_path / (wheel.name + suffix)
+    victim.write_bytes(b"the user's own file\n")
+    argv = ["sign", str(wheel), str(victim), "--provenance", "--instance", "sandbox"]
+    assert main([*argv, "--sandbox-dir", str(release.sandbox)]) == 2
+    err = capsys.readouterr().err
+    assert "would overwrite this input" in err and str(victim) in err, err
+    assert victim.read_bytes() == b"the user's own file\n"
+    assert not (tmp_path / (wheel.name + ".sigstore.json")).exists()
