@@ -108,7 +108,7 @@ class FileVerdict:
 
 
 def read_bundles(path: Path) -> list[tuple[int, str]]:
-    """The bundle texts in a file: one JSON document, or JSON Lines (one bundle a line, blank lines skipped).
+    """The bundle texts in a file (Sigstore bundles or PEP 740 attestation objects): one JSON document, or JSON Lines (one bundle a line, blank lines skipped).
     Raises ConfigError for a file that is unreadable, not UTF-8, too large or has too many bundles."""
     from pipeline.errors import ConfigError
 
@@ -250,6 +250,15 @@ def _no_tlog_reason(data: Any) -> str | None:
     return None
 
 
+def _unloadable(index: int, data: Any, exc: Exception) -> BundleVerdict:
+    """A bundle sigstore-python would not load: UNSUPPORTED when it may be fine elsewhere, else MALFORMED."""
+    unsupported = _no_tlog_reason(data)
+    if unsupported:
+        return BundleVerdict(index, Verdict.UNSUPPORTED, unsupported)
+    detail = one_line(exc, with_type=False, limit=240)
+    return BundleVerdict(index, Verdict.MALFORMED, f"not a Sigstore bundle: {detail}")
+
+
 def verify_bundle(
     index: int, text: str, digests: Digests, policy: Any, verifier: Any, *, predicate_type: str | None
 ) -> BundleVerdict:
@@ -263,14 +272,18 @@ def verify_bundle(
         data = jsonsafe.loads(text, where=f"bundle {index}", what="bundle")  # bounded: depth, objects
     except ConfigError as exc:
         return BundleVerdict(index, Verdict.MALFORMED, f"not JSON: {exc.message}")
-    try:
-        bundle = Bundle.from_json(text)
-    except Exception as exc:
-        unsupported = _no_tlog_reason(data)
-        if unsupported:
-            return BundleVerdict(index, Verdict.UNSUPPORTED, unsupported)
-        detail = one_line(exc, with_type=False, limit=240)
-        return BundleVerdict(index, Verdict.MALFORMED, f"not a Sigstore bundle: {detail}")
+    if isinstance(data, dict) and "verification_material" in data:  # a PEP 740 attestation object
+        from pipeline.provenance.pep740 import AttestationError, to_bundle
+
+        try:
+            bundle = to_bundle(data)
+        except AttestationError as exc:
+            return BundleVerdict(index, Verdict.MALFORMED, f"not a PEP 740 attestation: {exc}")
+    else:
+        try:
+            bundle = Bundle.from_json(text)
+        except Exception as exc:
+            return _unloadable(index, data, exc)
     envelope = bundle._dsse_envelope
     if envelope is None:
         return BundleVerdict(index, Verdict.MALFORMED, "a plain signature, not a DSSE attestation")

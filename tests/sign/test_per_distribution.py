@@ -451,3 +451,42 @@ def test_sign_never_writes_provenance_over_a_file_it_was_handed(
     assert "would overwrite this input" in err and str(victim) in err, err
     assert victim.read_bytes() == b"the user's own file\n"
     assert not (tmp_path / (wheel.name + ".sigstore.json")).exists()
+
+
+def test_verify_cli_takes_what_sign_wrote(
+    dists: Dists, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On the command line: the provenance bundle beside the wheel (--proof both), and the PEP 740 objects
+    handed with --attestation (read as PEP 740 by their `.attestation` name), on both verify paths."""
+    from pipeline.cli import main
+
+    common = ["--trusted-root", str(dists.trusted_root), "--repository", REPO, "--format", "json"]
+
+    def verify(*args: str) -> tuple[int, set[str]]:
+        code = main(["verify", *args, *common])
+        report = json.loads(capsys.readouterr().out)
+        return code, {f["rule_id"] for s in report["stages"] for f in s["findings"]}
+
+    assert verify(str(dists.wheel), "--proof", "both") == (0, set())
+    for kind in ("slsa", "publish"):
+        attestation = str(dists.pep740(dists.wheel, kind))
+        assert verify(str(dists.wheel), "--attestation", attestation, "--proof", "both") == (0, set())
+    wrong = str(dists.pep740(dists.sdist, "slsa"))
+    code, rules = verify(
+        str(dists.wheel),
+        "--attestation",
+        wrong,
+        "--require-attestation",
+        "slsa-provenance",
+        "--proof",
+        "both",
+    )
+    assert code == 1 and rules == {
+        "MH-VERIFY-SUBJECT"
+    }  # the wheel's own bundle beside it still proves origin
+    code, rules = verify(str(dists.wheel), "--attestation", wrong, "--proof", "attestation")
+    assert code == 0  # --proof attestation: one verifying bundle (the one beside the wheel) is enough, as gh
+    copy = tmp_path / dists.wheel.name  # without the bundle sign wrote beside it
+    shutil.copyfile(dists.wheel, copy)
+    code, rules = verify(str(copy), "--attestation", wrong, "--proof", "attestation")
+    assert code == 1 and rules == {"MH-VERIFY-PROVENANCE"}
