@@ -139,14 +139,17 @@ def _write_stage_report(
 
 
 def _discard(*paths: Path) -> None:
-    """A stage's previous products go before it runs: a failed stage must not leave an old file to be signed."""
+    """A stage's previous products go before it runs, with their bundles and attestations: a failed stage must
+    not leave an old file to be signed, nor an old file's provenance beside a new one."""
+    from pipeline.sign.attest import provenance_outputs
+
     for path in paths:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-        bundle = path.with_name(path.name + ".sigstore.json")
-        bundle.unlink(missing_ok=True)
+        for extra in [path.with_name(path.name + ".sigstore.json"), *provenance_outputs(path).values()]:
+            extra.unlink(missing_ok=True)
 
 
 def _build(options: ReleaseOptions, layout: Layout) -> StageResult:
