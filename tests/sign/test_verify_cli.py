@@ -41,7 +41,12 @@ def test_verify_record_ok(release: Release, capsys) -> None:
     )
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["exit_code"] == 0
-    assert report["stages"][0]["summary"]["attestations"] == ["sbom", "slsa-provenance", "tool-manifest"]
+    assert report["stages"][0]["summary"]["attestations"] == [
+        "pypi-publish",
+        "sbom",
+        "slsa-provenance",
+        "tool-manifest",
+    ]
 
 
 def test_verify_sandbox_instance_defaults(release: Release, capsys, monkeypatch) -> None:

@@ -256,7 +256,7 @@ def test_dsse_attestation_bundle_mutations(release: Dist) -> None:
         target,
         _docs(
             [
-                target.with_name("slsa-provenance.intoto.sigstore.json"),
+                release.wheel.with_name(release.wheel.name + ".provenance.sigstore.json"),
                 target.with_name("tool-manifest.intoto.sigstore.json"),
             ]
         ),
