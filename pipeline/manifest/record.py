@@ -164,13 +164,30 @@ def check(data: Any, where: str) -> None:
 
 def servers_of(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """A single record as a one-server set (keyed by its server name), a set's servers, or a roles record's
-    views of its one server, keyed `NAME (role ROLE)`."""
+    one server as all its roles see it together."""
     if data.get("format") == SET_FORMAT:
         return dict(data["servers"])
     roles = roles_of(data)
     if roles is not None:
-        return {f"{rec['server'].get('name', 'server')} (role {role})": rec for role, rec in roles.items()}
+        return _one_view(roles)
     return {str(data["server"].get("name", "server")): data}
+
+
+def _one_view(roles: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A roles record as what a scanner must read: the one server with every distinct entry any role sees
+    (the same tool in two roles is one tool, not two servers sharing a name). Roles that see different
+    server blocks (instructions) stay separate views, `NAME (role ROLE)`, so each block is read."""
+    records = list(roles.values())
+    if any(rec["server"] != records[0]["server"] for rec in records):
+        return {f"{rec['server'].get('name', 'server')} (role {role})": rec for role, rec in roles.items()}
+    view: dict[str, Any] = {"format": FORMAT, "server": records[0]["server"]}
+    for section in SECTIONS:
+        seen: dict[str, dict[str, Any]] = {}
+        for rec in records:
+            for entry in rec[section]:
+                seen.setdefault(digest(entry), entry)
+        view[section] = list(seen.values())
+    return {str(view["server"].get("name", "server")): view}
 
 
 def counts(record: dict[str, Any]) -> dict[str, int]:

@@ -299,3 +299,16 @@ def test_the_signature_covers_every_role(
     rejected = stage(result)
     assert rejected["summary"]["signature"] == "not verified"
     assert [f["rule_id"] for f in rejected["findings"]] == ["MH-VERIFY-SIGNATURE"]
+
+
+def test_scan_tools_reads_every_role_as_one_server(pinned: Path) -> None:
+    """The scanner reads each distinct tool once: list_notes seen by both roles is not two servers' tools
+    sharing a name, and purge_notes, seen by the admin only, is read too."""
+    from pipeline.manifest.record import servers_of
+
+    ((name, view),) = servers_of(load(pinned)).items()
+    assert name == "role-notes"
+    assert sorted(t["name"] for t in view["tools"]) == ["list_notes", "purge_notes"]
+    result = cli("scan-tools", str(pinned), "--format", "json")
+    assert result.code == 0, result.out + result.err
+    assert stage(result)["findings"] == [] and stage(result)["summary"]["tools"] == 2
