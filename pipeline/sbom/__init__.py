@@ -126,7 +126,7 @@ def run_sbom(
         else:
             target = project_dir or Path(".")
             source = str(target / "pyproject.toml") if target.is_dir() else str(target)
-            progress.step(f"resolving {target} with pip")
+            progress.step(f"resolving {target.name or target} with pip")
             report = run_pip_report([str(target)], timeout=timeout, on_package=collected)
         resolution = parse_report(report, source)
         progress.step(f"resolved {len(resolution.packages)} packages; building the SBOM")
