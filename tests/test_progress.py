@@ -106,7 +106,9 @@ def _sbom_args(wheelhouse: Path, out: Path) -> tuple[list[str], dict[str, str]]:
 
 def test_vulndb_update_on_a_terminal_shows_download_check_index(tmp_path, osv_url):
     db = tmp_path / "osv.zip"
-    code, out, terminal = run_on_pty(["vulndb", "update", "--offline-db", str(db), "--source-url", osv_url], {})
+    code, out, terminal = run_on_pty(
+        ["vulndb", "update", "--offline-db", str(db), "--source-url", osv_url], {}
+    )
     assert code == 0, terminal
     lines = terminal.splitlines()
     assert lines[0] == "[stage 1 of 3] download"
