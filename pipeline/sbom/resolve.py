@@ -124,7 +124,14 @@ def run_pip_report(
     with tempfile.TemporaryDirectory(prefix="mcp-harden-pip-") as folder:
         report_path = Path(folder) / "report.json"
         cmd = [python, "-I", "-m", "pip", "install", "--dry-run", "--ignore-installed"]
-        cmd += ["--disable-pip-version-check", "--report", str(report_path), *targets]
+        cmd += [
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "off",
+            "--report",
+            str(report_path),
+            *targets,
+        ]
         returncode, errors = _run_pip(cmd, timeout, on_package or (lambda count, line: None), targets)
         if returncode != 0:
             last = (errors.strip().splitlines() or ["no output"])[-1]
