@@ -137,7 +137,12 @@ def _update(path: Path, url: str, timeout: float) -> int:
         tmp.unlink(missing_ok=True)
         raise CheckError("the download is not a zip (the existing database is kept)", where=url) from None
     tmp.replace(path)
-    print(f"updated {path} from {url}", file=sys.stderr)
+    from pipeline.audit.osvdb import OsvDatabase
+
+    db = OsvDatabase.open(
+        path
+    )  # every record read once now, and indexed: the next audit reads only its packages
+    print(f"updated {path} from {url}: {db.records} records for {db.packages} packages", file=sys.stderr)
     return 0
 
 
