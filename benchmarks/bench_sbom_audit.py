@@ -1,11 +1,12 @@
-"""SBOM and audit stages against the raw tools, side by side in one run (ratios of medians).
+"""SBOM and audit stages against the raw tools, side by side in one run (ratios of medians; the two
+commands of each pair run in turns, so a shared machine's load falls on both alike).
 
     python benchmarks/bench_sbom_audit.py [--runs 3] [--osv-db PATH] [--only audit]
 
 SBOM: `mcp-harden sbom --pip-report` (validation included) vs `cyclonedx-py environment` (validation on) on
 the same environment: the example server installed in a fresh venv from the local wheelhouse. Goal ≤ 0.2×.
-Audit: `mcp-harden audit --offline-db` (database load included; pip-audit's OSV service answering from the
-database in process) vs plain `pip-audit -r -s osv --osv-url` against an OSV server on 127.0.0.1 serving the
+Audit: `mcp-harden audit --offline-db` (database load included; an in-process pip-audit VulnerabilityService
+over the database's verified per-package index) vs plain `pip-audit -r -s osv --osv-url` against an OSV server on 127.0.0.1 serving the
 same database, on the example's pins and on a large lock (300 packages). Goal ≤ 0.33× (3× faster).
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -23,19 +24,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEELHOUSE = ROOT / ".tools" / "wheelhouse"
+# pip-audit beside this interpreter (the venv's), whatever PATH says
+PIP_AUDIT = shutil.which("pip-audit", path=str(Path(sys.executable).parent)) or "pip-audit"
 
 
-def timed(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> float:
-    times = []
+def _once(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    took = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}): {proc.stderr[-400:]}")
+    return took
+
+
+def paired(ours: list[str], theirs: list[str], runs: int) -> tuple[float, float]:
+    """Medians of the two commands run in turns (one warm-up each first), so that both meet the same load
+    on a shared machine rather than one all of a quiet minute and the other all of a busy one."""
+    _once(ours), _once(theirs)
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
-        )
-        times.append(time.perf_counter() - start)
-        if proc.returncode not in (0, 1):
-            raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}): {proc.stderr[-400:]}")
-    return statistics.median(times)
+        times[0].append(_once(ours))
+        times[1].append(_once(theirs))
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> None:
@@ -101,9 +111,10 @@ def main() -> None:
 
 
 def bench_sbom(mh: list[str], py: str, report: Path, work: Path, packages: int, runs: int) -> None:
-    ours = timed([*mh, "sbom", "--pip-report", str(report), "-o", str(work / "a.json")], runs)
-    theirs = timed(
-        [sys.executable, "-m", "cyclonedx_py", "environment", "-o", str(work / "b.json"), py], runs
+    ours, theirs = paired(
+        [*mh, "sbom", "--pip-report", str(report), "-o", str(work / "a.json")],
+        [sys.executable, "-m", "cyclonedx_py", "environment", "-o", str(work / "b.json"), py],
+        runs,
     )
     print(
         f"sbom  ({packages} packages): mcp-harden {ours:.2f} s, cyclonedx-py environment {theirs:.2f} s, "
@@ -137,10 +148,10 @@ def bench_audit(mh: list[str], report: Path, work: Path, args: argparse.Namespac
         aged.write_text("audit:\n  max_db_age_days: 100000\n")
         for label, req, count in (("example", example, len(pins)), ("large lock", large, len(names))):
             audit = [*mh, "audit", "-r", str(req), "--offline-db", str(args.osv_db), "--policy", str(aged)]
-            ours = timed(audit, args.runs)
-            theirs = timed(
+            ours, theirs = paired(
+                audit,
                 [
-                    "pip-audit",
+                    PIP_AUDIT,
                     "-r",
                     str(req),
                     "--no-deps",

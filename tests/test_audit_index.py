@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -328,3 +330,36 @@ def test_the_offline_audit_imports_no_http_client(osv_pypa: Path, tmp_path: Path
     )
     assert proc.stdout.split(None, 1) == ["1", "[]\n"], proc.stdout + proc.stderr
     assert "PYSEC-2021-109" in (tmp_path / "report.txt").read_text()
+
+
+_DIGITS = st.text("0123456789", min_size=1, max_size=7)
+
+
+@given(
+    st.one_of(
+        st.builds(
+            "{}-{}-{}T{}:{}:{}{}Z".format,
+            _DIGITS,
+            _DIGITS,
+            _DIGITS,
+            _DIGITS,
+            _DIGITS,
+            _DIGITS,
+            st.one_of(st.just(""), _DIGITS.map(".{}".format)),
+        ),
+        st.text(max_size=30),
+    )
+)
+@settings(max_examples=400, deadline=None)
+def test_published_is_read_as_pip_audit_reads_it(text: str) -> None:
+    """The offline service's fast reading of `published` gives pip-audit's datetime, or fails as it does."""
+    from pipeline._compat import pip_audit_interface
+    from pipeline.audit.offline import _published
+
+    def outcome(read: Any) -> Any:
+        try:
+            return read(text)
+        except ValueError:
+            return ValueError
+
+    assert outcome(_published) == outcome(pip_audit_interface().VulnerabilityService._parse_rfc3339)

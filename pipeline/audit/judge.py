@@ -39,8 +39,11 @@ def judge(
     policy: Policy,
     today: dt.date,
     result: StageResult,
+    *,
+    want_vex: bool = True,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Add a finding per vulnerability (and per expired ignore) to `result`; return the count and VEX."""
+    """Add a finding per vulnerability (and per expired ignore) to `result`; return the count and the VEX
+    entries (none unless `want_vex`)."""
     from pipeline.audit.severity import record_severity
 
     settings = policy.audit
@@ -98,7 +101,8 @@ def judge(
                     },
                 )
             )
-            vex.append(vex_entry(vuln, raw, dep, severity, ignore, suppressed, fixes))
+            if want_vex:
+                vex.append(vex_entry(vuln, raw, dep, severity, ignore, suppressed, fixes))
     for ignore in settings.ignore:
         if id(ignore) not in used:
             result.notes.append(f"ignore {ignore.id} matched nothing: remove it if the dependency is gone")

@@ -10,13 +10,15 @@ imported (`pipeline._compat.pip_audit_interface`), not its HTTP services.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
 from pipeline._compat import pip_audit_interface
-from pipeline.audit.osvdb import OsvDatabase
+from pipeline.audit.osvdb import OsvDatabase, _version
 from pipeline.errors import CheckError
 
 _api = pip_audit_interface()
@@ -85,28 +87,41 @@ def _result(record: dict[str, Any], name: str) -> Any:
         ids=[record["id"], *record.get("aliases", [])],
         description=description.replace("\n", " "),
         fix_versions=fixes,
-        published=_api.VulnerabilityService._parse_rfc3339(record.get("published")),
+        published=_published(record.get("published")),
     )
 
 
-def readable(record: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the record without `fixed` events whose version PEP 440 cannot read (pip-audit's conversion
-    raises on one, and loses the whole package's answer); the record's other facts are kept as they are."""
+_RFC3339 = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?Z"
+)
 
-    def keep(event: Any) -> bool:
-        if not isinstance(event, dict) or "fixed" not in event:
-            return True
+
+def _published(text: Any) -> Any:
+    """pip-audit's reading of `published` (a naive datetime from `%Y-%m-%dT%H:%M:%S[.%f]Z`), without
+    `strptime` for the usual shape (it costs tens of microseconds, twice for a date without a fraction);
+    anything else, or a date that does not exist, goes to pip-audit's own function."""
+    match = _RFC3339.fullmatch(text) if isinstance(text, str) else None
+    if match is not None:
+        year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+        micro = int((match.group(7) or "0").ljust(6, "0"))
         try:
-            Version(str(event["fixed"]))
-        except InvalidVersion:
-            return False
-        return True
+            return dt.datetime(year, month, day, hour, minute, second, micro)
+        except ValueError:
+            pass
+    return _api.VulnerabilityService._parse_rfc3339(text)
 
+
+def readable(record: dict[str, Any]) -> dict[str, Any]:
+    """The record without `fixed` events whose version PEP 440 cannot read (pip-audit's conversion raises on
+    one, and loses the whole package's answer), its `affected`, `ranges` and `events` made lists; the other
+    facts kept as they are. The record itself when that changes nothing (nothing downstream edits it)."""
+    if _already_readable(record):
+        return record
     affected = []
     for entry in record.get("affected") or []:
         if isinstance(entry, dict):
             ranges = [
-                {**rng, "events": [e for e in rng.get("events") or [] if keep(e)]}
+                {**rng, "events": [e for e in rng.get("events") or [] if _keep(e)]}
                 if isinstance(rng, dict)
                 else rng
                 for rng in entry.get("ranges") or []
@@ -114,3 +129,26 @@ def readable(record: dict[str, Any]) -> dict[str, Any]:
             entry = {**entry, "ranges": ranges}
         affected.append(entry)
     return {**record, "affected": affected}
+
+
+def _keep(event: Any) -> bool:
+    return not isinstance(event, dict) or "fixed" not in event or _version(str(event["fixed"])) is not None
+
+
+def _already_readable(record: dict[str, Any]) -> bool:
+    entries = record.get("affected")
+    if not isinstance(entries, list):
+        return False
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        ranges = entry.get("ranges")
+        if not isinstance(ranges, list):
+            return False
+        for rng in ranges:
+            if not isinstance(rng, dict):
+                continue
+            events = rng.get("events")
+            if not isinstance(events, list) or not all(_keep(e) for e in events):
+                return False
+    return True

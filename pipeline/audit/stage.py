@@ -45,7 +45,9 @@ def run_audit(
     except CheckError as exc:
         result.error = str(exc)
         return result
-    count, vex = judge(answers, chosen.records, policy, today or dt.date.today(), result)
+    count, vex = judge(
+        answers, chosen.records, policy, today or dt.date.today(), result, want_vex=vex_output is not None
+    )
     result.summary = {
         "dependencies_audited": len(answers),
         "vulnerabilities": count,
