@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -363,3 +364,34 @@ def test_published_is_read_as_pip_audit_reads_it(text: str) -> None:
             return ValueError
 
     assert outcome(_published) == outcome(pip_audit_interface().VulnerabilityService._parse_rfc3339)
+
+
+_PEP440ISH = st.from_regex(
+    r"\A[vV]?([0-9]{1,2}!)?[0-9]{1,3}(\.[0-9]{1,3}){0,3}([._-]?(a|b|c|rc|alpha|beta|pre|preview|RC)[._-]?[0-9]{0,2})?"
+    r"([._-]?(post|rev|r)[._-]?[0-9]{0,2}|-[0-9]{1,2})?([._-]?dev[0-9]{0,2})?(\+[a-zA-Z0-9]{1,3}([._-][a-zA-Z0-9]{1,3}){0,2})?\Z"
+)
+
+
+def _same_version_written_otherwise(text: str, how: int) -> str:
+    if how == 0:
+        return text.upper()
+    if how == 1:  # a trailing zero in the release
+        return re.sub(r"^([vV]?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*)", r"\1.0", text)
+    return text
+
+
+@given(_PEP440ISH, st.one_of(_PEP440ISH, st.tuples(st.integers(0, 1))))
+@settings(max_examples=300, deadline=None)
+def test_canonical_forms_are_pep_440_equality(a: str, b: Any) -> None:
+    """What the index stores for listed versions: two versions are equal exactly when their canonical forms
+    are, and a canonical form is its own (so a listed version written canonically needs no second copy)."""
+    from packaging.utils import canonicalize_version
+
+    if isinstance(b, tuple):  # the same version written another way
+        b = _same_version_written_otherwise(a, b[0])
+    first, second = _parsed(a), _parsed(b)
+    if first is None or second is None:
+        return
+    one, other = canonicalize_version(first), canonicalize_version(second)
+    assert (first == second) == (one == other)
+    assert canonicalize_version(Version(one)) == one

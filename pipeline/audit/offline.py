@@ -59,7 +59,7 @@ class OfflineOsvService(VulnerabilityService):
 
 def _result(record: dict[str, Any], name: str) -> Any:
     """The record as pip-audit's result for package `name` (canonical), or None where pip-audit skips it."""
-    schema = Version(record.get("schema_version", "1.0.0"))  # absent means 1.0.0, as the OSV schema says
+    schema = _parsed(record.get("schema_version", "1.0.0"))  # absent means 1.0.0, as the OSV schema says
     if schema.major != 1:
         _log.warning("unsupported OSV schema version %s in %s", schema, record["id"])
         return None
@@ -80,7 +80,7 @@ def _result(record: dict[str, Any], name: str) -> Any:
             continue  # pip-audit compares the name literally; judge.py reads the record for the others
         for rng in entry.get("ranges", []):
             if rng["type"] == "ECOSYSTEM":
-                fixes = [Version(str(event["fixed"])) for event in rng["events"] if "fixed" in event]
+                fixes = [_parsed(str(event["fixed"])) for event in rng["events"] if "fixed" in event]
                 break
     fixes.sort()
     return _api.VulnerabilityResult.create(
@@ -89,6 +89,14 @@ def _result(record: dict[str, Any], name: str) -> Any:
         fix_versions=fixes,
         published=_published(record.get("published")),
     )
+
+
+def _parsed(text: Any) -> Version:
+    """`Version(text)`, from the run's parse cache (Version objects are immutable)."""
+    parsed = _version(text) if isinstance(text, str) else None
+    return (
+        parsed if parsed is not None else Version(text)
+    )  # raises InvalidVersion (or TypeError) as pip-audit
 
 
 _RFC3339 = re.compile(

@@ -40,7 +40,7 @@ from pipeline.errors import CheckError, ConfigError
 
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mcp-harden" / "osv-index"
-INDEX_FORMAT = "2"  # bump when the index's layout or what it precomputes changes
+INDEX_FORMAT = "3"  # bump when the index's layout or what it precomputes changes
 META = "_meta.json"
 
 MAX_ENTRY_BYTES = 16 << 20  # one OSV record, decompressed; real ones are a few KiB
@@ -49,10 +49,11 @@ MAX_ENTRIES = 500_000  # records in one database; osv.dev's PyPI dump holds tens
 MAX_META_BYTES = 256 << 20
 
 # One record as the index keeps it for one package: the record, and for each of its `affected` entries that
-# names the package (PyPI), what matching reads: the listed versions as written (the strings), their
-# canonical forms (PEP 440 equality is equality of these), and each ECOSYSTEM range's events, sorted and
-# reduced to [kind, version] pairs whose version PEP 440 can read.
-Entry = list[Any]  # [record, [[listed, canonical, [[[kind, version], ...], ...]], ...]]
+# names the package (PyPI), what matching reads: the entry's position in `affected` (its `versions` are
+# matched as written), the canonical forms of those versions that are not already written so (PEP 440
+# equality is equality of canonical forms, and a canonical form is its own), and each ECOSYSTEM range's
+# events, sorted and reduced to [kind, version] pairs whose version PEP 440 can read.
+Entry = list[Any]  # [record, [[position, canonical, [[[kind, version], ...], ...]], ...]]
 
 
 class _StaleIndex(Exception):
@@ -165,7 +166,7 @@ class OsvDatabase:
         for record, matchers in self.entries_for(canonicalize_name(name)):
             if record.get("withdrawn"):
                 continue
-            if any(_affects(matcher, version, parsed, canonical) for matcher in matchers):
+            if any(_affects(record, matcher, version, parsed, canonical) for matcher in matchers):
                 hits.append(record)
         return hits
 
@@ -175,15 +176,18 @@ class OsvDatabase:
 _ZERO = Version("0")
 
 
-def _affects(matcher: list[Any], version: str, parsed: Version | None, canonical: str | None) -> bool:
+def _affects(
+    record: dict[str, Any], matcher: list[Any], version: str, parsed: Version | None, canonical: str | None
+) -> bool:
     """OSV's rule: an explicit `versions` entry (as written, or equal under PEP 440), or inside an ECOSYSTEM
     range's introduced/fixed events."""
-    listed, canonical_listed, ranges = matcher
+    position, canonical_listed, ranges = matcher
+    listed = record["affected"][position].get("versions") or []
     if version in listed:
         return True
     if parsed is None:
         return False
-    if canonical in canonical_listed:
+    if canonical in listed or canonical in canonical_listed:
         return True
     return any(_in_range(events, parsed) for events in ranges)
 
@@ -220,7 +224,7 @@ def _event_key(event: list[str]) -> tuple[int, Version]:
     return (1, parsed) if parsed is not None else (2, _ZERO)
 
 
-def _matcher(affected: dict[str, Any], where: str) -> list[Any]:
+def _matcher(position: int, affected: dict[str, Any], where: str) -> list[Any]:
     """What matching reads of one `affected` entry (see `Entry`)."""
     listed = affected.get("versions") or []
     if not isinstance(listed, list):
@@ -244,7 +248,7 @@ def _matcher(affected: dict[str, Any], where: str) -> list[Any]:
             events.append([str(kind), str(value)])
         events.sort(key=_event_key)  # stable: OSV's order for equal versions
         ranges.append([e for e in events if _version(e[1]) is not None])
-    return [[v for v in listed if isinstance(v, str)], sorted(canonical), ranges]
+    return [position, sorted(canonical.difference(v for v in listed if isinstance(v, str))), ranges]
 
 
 def _entries_of(record: dict[str, Any], where: str) -> dict[str, Entry]:
@@ -253,14 +257,14 @@ def _entries_of(record: dict[str, Any], where: str) -> dict[str, Entry]:
     affected = record.get("affected") or []
     if not isinstance(affected, list):
         raise CheckError("malformed OSV record: 'affected' is not a list", where=where)
-    for item in affected:
+    for position, item in enumerate(affected):
         package = item.get("package") if isinstance(item, dict) else None
         if not isinstance(package, dict) or package.get("ecosystem") != "PyPI" or not package.get("name"):
             continue
         if not isinstance(package["name"], str):
             raise CheckError("malformed OSV record: a package name is not a string", where=where)
         name = canonicalize_name(package["name"])
-        out.setdefault(name, [record, []])[1].append(_matcher(item, where))
+        out.setdefault(name, [record, []])[1].append(_matcher(position, item, where))
     return out
 
 
