@@ -96,7 +96,10 @@ def tests(session: nox.Session) -> None:
     the npm tools, and the wheelhouse the offline resolutions use."""
     _install(session)
     session.run("python", PROVISION)
-    session.run("pytest", *session.posargs)
+    # One worker per core, each test file on one worker (its module fixtures are made once), the files with
+    # slow tests first (tests/conftest.py; xdist would otherwise put files with few tests last). Options after
+    # `--` come last and win: `nox -s tests -- -n 0` runs in one process.
+    session.run("pytest", "-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder", *session.posargs)
 
 
 TOKEN_OPTIONS = (

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, assert_one_line_error, run_cli
+from tests.conftest import ROOT, assert_one_line_error, run_cli, run_cli_process
 
 SECONDS = 5.0
 PEAK_MIB = 200
@@ -191,6 +191,7 @@ def _run_table(cases: list[dict[str, Any]], folder: Path, limit: float) -> dict[
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 def test_every_file_option_refuses_hostile_files_at_once(tmp_path: Path) -> None:
     hostile = _hostile(tmp_path)
     good = _good_inputs(tmp_path)
@@ -285,6 +286,7 @@ def _bomb(path: Path, entry_bytes: int) -> None:
 
 
 @pytest.mark.parametrize("command", [["vulndb", "status", "--db"], ["audit", "-r", "REQ", "--offline-db"]])
+@pytest.mark.slow
 def test_zip_bomb_entry_is_refused_bounded(tmp_path: Path, command: list[str]) -> None:
     bomb = tmp_path / "osv.zip"
     _bomb(bomb, 400 << 20)  # 400 MiB decompressed
@@ -436,6 +438,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_request_flood_ends_the_capture_bounded(tmp_path: Path) -> None:
     server = tmp_path / "flood.py"
     server.write_text(FLOOD_SERVER)
@@ -458,6 +461,7 @@ def test_request_flood_ends_the_capture_bounded(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_notification_flood_is_held_to_the_deadline(tmp_path: Path) -> None:
     server = tmp_path / "notify.py"
     server.write_text(NOTIFY_SERVER)
@@ -560,7 +564,7 @@ def test_good_timeouts_pass() -> None:
 )
 def test_bad_port_is_exit_2_at_once(tmp_path: Path, argv: list[str]) -> None:
     started = time.monotonic()
-    result = run_cli(*argv, "--policy", str(tmp_path / "none.yaml"), cwd=tmp_path)
+    result = run_cli_process(*argv, "--policy", str(tmp_path / "none.yaml"), cwd=tmp_path)
     assert time.monotonic() - started < 5
     assert result.code == 2
     assert "port" in assert_one_line_error(result)
@@ -588,6 +592,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+@pytest.mark.slow
 def test_termination_signal_kills_the_stdio_server(tmp_path: Path, sig: signal.Signals) -> None:
     server = tmp_path / "sleepy.py"
     server.write_text(SLEEPY_SERVER)

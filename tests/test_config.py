@@ -7,7 +7,7 @@ import pytest
 from pipeline.config import STARTER, Policy, parse_policy
 from pipeline.errors import ConfigError
 from pipeline.findings import Severity
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, run_cli, run_cli_process
 
 
 def test_starter_file_loads_to_the_defaults():
@@ -57,7 +57,7 @@ def test_cli_broken_policy_is_exit_2_with_one_line(tmp_path):
     policy.write_text("audit:\n  ignore:\n    - id: GHSA-x\n")
     req = tmp_path / "r.txt"
     req.write_text("six==1.16.0\n")
-    result = run_cli("audit", "-r", str(req), "--policy", str(policy))
+    result = run_cli_process("audit", "-r", str(req), "--policy", str(policy))  # a real process's stderr
     assert result.code == 2
     line = assert_one_line_error(result)
     assert "mcp-harden.yaml:3" in line and "reason" in line

@@ -62,6 +62,7 @@ def _licenses(sbom: Path) -> dict[str, str]:
     return {c["purl"]: json.dumps(c.get("licenses"), sort_keys=True) for c in components}
 
 
+@pytest.mark.slow
 def test_same_licenses_under_the_seeded_pip_and_a_current_one(seeded_python, wheelhouse, tmp_path):  # noqa: F811
     old = _report(seeded_python, wheelhouse, tmp_path / "old.json")
     assert json.loads(old.read_text())["pip_version"] == _pip_version(seeded_python)
@@ -81,6 +82,7 @@ def test_same_licenses_under_the_seeded_pip_and_a_current_one(seeded_python, whe
     assert not any("METADATA" in note for note in results["current"][0].notes)
 
 
+@pytest.mark.slow
 def test_resolution_refuses_a_pip_that_drops_pep639(seeded_python, wheelhouse, monkeypatch):  # noqa: F811
     for key, value in _offline_env(wheelhouse).items():
         monkeypatch.setenv(key, value)
@@ -105,6 +107,7 @@ def test_resolution_uses_mcp_hardens_own_pip_not_one_in_the_project_folder(wheel
     assert not pip_drops_pep639(report["pip_version"])
 
 
+@pytest.mark.slow
 def test_a_wheel_whose_sha256_differs_from_the_report_is_not_read(seeded_python, wheelhouse, tmp_path):  # noqa: F811
     """Licenses must describe the bytes the SBOM names: with a report hash that does not match the wheel,
     the licenses stay missing, and the default policy reports it (licenses is required by default)."""

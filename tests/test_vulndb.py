@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 import zipfile
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -116,15 +115,17 @@ def test_plain_pip_audit_against_vulndb_serve(tmp_path):
         pytest.fail("pip-audit is a dependency of mcp-harden and must be installed")
     db = tmp_path / "osv.zip"
     db.write_bytes(_zip("2026-01-01T00:00:00Z"))
-    port = 18000 + (int(time.time() * 1000) % 2000)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "vulndb", "serve", "--offline-db", str(db), "--port", str(port)],
+    server = subprocess.Popen(  # port 0: any free port, which the first line names
+        [sys.executable, "-m", "pipeline", "vulndb", "serve", "--offline-db", str(db), "--port", "0"],
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        assert "OSV API" in server.stderr.readline()
+        first = server.stderr.readline()  # type: ignore[union-attr]
+        assert "OSV API" in first, first
+        url = first.split(" at ")[1].split()[0]
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1/query"), url
         req = tmp_path / "r.txt"
         req.write_text("demo-lib==1.0\n")
         pip_audit = shutil.which("pip-audit") or str(Path(sys.executable).parent / "pip-audit")
@@ -140,7 +141,7 @@ def test_plain_pip_audit_against_vulndb_serve(tmp_path):
                 "-s",
                 "osv",
                 "--osv-url",
-                f"http://127.0.0.1:{port}/v1/query",
+                url,
                 "--cache-dir",
                 str(tmp_path / "c"),
             ],

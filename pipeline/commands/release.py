@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pipeline.findings import Report
 
 NAME = "release"
-INPUTS = ("offline_db",)
+INPUTS = ("offline_db", "mcpb", "server_json")
 SUMMARY = (
     "Build a project and run every stage on it: SBOM and install lock, audit, tool manifest, poisoning "
     "scan, sign and attest, verify."
@@ -26,6 +26,7 @@ EXAMPLES = """\
   mcp-harden release . --stages build                 # one job builds ...
   mcp-harden release . --skip build,sign              # ... another analyses what it passed on
   mcp-harden release . --only sign --instance production
+  mcp-harden release . --mcpb build/notes.mcpb --write-server-json --endpoint https://mcp.example.com/mcp
 """
 STAGE_NAMES = ("build", "sbom", "audit", "manifest", "scan-tools", "sign", "verify")
 
@@ -77,6 +78,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fresh",
         action="store_true",
         help="reuse nothing from an earlier run (build, resolution, the server's environment)",
+    )
+    registry = parser.add_argument_group("MCP bundles and the MCP Registry entry (checked before signing)")
+    registry.add_argument(
+        "--mcpb",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="an .mcpb bundle to sign and attest with the release (any *.mcpb in RELEASE/dist/ is too)",
+    )
+    registry.add_argument(
+        "--server-json",
+        type=Path,
+        metavar="FILE",
+        help="the server.json entry to check against the built files (default: PROJECT_DIR/server.json)",
+    )
+    registry.add_argument(
+        "--write-server-json",
+        action="store_true",
+        help="write RELEASE/server.json with the bundles' fileSha256 and the built version, then sign it",
+    )
+    registry.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="what server.json's remotes[].url must be (default: the policy's endpoint.urls)",
     )
     parser.add_argument(
         "--timeout",
@@ -132,6 +160,15 @@ def run(args: argparse.Namespace, policy: Policy) -> Report | int:
             raise UsageError(f"cannot split the command: {exc}", where="--server-command") from None
     if args.offline_db is not None and not args.offline_db.exists():
         raise UsageError("no such offline database", where=str(args.offline_db))
+    for given in [*args.mcpb, *([args.server_json] if args.server_json else [])]:
+        if not given.is_file():
+            raise UsageError("no such file" if not given.exists() else "not a file", where=str(given))
+    if any(not given.name.endswith(".mcpb") for given in args.mcpb):
+        raise UsageError("an MCP bundle's file name ends in .mcpb", where="--mcpb")
+    if args.write_server_json and args.server_json is None and not (project / "server.json").is_file():
+        raise UsageError(
+            "--write-server-json needs an entry to start from: PROJECT_DIR/server.json or --server-json FILE"
+        )
     options = ReleaseOptions(
         project=project,
         out=args.out or project / "release",
@@ -144,6 +181,10 @@ def run(args: argparse.Namespace, policy: Policy) -> Report | int:
         wheelhouse=args.wheelhouse,
         fresh=args.fresh,
         timeout=args.timeout,
+        mcpb=tuple(args.mcpb),
+        server_json=args.server_json,
+        write_server_json=args.write_server_json,
+        endpoints=tuple(args.endpoint),
     )
     return run_release(options, policy, Progress(len(stages)))
 

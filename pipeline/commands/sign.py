@@ -43,7 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--manifest", type=Path, metavar="FILE", help="attest this tool manifest over the artifacts"
     )
     parser.add_argument(
-        "--provenance", action="store_true", help="attest SLSA provenance v1 (reads GITHUB_* when present)"
+        "--provenance",
+        action="store_true",
+        help="attest SLSA provenance v1 of each file, one subject each (<file>.provenance.sigstore.json; a wheel "
+        "or sdist also gets the PEP 740 <file>.slsa.attestation and .publish.attestation); reads GITHUB_*",
     )
     parser.add_argument(
         "--record", type=Path, metavar="FILE", help="write (and sign) the release record, e.g. release.json"

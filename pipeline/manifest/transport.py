@@ -7,6 +7,7 @@ the session at once with a message that says so, and the whole process group is 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -29,6 +30,23 @@ MAX_SERVER_REQUESTS = 64
 # Notifications carry nothing a record keeps (log lines, progress); past this many they are dropped
 # unread rather than handed to the SDK, which would spawn a task for each.
 MAX_NOTIFICATIONS = 1000
+
+
+# asyncio's thread child watcher (Python 3.11) says this when it reaps a server after the capture's event loop
+# has closed, which a loaded machine can bring about after the kill below. The child is dead and reaped by
+# then: the warning carries nothing for the user and would break the one-line error on stderr.
+LATE_REAP_WARNING = "Loop %r that handles pid %r is closed"
+
+
+def _not_late_reap(record: logging.LogRecord) -> bool:
+    return record.msg != LATE_REAP_WARNING
+
+
+def quiet_late_reaping() -> None:
+    """Drop asyncio's late-reaping warning (only that one); safe to call more than once."""
+    asyncio_logger = logging.getLogger("asyncio")
+    if _not_late_reap not in asyncio_logger.filters:
+        asyncio_logger.addFilter(_not_late_reap)
 
 
 @dataclass
@@ -75,6 +93,8 @@ async def bounded_stdio(
 ) -> AsyncIterator[Any]:
     """Spawn the server in its own process group and yield (read_stream, write_stream) for the SDK."""
     import anyio
+
+    quiet_late_reaping()
     import mcp_types as types
     from mcp.shared.message import SessionMessage
 

@@ -45,10 +45,12 @@ class Verdict(str, Enum):
 
 @dataclass(frozen=True)
 class Digests:
-    """The artifact's digests, computed in one streaming pass."""
+    """The artifact's digests, computed in one streaming pass, and its file name (a distribution's name is
+    part of what its attestation says: a subject with its bytes but another distribution's name is refused)."""
 
     sha256: str
     sha512: str
+    name: str | None = None
 
     @classmethod
     def of(cls, path: Path) -> Digests:
@@ -57,7 +59,7 @@ class Digests:
             while chunk := handle.read(CHUNK):
                 h256.update(chunk)
                 h512.update(chunk)
-        return cls(h256.hexdigest(), h512.hexdigest())
+        return cls(h256.hexdigest(), h512.hexdigest(), path.name)
 
     def matches(self, digest: Any) -> bool:
         """An in-toto subject digest names this artifact: every algorithm we know agrees, and one is given."""
@@ -106,7 +108,7 @@ class FileVerdict:
 
 
 def read_bundles(path: Path) -> list[tuple[int, str]]:
-    """The bundle texts in a file: one JSON document, or JSON Lines (one bundle a line, blank lines skipped).
+    """The bundle texts in a file (Sigstore bundles or PEP 740 attestation objects): one JSON document, or JSON Lines (one bundle a line, blank lines skipped).
     Raises ConfigError for a file that is unreadable, not UTF-8, too large or has too many bundles."""
     from pipeline.errors import ConfigError
 
@@ -165,10 +167,29 @@ def _statement(payload_type: str, payload: bytes) -> dict[str, Any]:
     return statement
 
 
+def _names_distribution(name: str) -> bool:
+    from pipeline.sign.attest import is_pypi_distribution
+
+    return is_pypi_distribution(name) or name.endswith(".mcpb")
+
+
 def _subject_problem(statement: dict[str, Any], digests: Digests) -> str | None:
+    """None when a subject has the artifact's digest (as `gh attestation verify` matches) and, when the
+    artifact is a distribution (wheel, sdist, .mcpb), also its name (wheel tags in any order)."""
+    from pipeline.verify.checker import same_distribution
+
     subjects = statement["subject"]
-    if any(isinstance(s, dict) and digests.matches(s.get("digest")) for s in subjects):
+    matching = [s for s in subjects if isinstance(s, dict) and digests.matches(s.get("digest"))]
+    name = digests.name
+    if matching and (name is None or not _names_distribution(name)):
         return None
+    if any(same_distribution(str(s.get("name")), str(name)) for s in matching):
+        return None
+    if matching:
+        return (
+            f"the subject with the artifact's digest is named {matching[0].get('name')}, not {name} "
+            "(an attestation of another distribution)"
+        )
     named = [
         f"{s.get('name')} ({', '.join(f'{k}:{str(v)[:16]}…' for k, v in _digest_items(s.get('digest')))})"
         for s in subjects[:3]
@@ -229,6 +250,15 @@ def _no_tlog_reason(data: Any) -> str | None:
     return None
 
 
+def _unloadable(index: int, data: Any, exc: Exception) -> BundleVerdict:
+    """A bundle sigstore-python would not load: UNSUPPORTED when it may be fine elsewhere, else MALFORMED."""
+    unsupported = _no_tlog_reason(data)
+    if unsupported:
+        return BundleVerdict(index, Verdict.UNSUPPORTED, unsupported)
+    detail = one_line(exc, with_type=False, limit=240)
+    return BundleVerdict(index, Verdict.MALFORMED, f"not a Sigstore bundle: {detail}")
+
+
 def verify_bundle(
     index: int, text: str, digests: Digests, policy: Any, verifier: Any, *, predicate_type: str | None
 ) -> BundleVerdict:
@@ -242,14 +272,18 @@ def verify_bundle(
         data = jsonsafe.loads(text, where=f"bundle {index}", what="bundle")  # bounded: depth, objects
     except ConfigError as exc:
         return BundleVerdict(index, Verdict.MALFORMED, f"not JSON: {exc.message}")
-    try:
-        bundle = Bundle.from_json(text)
-    except Exception as exc:
-        unsupported = _no_tlog_reason(data)
-        if unsupported:
-            return BundleVerdict(index, Verdict.UNSUPPORTED, unsupported)
-        detail = one_line(exc, with_type=False, limit=240)
-        return BundleVerdict(index, Verdict.MALFORMED, f"not a Sigstore bundle: {detail}")
+    if isinstance(data, dict) and "verification_material" in data:  # a PEP 740 attestation object
+        from pipeline.provenance.pep740 import AttestationError, to_bundle
+
+        try:
+            bundle = to_bundle(data)
+        except AttestationError as exc:
+            return BundleVerdict(index, Verdict.MALFORMED, f"not a PEP 740 attestation: {exc}")
+    else:
+        try:
+            bundle = Bundle.from_json(text)
+        except Exception as exc:
+            return _unloadable(index, data, exc)
     envelope = bundle._dsse_envelope
     if envelope is None:
         return BundleVerdict(index, Verdict.MALFORMED, "a plain signature, not a DSSE attestation")

@@ -4,7 +4,8 @@
                   root=load_trusted_root(...)) -> StageResult (stage "verify-provenance")
 
 An artifact is proven when one bundle of the given attestation files (or of `sha256:<digest>.jsonl` beside
-it or in the current folder, the name `gh attestation download` writes) verifies under one allowed policy and has the artifact's
+it or in the current folder, the name `gh attestation download` writes; or `<artifact>.provenance.sigstore.json`,
+the one `mcp-harden sign --provenance` writes) verifies under one allowed policy and has the artifact's
 digest as a subject. A bundle sigstore-python cannot verify makes the stage "could not check" (exit 3).
 """
 
@@ -58,9 +59,12 @@ class AnyPolicy:
 
 def _beside(artifact: Path, digests: Digests) -> list[Path]:
     """`gh attestation download` writes `sha256:DIGEST.jsonl` into the current folder: look there and
-    beside the artifact."""
+    beside the artifact; and `mcp-harden sign --provenance` writes `<artifact>.provenance.sigstore.json`."""
+    from pipeline.sign.attest import PROVENANCE_SUFFIX
+
     name = f"sha256:{digests.sha256}.jsonl"
     found = [folder / name for folder in (artifact.parent, Path.cwd())]
+    found.append(artifact.with_name(artifact.name + PROVENANCE_SUFFIX))
     return list(dict.fromkeys(p.resolve() for p in found if p.is_file()))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -116,6 +116,20 @@ def inspect_mcpb(path: Path) -> list[Finding]:
     return findings
 
 
+def long_description(metadata: str) -> str:
+    """The README of a distribution's METADATA / PKG-INFO: the message body (Metadata 2.1+), else the older
+    `Description:` header. Never the other headers: `Summary: mcp-name: x` is not a README line."""
+    import email.parser
+    import email.policy
+
+    message = email.parser.Parser(policy=email.policy.compat32).parsestr(metadata)
+    body = message.get_payload()
+    if isinstance(body, str) and body.strip():
+        return body
+    header = message.get("Description")
+    return str(header) if header else ""
+
+
 def _readme_of(dist: Path) -> str | None:
     """The long description in a wheel's METADATA or an sdist's PKG-INFO (read from the archive)."""
     import tarfile
@@ -126,12 +140,14 @@ def _readme_of(dist: Path) -> str | None:
                 name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
                 if name is None or archive.getinfo(name).file_size > (8 << 20):
                     return None
-                return archive.read(name).decode("utf-8", "replace")
+                return long_description(archive.read(name).decode("utf-8", "replace"))
         with tarfile.open(dist, "r:gz") as archive:
             for member in archive:
                 if member.isfile() and member.name.count("/") == 1 and member.name.endswith("/PKG-INFO"):
                     handle = archive.extractfile(member)
-                    return handle.read(8 << 20).decode("utf-8", "replace") if handle else None
+                    if handle is None:
+                        return None
+                    return long_description(handle.read(8 << 20).decode("utf-8", "replace"))
     except (zipfile.BadZipFile, tarfile.TarError, OSError, KeyError):
         return None
     return None
@@ -160,7 +176,8 @@ def _dist_for(identifier: str, version: str | None, dist: Sequence[Path]) -> lis
     return out
 
 
-def check_server_json(server_json: Path, *, dist: Sequence[Path], endpoints: Sequence[str]) -> StageResult:
+def read_server_json(server_json: Path) -> dict[str, Any]:
+    """A server.json entry (strict JSON, bounded, with a `name` like io.github.owner/server); ConfigError if not."""
     from pipeline import jsonsafe
 
     raw = read_bounded(server_json, what="server.json", limit=1 << 20)
@@ -174,6 +191,26 @@ def check_server_json(server_json: Path, *, dist: Sequence[Path], endpoints: Seq
         raise ConfigError(
             "not a server.json entry (needs a 'name' like io.github.owner/server)", where=str(server_json)
         )
+    return data
+
+
+def mcpb_file_name(identifier: str) -> str:
+    """The file an mcpb package's identifier (its download URL) names."""
+    return unquote(urlsplit(identifier).path.rsplit("/", 1)[-1])
+
+
+def check_server_json(
+    server_json: Path,
+    *,
+    dist: Sequence[Path],
+    endpoints: Sequence[str],
+    inspect: Sequence[Path] = (),
+    digests: Mapping[str, str] | None = None,
+) -> StageResult:
+    """Check the entry against the local files; `inspect`: more .mcpb bundles to look at (besides the ones
+    the entry names), each once; `digests`: bundle sha256 by file name, as the caller read them (the release
+    signs what it read, so both use one read), else each bundle is hashed here."""
+    data = read_server_json(server_json)
     server = data["name"]
     packages = data.get("packages") or []
     remotes = data.get("remotes") or []
@@ -182,12 +219,14 @@ def check_server_json(server_json: Path, *, dist: Sequence[Path], endpoints: Seq
     result = StageResult(stage=STAGE, rules=list(RULES))
     by_name = {p.name: p for p in dist}
     unchecked: list[str] = []
+    bundles: list[Path] = []
     for index, package in enumerate(packages):
         if not isinstance(package, dict):
             raise ConfigError(f"packages[{index}] is not an object", where=str(server_json))
         kind, identifier = package.get("registryType"), str(package.get("identifier", ""))
         if kind == "mcpb":
-            _check_mcpb(package, identifier, by_name, server_json, result, unchecked)
+            local = _check_mcpb(package, identifier, by_name, server_json, result, unchecked, digests or {})
+            bundles += [local] if local is not None else []
         elif kind == "pypi":
             found = _dist_for(identifier, package.get("version"), dist)
             if not found:
@@ -220,6 +259,9 @@ def check_server_json(server_json: Path, *, dist: Sequence[Path], endpoints: Seq
                     server_json,
                 )
             )
+    for path in dict.fromkeys([*bundles, *inspect]):
+        for finding in inspect_mcpb(path):
+            result.add(finding)
     if unchecked:
         result.error = "; ".join(dict.fromkeys(unchecked))
     result.summary.update({"server": server, "packages": len(packages), "remotes": len(remotes)})
@@ -233,8 +275,10 @@ def _check_mcpb(
     server_json: Path,
     result: StageResult,
     unchecked: list[str],
-) -> None:
-    name = unquote(urlsplit(identifier).path.rsplit("/", 1)[-1])
+    digests: Mapping[str, str],
+) -> Path | None:
+    """Compare fileSha256 with the local bundle the identifier names; returns that bundle (None if absent)."""
+    name = mcpb_file_name(identifier)
     declared = str(package.get("fileSha256", "")).lower()
     if not re.fullmatch(r"[0-9a-f]{64}", declared):
         result.add(
@@ -248,8 +292,8 @@ def _check_mcpb(
     local = by_name.get(name)
     if local is None:
         unchecked.append(f"no local copy of {name} to compare with fileSha256")
-        return
-    actual = sha256_file(local)
+        return None
+    actual = digests.get(name) or sha256_file(local)
     if declared and actual != declared:
         result.add(
             _finding(
@@ -260,8 +304,7 @@ def _check_mcpb(
                 fix=f"Set fileSha256 to {actual} after verifying the bundle.",
             )
         )
-    for finding in inspect_mcpb(local):
-        result.add(finding)
+    return local
 
 
 def mcpb_stage(paths: Sequence[Path]) -> list[StageResult]:
@@ -278,4 +321,13 @@ def mcpb_stage(paths: Sequence[Path]) -> list[StageResult]:
     return [result]
 
 
-__all__ = ["RULES", "check_server_json", "inspect_mcpb", "mcpb_signature_block", "mcpb_stage"]
+__all__ = [
+    "RULES",
+    "check_server_json",
+    "inspect_mcpb",
+    "long_description",
+    "mcpb_file_name",
+    "mcpb_signature_block",
+    "mcpb_stage",
+    "read_server_json",
+]

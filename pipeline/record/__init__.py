@@ -15,10 +15,18 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 RECORD_TYPE = "https://mcp-harden.dev/release-record/v1"
+# How an attestation file is encoded: a Sigstore bundle (JSON, the default), or a PEP 740 attestation object
+# (what PyPI serves and `twine upload --attestations` sends: the same DSSE signature, other field names).
+SIGSTORE_BUNDLE = "sigstore-bundle"
+PEP740 = "pep740"
+FORMATS = (SIGSTORE_BUNDLE, PEP740)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 __all__ = [
+    "FORMATS",
+    "PEP740",
     "RECORD_TYPE",
+    "SIGSTORE_BUNDLE",
     "RecordArtifact",
     "RecordAttestation",
     "RecordError",
@@ -46,6 +54,7 @@ class RecordAttestation:
     bundle: str
     subjects: tuple[tuple[str, str], ...] = ()  # (name, sha256)
     source: str | None = None  # the file whose content is the predicate (the SBOM, the tool manifest)
+    format: str = SIGSTORE_BUNDLE
 
 
 @dataclass
@@ -75,6 +84,7 @@ class ReleaseRecord:
                     "bundle": a.bundle,
                     "subjects": [{"name": n, "sha256": d} for n, d in a.subjects],
                     **({"source": a.source} if a.source else {}),
+                    **({"format": a.format} if a.format != SIGSTORE_BUNDLE else {}),
                 }
                 for a in self.attestations
             ],
@@ -160,12 +170,16 @@ def _attestation(value: Any, where: str) -> RecordAttestation:
             )
         )
     source = _text(obj, "source", where, optional=True)
+    form = _text(obj, "format", where, optional=True) or SIGSTORE_BUNDLE
+    if form not in FORMATS:
+        raise RecordError(f"{where}.format is {form!r}, not one of {', '.join(FORMATS)}")
     return RecordAttestation(
         kind=_text(obj, "kind", where),
         predicate_type=_text(obj, "predicateType", where),
         bundle=_relative(_text(obj, "bundle", where), f"{where}.bundle"),
         subjects=tuple(subjects),
         source=_relative(source, f"{where}.source") if source else None,
+        format=form,
     )
 
 

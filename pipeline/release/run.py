@@ -37,6 +37,10 @@ class ReleaseOptions:
     repository: str | None = None
     wheelhouse: bool = False
     fresh: bool = False  # ignore what an earlier run left to reuse (build, resolution, server venv)
+    mcpb: tuple[Path, ...] = ()  # MCP bundles to sign with the release (copied into dist/)
+    server_json: Path | None = None  # the MCP Registry entry to check (default: the project's server.json)
+    write_server_json: bool = False  # write RELEASE/server.json with the built files' digests, and sign it
+    endpoints: tuple[str, ...] = ()  # what remotes[].url must be (default: the policy's endpoint.urls)
     timeout: float = 900.0
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -83,13 +87,14 @@ def run_release(options: ReleaseOptions, policy: Policy, progress: Progress | No
     layout = Layout(options.out)
     progress = progress or Progress(len(options.stages))
     layout.reports.mkdir(parents=True, exist_ok=True)
+    checked: dict[str, str] = {}  # .mcpb name -> sha256 as the server-json check read it
     steps: dict[str, Callable[[], StageResult]] = {
         "build": lambda: _build(options, layout),
         "sbom": lambda: _sbom(options, layout, policy, progress),
         "audit": lambda: _audit(options, layout, policy, progress),
         "manifest": lambda: _manifest(options, layout, policy, progress),
         "scan-tools": lambda: _scan(layout, policy),
-        "sign": lambda: _sign(options, layout, policy, progress),
+        "sign": lambda: _sign(options, layout, policy, progress, checked),
         "verify": lambda: _verify(options, layout, policy),
     }
     results: list[StageResult] = []
@@ -97,6 +102,11 @@ def run_release(options: ReleaseOptions, policy: Policy, progress: Progress | No
         if name not in options.stages:
             continue
         progress.begin(name)
+        if name == "sign":
+            registry = _registry(options, layout, policy, progress, checked)
+            if registry is not None:
+                _write_stage_report(layout, "sign", registry, policy, label=registry.stage)
+                results.append(registry)
         stage = _guarded(name, steps[name])
         progress.end(stage.status(policy.fail_on).value)
         _write_stage_report(layout, name, stage, policy)
@@ -116,24 +126,30 @@ def _guarded(name: str, step: Callable[[], StageResult]) -> StageResult:
         return StageResult(stage=name, error=f"internal error: {one_line(exc)}")
 
 
-def _write_stage_report(layout: Layout, name: str, stage: StageResult, policy: Policy) -> None:
+def _write_stage_report(
+    layout: Layout, name: str, stage: StageResult, policy: Policy, *, label: str | None = None
+) -> None:
+    """`reports/N-NAME.json`; a check run inside stage N (the server.json one, in sign) is `N-LABEL.json`."""
     from pipeline import __version__
     from pipeline.fileio import write_atomic
     from pipeline.formats import render
 
     report = Report(stages=[stage], threshold=policy.fail_on, tool_version=__version__)
-    write_atomic(layout.reports / f"{STAGES.index(name) + 1}-{name}.json", render(report, "json"))
+    write_atomic(layout.reports / f"{STAGES.index(name) + 1}-{label or name}.json", render(report, "json"))
 
 
 def _discard(*paths: Path) -> None:
-    """A stage's previous products go before it runs: a failed stage must not leave an old file to be signed."""
+    """A stage's previous products go before it runs, with their bundles and attestations: a failed stage must
+    not leave an old file to be signed, nor an old file's provenance beside a new one."""
+    from pipeline.sign.attest import provenance_outputs
+
     for path in paths:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-        bundle = path.with_name(path.name + ".sigstore.json")
-        bundle.unlink(missing_ok=True)
+        for extra in [path.with_name(path.name + ".sigstore.json"), *provenance_outputs(path).values()]:
+            extra.unlink(missing_ok=True)
 
 
 def _build(options: ReleaseOptions, layout: Layout) -> StageResult:
@@ -341,7 +357,33 @@ def default_repository(options: ReleaseOptions, layout: Layout) -> str:
     return f"local/{name}"
 
 
-def _sign(options: ReleaseOptions, layout: Layout, policy: Policy, progress: Progress) -> StageResult:
+def _registry(
+    options: ReleaseOptions, layout: Layout, policy: Policy, progress: Progress, checked: dict[str, str]
+) -> StageResult | None:
+    """The .mcpb bundles and the server.json entry, checked before they are signed (None: the release has
+    neither)."""
+    from pipeline.release import registry
+
+    if not registry.applies(options, layout):
+        return None
+    progress.step("checking the MCP bundles and server.json")
+
+    def step() -> StageResult:
+        stage, digests = registry.run_registry(options, layout, policy)
+        checked.update(digests)
+        return stage
+
+    return _guarded(registry.STAGE, step)
+
+
+def _sign(
+    options: ReleaseOptions,
+    layout: Layout,
+    policy: Policy,
+    progress: Progress,
+    checked: dict[str, str] | None = None,
+) -> StageResult:
+    from pipeline.release.registry import SERVER_JSON, bundles, confirm_signed
     from pipeline.sign import sign_files
 
     _discard(layout.record)
@@ -349,7 +391,9 @@ def _sign(options: ReleaseOptions, layout: Layout, policy: Policy, progress: Pro
     wheels, sdists = sorted(layout.dist.glob("*.whl")), sorted(layout.dist.glob("*.tar.gz"))
     if not wheels:
         raise _Missing(f"nothing to sign in {layout.dist}: run the build stage first")
-    files = [*wheels, *sdists]
+    files = [*wheels, *sdists, *bundles(layout)]
+    if (layout.out / SERVER_JSON).is_file() and options.write_server_json:
+        files.append(layout.out / SERVER_JSON)
     gaps = []
     for path in (layout.lock, layout.sbom, layout.manifest):
         if path.is_file():
@@ -361,7 +405,7 @@ def _sign(options: ReleaseOptions, layout: Layout, policy: Policy, progress: Pro
         instance == "sandbox"
     ):  # the repository the sandbox's certificate claims; a real one comes from the token
         env = {**env, "GITHUB_REPOSITORY": default_repository(options, layout)}
-    progress.step(f"signing {len(files)} files and 3 attestations ({instance})")
+    progress.step(f"signing {len(files)} files and their attestations ({instance})")
     stage = sign_files(
         files,
         instance=instance,
@@ -374,6 +418,9 @@ def _sign(options: ReleaseOptions, layout: Layout, policy: Policy, progress: Pro
     )
     if gaps:  # signed what exists; what an earlier stage did not produce is a gap the report must show
         stage.error = f"not signed, an earlier stage did not produce it: {', '.join(gaps)}"
+    changed = confirm_signed(checked or {}, layout)
+    if changed:
+        stage.error = "; ".join([*([stage.error] if stage.error else []), *changed])
     if instance == "sandbox" and options.instance == "auto":
         stage.notes.append(SANDBOX_NOTE)
     return stage

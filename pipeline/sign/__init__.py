@@ -3,8 +3,10 @@
     sign_files(paths, instance="sandbox", sandbox_dir=".mcp-harden/sandbox", sbom=..., provenance=True,
                record=Path("release/release.json")) -> StageResult
 
-Bundles go beside each file as `<file>.sigstore.json` (bundle v0.3). Attestation bundles and the record go in
-the record's folder (else the first file's folder). Failures to sign raise `CheckError` (exit 3); bad input
+Bundles go beside each file as `<file>.sigstore.json` (bundle v0.3), and with `provenance` each file's own
+SLSA provenance (one subject) beside it too (`pipeline.sign.attest` names the files). The SBOM and tool
+manifest attestations (one statement over every artifact) and the record go in the record's folder (else the
+first file's folder). Failures to sign raise `CheckError` (exit 3); bad input
 raises `UsageError`/`ConfigError` (exit 2).
 """
 
@@ -17,11 +19,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import CheckError, ConfigError, HardenError, UsageError, one_line
 from pipeline.fileio import sha256_file, write_atomic
 from pipeline.findings import StageResult
+
+if TYPE_CHECKING:
+    from pipeline.record import RecordAttestation
 
 INSTANCES = ("production", "staging", "sandbox")
 BUNDLE_SUFFIX = ".sigstore.json"
@@ -109,17 +114,23 @@ def _check_inputs(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def _refuse_overwriting_inputs(files: Sequence[Path], extras: Sequence[Path], out_dir: Path) -> None:
-    """Every bundle sign would write (beside each file, and the attestation bundles in the record's folder)
-    must not be one of the files it was handed: `sign a.txt a.txt.sigstore.json` would replace the second
-    with the first's bundle. Exit 2 before anything is signed or written."""
+def _refuse_overwriting_inputs(
+    files: Sequence[Path], extras: Sequence[Path], out_dir: Path, attested: Sequence[Path]
+) -> None:
+    """Every file sign would write (the bundle beside each file, the per-file provenance beside each attested
+    file, the shared attestation bundles in the record's folder) must not be one of the files it was handed:
+    `sign a.txt a.txt.sigstore.json` would replace the second with the first's bundle. Exit 2 before anything
+    is signed or written."""
     from pipeline.fileio import same_file
-    from pipeline.sign.attest import KINDS
+    from pipeline.sign.attest import SHARED_KINDS, provenance_outputs
 
     inputs = [*files, *extras]
     planned = [(f.with_name(f.name + BUNDLE_SUFFIX), f"the bundle of {f}") for f in files]
     planned += [
-        (out_dir / f"{kind}.intoto{BUNDLE_SUFFIX}", f"the {kind} attestation bundle") for kind in KINDS
+        (out_dir / f"{kind}.intoto{BUNDLE_SUFFIX}", f"the {kind} attestation bundle") for kind in SHARED_KINDS
+    ]
+    planned += [
+        (target, f"the provenance of {f}") for f in attested for target in provenance_outputs(f).values()
     ]
     for target, what in planned:
         for source in inputs:
@@ -144,7 +155,6 @@ def sign_files(
     from pipeline.sign.attest import (
         CYCLONEDX_BOM,
         KIND_OF,
-        SLSA_PROVENANCE,
         TOOL_MANIFEST,
         provenance_predicate,
         read_json,
@@ -172,7 +182,12 @@ def sign_files(
     if (sbom_path or manifest_path or provenance) and not subjects_files:
         raise UsageError("attestations need at least one artifact to be about (a wheel, an sdist, a .mcpb)")
     out_dir = Path(record).parent if record else files[0].parent
-    _refuse_overwriting_inputs(files, [p for p in (sbom_path, manifest_path) if p is not None], out_dir)
+    _refuse_overwriting_inputs(
+        files,
+        [p for p in (sbom_path, manifest_path) if p is not None],
+        out_dir,
+        subjects_files if provenance else [],
+    )
     result = StageResult(stage="sign")
     digests: dict[Path, str] = {}
     try:
@@ -183,6 +198,7 @@ def sign_files(
     subjects = [(p.name, digests[p]) for p in subjects_files]
 
     statements: list[tuple[str, Any, list[tuple[str, str]], Path | None]] = []
+    predicate: dict[str, Any] | None = None
     with _session(instance, identity_token, Path(sandbox_dir), env) as session:
         if provenance:
             dependencies = sbom_dependencies(sbom_data) if sbom_data is not None else []
@@ -195,7 +211,6 @@ def sign_files(
                     + ", ".join(missing)
                     + " (local defaults used)"
                 )
-            statements.append((SLSA_PROVENANCE, predicate, subjects, None))
         if sbom_data is not None:
             statements.append((CYCLONEDX_BOM, sbom_data, subjects, sbom_path))
         if manifest_data is not None:
@@ -230,9 +245,14 @@ def sign_files(
                         )
                     )
                 attestations: list[RecordAttestation] = []
-                for predicate_type, predicate, subs, source in statements:
+                if predicate is not None:
+                    for path in subjects_files:
+                        attestations += _attest_provenance(
+                            signer, path, digests[path], predicate, out_dir, result
+                        )
+                for predicate_type, content, subs, source in statements:
                     kind = KIND_OF[predicate_type]
-                    bundle = signer.sign_dsse(statement(subs, predicate_type, predicate))
+                    bundle = signer.sign_dsse(statement(subs, predicate_type, content))
                     bundle_path = out_dir / f"{kind}.intoto{BUNDLE_SUFFIX}"
                     write_atomic(bundle_path, bundle.to_json())
                     result.outputs.append(str(bundle_path))
@@ -279,7 +299,8 @@ def sign_files(
     result.summary = {
         "instance": instance,
         "signed": len(files),
-        "attestations": [a.kind for a in attestations],
+        "attestations": sorted({a.kind for a in attestations}),
+        "attestation_files": len(attestations),
         "identity": facts.get("identity"),
         "issuer": facts.get("issuer"),
     }
@@ -288,6 +309,40 @@ def sign_files(
     if instance == "sandbox":
         result.notes.insert(0, SANDBOX_WARNING.format(issuer=SANDBOX_ISSUER))
     return result
+
+
+def _attest_provenance(
+    signer: Any, path: Path, sha256: str, predicate: dict[str, Any], out_dir: Path, result: StageResult
+) -> list[RecordAttestation]:
+    """One file's own provenance (one subject: its name and sha256): the Sigstore bundle beside it and, for a
+    wheel or sdist, the PEP 740 attestation objects of it and of PyPI's publish attestation. Returns their
+    record entries."""
+    from pipeline.provenance.pep740 import from_bundle
+    from pipeline.record import PEP740, RecordAttestation
+    from pipeline.sign.attest import KINDS, SLSA_PROVENANCE, provenance_outputs, statement
+
+    subject = ((path.name, sha256),)
+    targets = provenance_outputs(path)
+    bundle = signer.sign_dsse(statement(subject, SLSA_PROVENANCE, predicate)).to_json()
+    written: list[tuple[str, Path, str, str | None]] = [("slsa-provenance", targets["bundle"], bundle, None)]
+    if "pypi-publish" in targets:
+        publish = signer.sign_dsse(statement(subject, KINDS["pypi-publish"], None)).to_json()
+        for kind, text in (("slsa-provenance", bundle), ("pypi-publish", publish)):
+            written.append((kind, targets[kind], json.dumps(from_bundle(text), indent=2) + "\n", PEP740))
+    entries: list[RecordAttestation] = []
+    for kind, target, text, form in written:
+        write_atomic(target, text)
+        result.outputs.append(str(target))
+        entries.append(
+            RecordAttestation(
+                kind=kind,
+                predicate_type=KINDS[kind],
+                bundle=_rel(target, out_dir),
+                subjects=subject,
+                **({"format": form} if form else {}),
+            )
+        )
+    return entries
 
 
 def _claims_from_env(env: Mapping[str, str]) -> dict[str, Any]:

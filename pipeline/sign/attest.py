@@ -1,4 +1,12 @@
-"""In-toto statements mcp-harden signs as DSSE: SLSA provenance v1, the SBOM, the tool manifest."""
+"""In-toto statements mcp-harden signs as DSSE: SLSA provenance v1, PyPI's publish attestation, the SBOM, the
+tool manifest.
+
+Provenance is written per file, one subject each (PEP 740 accepts nothing else, and it is what
+`actions/attest-build-provenance` writes for one `subject-path`): beside every signed file
+`<file>.provenance.sigstore.json` (a Sigstore bundle v0.3, for `gh attestation verify --bundle`), and beside a
+wheel or sdist also the PEP 740 attestation objects `twine upload --attestations` attaches:
+`<file>.slsa.attestation` (the same signature) and `<file>.publish.attestation`.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +19,23 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
 CYCLONEDX_BOM = "https://cyclonedx.org/bom"
 TOOL_MANIFEST = "https://mcp-harden.dev/tool-manifest/v1"
+PYPI_PUBLISH = "https://docs.pypi.org/attestations/publish/v1"
 GITHUB_BUILD_TYPE = "https://actions.github.io/buildtypes/workflow/v1"
 LOCAL_BUILD_TYPE = "https://mcp-harden.dev/buildtypes/local/v1"
 
 # kind (as policies name it) -> predicate type
-KINDS = {"slsa-provenance": SLSA_PROVENANCE, "sbom": CYCLONEDX_BOM, "tool-manifest": TOOL_MANIFEST}
+KINDS = {
+    "slsa-provenance": SLSA_PROVENANCE,
+    "sbom": CYCLONEDX_BOM,
+    "tool-manifest": TOOL_MANIFEST,
+    "pypi-publish": PYPI_PUBLISH,
+}
 KIND_OF = {v: k for k, v in KINDS.items()}
+# The attestations `sign` writes in the record's folder (all subjects in one statement).
+SHARED_KINDS = ("sbom", "tool-manifest")
+PROVENANCE_SUFFIX = ".provenance.sigstore.json"
+# kind -> suffix of the PEP 740 attestation object written beside a wheel or sdist (twine's `<dist>.*.attestation`)
+PEP740_SUFFIXES = {"slsa-provenance": ".slsa.attestation", "pypi-publish": ".publish.attestation"}
 
 _GITHUB_VARS = (
     "GITHUB_REPOSITORY",
@@ -27,6 +46,36 @@ _GITHUB_VARS = (
     "GITHUB_EVENT_NAME",
     "GITHUB_SERVER_URL",
 )
+
+
+def is_pypi_distribution(name: str) -> bool:
+    """A file name PyPI takes as a distribution (and PEP 740 as a subject): a wheel or an sdist."""
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    try:
+        if name.endswith(".whl"):
+            parse_wheel_filename(name)
+            return True
+        if name.endswith(".tar.gz"):
+            parse_sdist_filename(name)
+            return True
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return False
+    return False
+
+
+def provenance_outputs(path: Path) -> dict[str, Path]:
+    """What `sign --provenance` writes beside one file: the bundle, and for a PyPI distribution the PEP 740
+    attestation objects (keys: "bundle", then the kinds of PEP740_SUFFIXES)."""
+    out = {"bundle": path.with_name(path.name + PROVENANCE_SUFFIX)}
+    if is_pypi_distribution(path.name):
+        out.update({kind: path.with_name(path.name + suffix) for kind, suffix in PEP740_SUFFIXES.items()})
+    return out
 
 
 def read_json(path: Path, what: str) -> Any:
@@ -102,14 +151,18 @@ def provenance_predicate(
     return predicate, missing
 
 
-def statement(subjects: list[tuple[str, str]], predicate_type: str, predicate: dict[str, Any]) -> Any:
-    """A sigstore `dsse.Statement` over (name, sha256) subjects."""
+def statement(
+    subjects: Sequence[tuple[str, str]], predicate_type: str, predicate: dict[str, Any] | None
+) -> Any:
+    """A sigstore `dsse.Statement` over (name, sha256) subjects (`predicate` None: PyPI's publish attestation,
+    whose predicate is null)."""
     from sigstore.dsse import StatementBuilder, Subject
 
-    return (
+    builder = (
         StatementBuilder()
         .subjects([Subject(name=name, digest={"sha256": digest}) for name, digest in subjects])  # type: ignore[arg-type]  # pydantic coerces the mapping
         .predicate_type(predicate_type)
-        .predicate(predicate)
-        .build()
     )
+    if predicate is not None:
+        builder = builder.predicate(predicate)
+    return builder.build()

@@ -148,6 +148,21 @@ def _bundle_problem(exc: BaseException) -> str:
     return one_line(exc, with_type=False, limit=300)
 
 
+def same_distribution(subject: str, artifact: str) -> bool:
+    """Whether an in-toto subject name names this artifact: the same name, or (a wheel) the same wheel with its
+    compressed tag set in another order, as PEP 740 compares them."""
+    if subject == artifact:
+        return True
+    if not (subject.endswith(".whl") and artifact.endswith(".whl")):
+        return False
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        return parse_wheel_filename(subject) == parse_wheel_filename(artifact)
+    except InvalidWheelFilename:
+        return False
+
+
 def _statement(payload_type: str, payload: bytes) -> tuple[str, list[tuple[str, str]], Any]:
     """(predicateType, subjects, predicate) of a verified in-toto statement; ValueError when it is not one."""
     from pipeline.sign.attest import STATEMENT_TYPE
@@ -223,6 +238,22 @@ class Checker:
             self.fail(BUNDLE, f"bundle {path} is malformed: {_bundle_problem(exc)}", subject)
             return None
         return bundle
+
+    def load_pep740(self, path: Path) -> Any | None:
+        """A PEP 740 attestation object (what `twine upload --attestations` sends) as the Sigstore bundle it
+        encodes; None (with a finding) when it cannot be used."""
+        from pipeline import jsonsafe
+        from pipeline.provenance.pep740 import AttestationError, to_bundle
+
+        try:
+            raw = read_bounded(path, what="PEP 740 attestation", limit=BUNDLE_LIMIT)
+            data = jsonsafe.loads(raw, where=str(path), what="PEP 740 attestation")
+            return to_bundle(data)
+        except ConfigError as exc:
+            self.fail(BUNDLE, f"cannot read PEP 740 attestation {path}: {exc.message}", path)
+        except AttestationError as exc:
+            self.fail(BUNDLE, f"{path} is not a usable PEP 740 attestation: {exc}", path)
+        return None
 
     def _explain(self, exc: Exception, bundle: Any, sha256: str | None) -> str:
         from pipeline.sign.sandbox import SANDBOX_ISSUER
@@ -344,14 +375,15 @@ class Checker:
         expect_type: str | None = None,
         expect_subjects: Sequence[tuple[str, str]] | None = None,
         source: tuple[Path, bytes] | None = None,
+        pep740: bool = False,
     ) -> None:
-        """Verify one DSSE attestation bundle; count it when every subject that names a listed artifact has
-        that artifact's digest (and, from a record, when it is of the type, about the subjects, and with the
-        predicate the record says)."""
+        """Verify one DSSE attestation (a Sigstore bundle, or `pep740`: a PEP 740 attestation object); count it
+        when every subject names a listed artifact by its name AND digest, or neither (and, from a record,
+        when it is of the type, about the subjects, and with the predicate the record says)."""
         from pipeline.sign.attest import KIND_OF
         from pipeline.verify.policy import PolicyMismatch
 
-        bundle = self.load_bundle(path, path)
+        bundle = self.load_pep740(path) if pep740 else self.load_bundle(path, path)
         if bundle is None:
             return
         if bundle._dsse_envelope is None:
@@ -389,7 +421,25 @@ class Checker:
             )
         if source is not None and not self._same_predicate(predicate, source, path):
             good = False
+        if pep740:
+            from pipeline.provenance.pep740 import pep740_problem
+
+            problem = pep740_problem(payload_type, payload)
+            if problem is not None:
+                good = False
+                self.fail(ATTESTATION, f"attestation {path.name} is not one PyPI accepts: {problem}", path)
         for name, digest in subjects:
+            same_digest = [a for a in artifacts if a.sha256 == digest]
+            if same_digest and not any(same_distribution(name, a.name) for a in same_digest):
+                good = False
+                self.fail(
+                    SUBJECT,
+                    f"attestation {path.name} is about {name}, but the artifact with its sha256 {digest} is "
+                    f"{same_digest[0].name}",
+                    same_digest[0].path,
+                    fix="the attestation was made for a file of another name: attest the file you ship",
+                )
+                continue
             same_name = [a for a in artifacts if a.name == name]
             if same_name and not any(a.sha256 == digest for a in same_name):
                 good = False

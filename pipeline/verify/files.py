@@ -14,6 +14,7 @@ from pipeline.verify.checker import MISSING_BUNDLE, Artifact, Checker, find_bund
 from pipeline.verify.trust import load_trusted_root
 
 STAGE = "verify"
+PEP740_SUFFIX = ".attestation"
 
 
 def _read(path: Path) -> Artifact:
@@ -70,7 +71,7 @@ def verify_artifacts(
                 )
             continue
         checker.check_signature(artifact.path, bundle, artifact.sha256)
-    for path in attestations:
-        checker.check_attestation(Path(path), read)
+    for path in attestations:  # `*.attestation`: a PEP 740 object (twine's name for them), else a bundle
+        checker.check_attestation(Path(path), read, pep740=Path(path).name.endswith(PEP740_SUFFIX))
     checker.require(require_attestations, read, read[0].path)
     return checker.finish(len(read))

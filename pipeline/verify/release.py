@@ -18,8 +18,8 @@ from pathlib import Path
 from pipeline.config import Signer
 from pipeline.errors import ConfigError
 from pipeline.fileio import MAX_TEXT_BYTES, read_bounded, sha256_file
-from pipeline.findings import StageResult
-from pipeline.record import RecordError, ReleaseRecord, parse_record
+from pipeline.findings import Location, StageResult
+from pipeline.record import PEP740, RecordError, ReleaseRecord, parse_record
 from pipeline.verify.checker import (
     DIGEST,
     MISSING_ARTIFACT,
@@ -189,11 +189,37 @@ def verify_record(
             expect_type=att.predicate_type,
             expect_subjects=att.subjects or None,
             source=source,
+            pep740=att.format == PEP740,
         )
     # What an attestation is *about*: every artifact except the files whose content is a predicate.
     required = [a for a in read if _key(a.path) not in sources]
     checker.require(require_attestations, required, record_path)
     _unlisted(checker, record_path, record)
+    _mcpb_blocks(checker, read)
     if record.instance == "sandbox":
         checker.result.notes.append("the release record says it was signed by the SANDBOX instance")
-    return checker.finish(len(record.artifacts))
+    result = checker.finish(len(record.artifacts))
+    from pipeline.provenance.server_json import MCPB_SIGNATURE
+
+    result.rules.append(MCPB_SIGNATURE)
+    return result
+
+
+def _mcpb_blocks(checker: Checker, read: Sequence[Artifact]) -> None:
+    """An `mcpb sign` block in a listed bundle is reported for information (severity info): the Sigstore
+    signature and attestation over its digest are the proof; the block never is."""
+    from pipeline.provenance.server_json import MCPB_SIGNATURE, mcpb_signature_block
+
+    for artifact in read:
+        try:
+            signed = artifact.name.endswith(".mcpb") and mcpb_signature_block(artifact.path)
+        except OSError:
+            continue  # the artifact's own read already said what is wrong with it
+        if signed:
+            checker.result.add(
+                MCPB_SIGNATURE.finding(
+                    f"{artifact.name} carries an MCPB_SIG_V1 block (not checked: never taken as proof; its "
+                    "Sigstore signature is)",
+                    location=Location(path=str(artifact.path)),
+                )
+            )

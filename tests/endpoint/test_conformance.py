@@ -82,6 +82,7 @@ def run_suite(url: str, scenario: str, out: Path) -> dict[str, bool]:
 
 
 @pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.slow
 def test_mcp_harden_and_the_conformance_suite_agree(
     mcp_server: Callable[..., McpDeployment], tmp_path: Path, fault: str | None
 ) -> None:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout, suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLE_SERVER, ROOT, CliResult
+from tests.conftest import EXAMPLE_SERVER, ROOT, CliResult, run_cli
 
 PY = sys.executable
 SERVERS = Path(__file__).resolve().parent / "servers"
@@ -29,12 +28,7 @@ EVERYTHING_BIN = ROOT / ".tools" / "npm" / "node_modules" / ".bin" / "mcp-server
 
 def cli(*args: str) -> CliResult:
     """`mcp-harden ARGS` in this process (the servers it starts are still real processes)."""
-    from pipeline.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(args))
-    return CliResult(code, out.getvalue(), err.getvalue())
+    return run_cli(*args)
 
 
 def report(result: CliResult) -> dict[str, Any]:

@@ -64,6 +64,7 @@ def test_claude_desktop_set_record(set_record: tuple[Path, Path]) -> None:
     assert [t["name"] for t in data["servers"]["weather"]["tools"]] == ["get_weather", "send_report"]
 
 
+@pytest.mark.slow
 def test_set_record_against_live_configuration(set_record: tuple[Path, Path], tmp_path: Path) -> None:
     config, out = set_record
     same = cli(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, run_cli
+from tests.conftest import CliResult, run_cli_process
 from tests.manifest.conftest import HOSTILE, PY, RUGPULL, cli, incomplete, raw_server, stage
 
 HANG = 1.5  # --timeout for servers that never answer
@@ -26,7 +26,7 @@ MARGIN = 4.0
 def capture(*target: str, tmp_path: Path, timeout: float) -> tuple[CliResult, float]:
     out = tmp_path / "never.json"
     started = time.monotonic()
-    result = run_cli(
+    result = run_cli_process(
         "manifest", "capture", "-o", str(out), "--timeout", f"{timeout:g}", "--format", "json", *target, timeout=60
     )  # fmt: skip
     elapsed = time.monotonic() - started
@@ -179,7 +179,7 @@ def test_diff_against_a_hanging_server_is_incomplete_not_clean(tmp_path: Path) -
     record = tmp_path / "pinned.json"
     assert cli("manifest", "capture", "-o", str(record), "--", PY, RUGPULL).code == 0
     started = time.monotonic()
-    result = run_cli(
+    result = run_cli_process(
         "manifest", "diff", str(record), "--timeout", "1", "--format", "json", "--", PY, HOSTILE, "hang"
     )
     assert time.monotonic() - started < 1 + MARGIN

@@ -49,8 +49,9 @@ def test_mcp_harden_slsa_provenance_is_a_pep740_attestation(tmp_path: Path) -> N
         record=tmp_path / "release" / "release.json",
         env=ENV,
     )
-    bundle = tmp_path / "release" / "slsa-provenance.intoto.sigstore.json"
+    bundle = wheel.with_name(wheel.name + ".provenance.sigstore.json")
     attestation = from_bundle(bundle.read_text())
+    assert attestation == json.loads(wheel.with_name(wheel.name + ".slsa.attestation").read_text())
     root = load_trusted_root(tmp_path / "sandbox" / "trusted_root.json")
     verified = verify_attestation(
         attestation,

@@ -5,10 +5,11 @@ offline: the repository's wheelhouse (provisioned by .ci/provision.py) and the l
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
+import json
 import os
 import shutil
-import subprocess
 import sys
 import textwrap
 import zipfile
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, run_cli
 
 OSV_DB = SHARED / "osv-pypa"
 PROJECT_NAME = "weather-notes-mcp"
@@ -213,22 +214,25 @@ def run_release_cli(
 def released(
     tmp_path_factory: pytest.TempPathFactory, offline_env: dict[str, str]
 ) -> tuple[Path, Path, Path]:
-    """The second project, released once with a wheelhouse (subprocess: a session fixture has no capsys).
-    Returns the project, its release folder and the sandbox folder."""
-    base = tmp_path_factory.mktemp("second")
-    project = write_project(base / "project")
-    out, sandbox = base / "release", base / "sandbox"
-    env = {**os.environ, **offline_env, "PYTHONPATH": str(ROOT)}
-    args = [*release_args(project, out, sandbox, "--wheelhouse"), "--json", str(base / "report.json")]
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    """The second project, released once with a wheelhouse (in this process, as run_cli runs the CLI), and
+    once per run: parallel workers (pytest-xdist) share it under a lock, in the run's temporary folder.
+    Returns the project, its release folder and the sandbox folder; the tests only read them."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    base = shared / "second-release"
+    project, out, sandbox = base / "project", base / "release", base / "sandbox"
+    outcome = base / "outcome.json"
+    with open(shared / "second-release.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker waits here while the first one builds
+        if not outcome.is_file():
+            shutil.rmtree(base, ignore_errors=True)
+            write_project(project)
+            args = [*release_args(project, out, sandbox, "--wheelhouse"), "--json", str(base / "report.json")]
+            result = run_cli(*args, env=offline_env, timeout=900)
+            outcome.write_text(json.dumps({"code": result.code, "log": result.out + result.err}))
+    made = json.loads(outcome.read_text())
+    assert made["code"] == 0, made["log"]
     return project, out, sandbox
 
 

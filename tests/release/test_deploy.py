@@ -104,6 +104,7 @@ def _run_init_container(release: Path, sandbox: Path, app: Path) -> subprocess.C
     )
 
 
+@pytest.mark.slow
 def test_dockerfile_installs_exactly_the_sbom_set_offline(released, tmp_path: Path) -> None:
     _, out, sandbox = released
     release = copy_release(out, tmp_path)
@@ -114,6 +115,7 @@ def test_dockerfile_installs_exactly_the_sbom_set_offline(released, tmp_path: Pa
     assert (target / "bin" / "weather-notes-mcp").is_file()  # the runtime stage's command
 
 
+@pytest.mark.slow
 def test_init_container_installs_exactly_the_sbom_set_offline(released, tmp_path: Path) -> None:
     _, out, sandbox = released
     release = copy_release(out, tmp_path)
@@ -167,6 +169,7 @@ def _no_wheelhouse(release: Path) -> str:
     [_extra_wheel, _swapped_wheel, _edited_lock, _hash_mismatch, _no_wheelhouse],
     ids=lambda f: f.__name__.strip("_"),
 )
+@pytest.mark.slow
 def test_a_tampered_release_is_refused_before_anything_is_installed(released, tmp_path: Path, tamper) -> None:
     _, out, sandbox = released
     release = copy_release(out, tmp_path)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 from tests.release.conftest import OSV_DB, write_project
 from tests.release.test_deploy import REPOSITORY, _env, _installed
@@ -35,6 +37,7 @@ def _last_line(proc: subprocess.CompletedProcess[str]) -> str:
     return lines[-1]
 
 
+@pytest.mark.slow
 def test_nox_release_on_any_project_and_the_users_noxfile(
     tmp_path: Path, offline_env: dict[str, str]
 ) -> None:

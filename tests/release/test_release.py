@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from packaging.utils import canonicalize_name
 
 from pipeline.release import parse_lock
@@ -18,6 +19,7 @@ def sbom_set(sbom: Path) -> dict[str, str]:
     return {canonicalize_name(c["name"]): c["version"] for c in parts}
 
 
+@pytest.mark.slow
 def test_every_stage_passes_on_a_hatchling_project(released: tuple[Path, Path, Path]) -> None:
     _, out, _ = released
     report = json.loads((out.parent / "report.json").read_text())

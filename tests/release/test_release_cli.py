@@ -53,6 +53,7 @@ def test_later_stages_without_a_build_could_not_check_and_say_why(
     ]
 
 
+@pytest.mark.slow
 def test_a_server_nobody_said_how_to_start_is_named_as_such(
     tmp_path: Path, offline_env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -105,6 +106,7 @@ def test_a_lock_that_is_not_ours_is_refused(tmp_path: Path, text: str) -> None:
         parse_lock(path)
 
 
+@pytest.mark.slow
 def test_the_built_wheel_is_installed_not_a_same_named_one_on_pips_path(
     tmp_path: Path, offline_env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

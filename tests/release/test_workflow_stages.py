@@ -10,11 +10,14 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, run_cli
 from tests.release.conftest import OSV_DB, write_project
 from tests.test_workflows import _run_action
 
 
+@pytest.mark.slow
 def test_release_action_split_across_jobs(tmp_path: Path, offline_env: dict[str, str]) -> None:
     project = write_project(tmp_path / "project")
     env = {

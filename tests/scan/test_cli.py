@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.manifest.record import build_record, build_set, dumps
-from tests.conftest import EXAMPLE_SERVER, CliResult, assert_one_line_error
+from tests.conftest import EXAMPLE_SERVER, CliResult, assert_one_line_error, run_cli
 from tests.scan.corpus_util import load_corpus, raw_server
 
 PY = sys.executable
@@ -21,12 +19,7 @@ POISONED = str(Path(__file__).resolve().parent / "poisoned_server.py")
 
 def cli(*args: str) -> CliResult:
     """`mcp-harden ARGS` in this process (a stdio server it starts is still a real process)."""
-    from pipeline.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(args))
-    return CliResult(code, out.getvalue(), err.getvalue())
+    return run_cli(*args)
 
 
 def _stage(result: CliResult) -> dict[str, Any]:

@@ -69,6 +69,7 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, ob
 
 
 @pytest.mark.parametrize("name", list(SERVERS))
+@pytest.mark.slow
 def test_real_server_scans_without_high_findings(name: str, captured: dict[str, dict[str, object]]) -> None:
     stage = scan_record(captured[name])
     assert stage.summary["tools"] >= 1
@@ -82,6 +83,7 @@ def test_real_server_scans_without_high_findings(name: str, captured: dict[str, 
         assert finding.evidence and finding.fix == SPECS[finding.rule_id].fix
 
 
+@pytest.mark.slow
 def test_all_real_servers_as_one_client_configuration(captured: dict[str, dict[str, object]]) -> None:
     """As --client-config scans them: each server's text is also read against the others' real tool names
     (shadowing, duplicate names); still nothing at high."""

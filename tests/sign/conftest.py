@@ -33,13 +33,20 @@ ENV = {
 }
 
 
-def make_wheel(path: Path, version: str = "1.0.0", extra: str = "") -> Path:
-    """A tiny but real wheel: module, METADATA, WHEEL and RECORD with sha256 entries."""
+def _metadata(version: str, readme: str | None) -> str:
+    text = f"Metadata-Version: 2.1\nName: demo-server\nVersion: {version}\n"
+    if readme is not None:  # the long description is the message body, after a blank line
+        text += f"Description-Content-Type: text/markdown\n\n{readme}"
+    return text
+
+
+def make_wheel(path: Path, version: str = "1.0.0", extra: str = "", readme: str | None = None) -> Path:
+    """A tiny but real wheel: module, METADATA (with `readme` as its long description), WHEEL and RECORD."""
     name = "demo_server"
     dist = f"{name}-{version}.dist-info"
     files = {
         f"{name}/__init__.py": f"VERSION = {version!r}\n{extra}".encode(),
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: demo-server\nVersion: {version}\n".encode(),
+        f"{dist}/METADATA": _metadata(version, readme).encode(),
         f"{dist}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = ""
@@ -56,6 +63,48 @@ def make_wheel(path: Path, version: str = "1.0.0", extra: str = "") -> Path:
     return path
 
 
+def make_sdist(path: Path, version: str = "1.0.0", readme: str | None = None) -> Path:
+    """A real sdist: `demo_server-VERSION/` with PKG-INFO (carrying `readme`), pyproject.toml and the module."""
+    import io
+    import tarfile
+
+    top = f"demo_server-{version}"
+    files = {
+        f"{top}/PKG-INFO": _metadata(version, readme),
+        f"{top}/pyproject.toml": f'[project]\nname = "demo-server"\nversion = "{version}"\n',
+        f"{top}/demo_server/__init__.py": f"VERSION = {version!r}\n",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as archive:
+        for arc, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(arc)
+            info.size, info.mtime = len(data), 1767225600
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def make_mcpb(path: Path, name: str = "demo-server", version: str = "1.0.0") -> Path:
+    """A real MCP bundle: a zip with manifest.json (MCPB manifest 0.2 fields) and the server's entry point."""
+    manifest = {
+        "manifest_version": "0.2",
+        "name": name,
+        "version": version,
+        "description": "A demo MCP server",
+        "author": {"name": "mcp-harden tests"},
+        "server": {
+            "type": "python",
+            "entry_point": "server/main.py",
+            "mcp_config": {"command": "python", "args": ["${__dirname}/server/main.py"]},
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest, indent=2))
+        zf.writestr("server/main.py", "print('demo')\n")
+    return path
+
+
 @dataclass
 class Release:
     root: Path  # folder holding everything
@@ -66,7 +115,8 @@ class Release:
     sbom: Path
     manifest: Path
     record: Path
-    provenance: Path
+    provenance: Path  # the wheel's own SLSA provenance bundle (one subject)
+    blob_provenance: Path
     sbom_attestation: Path
     manifest_attestation: Path
     other_trusted_root: Path
@@ -126,7 +176,8 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
         sbom=sbom,
         manifest=manifest,
         record=record,
-        provenance=rel / "slsa-provenance.intoto.sigstore.json",
+        provenance=dist / (wheel.name + ".provenance.sigstore.json"),
+        blob_provenance=dist / (blob.name + ".provenance.sigstore.json"),
         sbom_attestation=rel / "sbom.intoto.sigstore.json",
         manifest_attestation=rel / "tool-manifest.intoto.sigstore.json",
         other_trusted_root=other,
@@ -149,4 +200,16 @@ def vectors() -> Path:
     return VECTORS
 
 
-__all__ = ["ENV", "IDENTITY", "REF", "REPO", "SANDBOX_ISSUER", "SHA", "WORKFLOW", "Release", "make_wheel"]
+__all__ = [
+    "ENV",
+    "IDENTITY",
+    "REF",
+    "REPO",
+    "SANDBOX_ISSUER",
+    "SHA",
+    "WORKFLOW",
+    "Release",
+    "make_mcpb",
+    "make_sdist",
+    "make_wheel",
+]

@@ -53,22 +53,44 @@ def test_identity_pattern(release: Release) -> None:
 
 
 def test_each_attestation_type(release: Release) -> None:
-    for path, kind, predicate in [
-        (release.provenance, "slsa-provenance", SLSA_PROVENANCE),
-        (release.sbom_attestation, "sbom", CYCLONEDX_BOM),
-        (release.manifest_attestation, "tool-manifest", TOOL_MANIFEST),
+    both = {release.wheel.name, release.blob.name}
+    for paths, kind, predicate, names in [
+        ([release.provenance], "slsa-provenance", SLSA_PROVENANCE, [{release.wheel.name}]),
+        (
+            [release.provenance, release.blob_provenance],
+            "slsa-provenance",
+            SLSA_PROVENANCE,
+            [{release.wheel.name}, {release.blob.name}],
+        ),
+        ([release.sbom_attestation], "sbom", CYCLONEDX_BOM, [both]),
+        ([release.manifest_attestation], "tool-manifest", TOOL_MANIFEST, [both]),
     ]:
+        artifacts = [release.wheel] if len(names) == 1 and names[0] != both else [release.wheel, release.blob]
         result = verify_artifacts(
-            [release.wheel, release.blob],
+            artifacts,
             signers=[GITHUB_POLICY],
             trusted_root=release.trusted_root,
-            attestations=[path],
+            attestations=paths,
             require_attestations=[kind],
         )
         assert _passed(result), (kind, [f.title for f in result.findings])
-        payload = json.loads(base64.b64decode(json.loads(path.read_text())["dsseEnvelope"]["payload"]))
-        assert payload["predicateType"] == predicate
-        assert {s["name"] for s in payload["subject"]} == {release.wheel.name, release.blob.name}
+        for path, expected in zip(paths, names, strict=True):
+            payload = json.loads(base64.b64decode(json.loads(path.read_text())["dsseEnvelope"]["payload"]))
+            assert payload["predicateType"] == predicate
+            assert {s["name"] for s in payload["subject"]} == expected
+
+
+def test_one_provenance_does_not_cover_another_file(release: Release) -> None:
+    """Per-file provenance: the wheel's attestation says nothing about the blob."""
+    result = verify_artifacts(
+        [release.wheel, release.blob],
+        signers=[GITHUB_POLICY],
+        trusted_root=release.trusted_root,
+        attestations=[release.provenance],
+        require_attestations=["slsa-provenance"],
+    )
+    assert [f.rule_id for f in result.findings] == ["MH-VERIFY-SUBJECT"]
+    assert release.blob.name in result.findings[0].title
 
 
 def test_provenance_content(release: Release) -> None:
@@ -92,7 +114,12 @@ def test_provenance_content(release: Release) -> None:
 def test_release_record_round_trip(release: Release) -> None:
     record = json.loads(release.record.read_text())
     assert record["sandbox"] is True and record["signer"]["identity"] == IDENTITY
-    assert {a["kind"] for a in record["attestations"]} == {"slsa-provenance", "sbom", "tool-manifest"}
+    assert {a["kind"] for a in record["attestations"]} == {
+        "slsa-provenance",
+        "pypi-publish",
+        "sbom",
+        "tool-manifest",
+    }
     result = verify_record(
         release.record,
         signers=[GITHUB_POLICY],

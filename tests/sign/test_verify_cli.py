@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
+from tests.conftest import run_cli
 from tests.sign.conftest import ENV, REPO, SANDBOX_ISSUER, Release
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,12 @@ def test_verify_record_ok(release: Release, capsys) -> None:
     )
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["exit_code"] == 0
-    assert report["stages"][0]["summary"]["attestations"] == ["sbom", "slsa-provenance", "tool-manifest"]
+    assert report["stages"][0]["summary"]["attestations"] == [
+        "pypi-publish",
+        "sbom",
+        "slsa-provenance",
+        "tool-manifest",
+    ]
 
 
 def test_verify_sandbox_instance_defaults(release: Release, capsys, monkeypatch) -> None:
@@ -168,52 +173,29 @@ def test_truncated_bundle_exit_1_one_line(release: Release, tmp_path: Path, caps
     assert code == 1 and finding["rule_id"] == "MH-VERIFY-BUNDLE" and "\n" not in finding["title"]
 
 
-def test_sign_then_verify_via_subprocess(tmp_path: Path, release: Release) -> None:
+def test_sign_then_verify_from_the_command_line(tmp_path: Path, release: Release) -> None:
+    """`mcp-harden sign` then `mcp-harden verify` with the CI's environment, as a user types them."""
     artifact = tmp_path / "server.mcpb"
     artifact.write_bytes(b"PK\x03\x04 not really a zip")
-    env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
     sandbox = str(release.sandbox)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "sign",
-            "--instance",
-            "sandbox",
-            "--sandbox-dir",
-            sandbox,
-            str(artifact),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
+    done = run_cli(
+        "sign", "--instance", "sandbox", "--sandbox-dir", sandbox, str(artifact), env=ENV, cwd=tmp_path
     )
-    assert done.returncode == 0, done.stderr
-    assert "SANDBOX SIGNATURES" in done.stdout
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "verify",
-            str(artifact),
-            "--trusted-root",
-            str(release.trusted_root),
-            "--repository",
-            REPO,
-            "--trigger",
-            "release",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
+    assert done.code == 0, done.err
+    assert "SANDBOX SIGNATURES" in done.out
+    done = run_cli(
+        "verify",
+        str(artifact),
+        "--trusted-root",
+        str(release.trusted_root),
+        "--repository",
+        REPO,
+        "--trigger",
+        "release",
+        env=ENV,
         cwd=tmp_path,
-        timeout=60,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.code == 0, done.out + done.err
 
 
 def test_sign_errors(tmp_path: Path, capsys, monkeypatch) -> None:
