@@ -11,7 +11,6 @@ imported (`pipeline._compat.pip_audit_interface`), not its HTTP services.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 from typing import Any
 
@@ -22,7 +21,6 @@ from pipeline.audit.osvdb import OsvDatabase, _version
 from pipeline.errors import CheckError
 
 _api = pip_audit_interface()
-_log = logging.getLogger(__name__)
 VulnerabilityService: Any = _api.VulnerabilityService
 
 
@@ -61,7 +59,9 @@ def _result(record: dict[str, Any], name: str) -> Any:
     """The record as pip-audit's result for package `name` (canonical), or None where pip-audit skips it."""
     schema = _parsed(record.get("schema_version", "1.0.0"))  # absent means 1.0.0, as the OSV schema says
     if schema.major != 1:
-        _log.warning("unsupported OSV schema version %s in %s", schema, record["id"])
+        import logging
+
+        logging.getLogger(__name__).warning("unsupported OSV schema version %s in %s", schema, record["id"])
         return None
     if record.get("withdrawn") is not None:
         return None

@@ -24,10 +24,7 @@ import functools
 import hashlib
 import json
 import os
-import secrets
-import shutil
 import stat
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,6 +316,8 @@ def _records(path: Path) -> Iterator[tuple[str, Iterator[tuple[str, bytes]]]]:
         listing = _walk_records(path)
         yield _folder_key(path, listing), _read_files(path, [name for name, _ in listing])
         return
+    import zipfile
+
     from pipeline.fileio import open_regular
 
     with open_regular(path, what="offline vulnerability database") as handle:
@@ -392,9 +391,11 @@ def _read_files(path: Path, names: list[str]) -> Iterator[tuple[str, bytes]]:
         yield name, read_bounded(path / name, what="OSV record", limit=MAX_ENTRY_BYTES)
 
 
-def _read_zip(path: Path, zf: zipfile.ZipFile, names: list[str]) -> Iterator[tuple[str, bytes]]:
+def _read_zip(path: Path, zf: Any, names: list[str]) -> Iterator[tuple[str, bytes]]:
     """Each record's bytes, at most MAX_ENTRY_BYTES of them: a zip entry is read through its
     decompressing stream with that cap (the header's sizes are the archive's claim, not a bound)."""
+    import zipfile
+
     for name in names:
         where = f"{path}/{name}"
         try:
@@ -478,6 +479,9 @@ class _Index:
     @staticmethod
     def write(path: Path, built: _Built) -> None:
         """Write the index beside the last one, then swap it in. Failing only costs the next run speed."""
+        import secrets
+        import shutil
+
         folder = _index_folder(path)
         tmp = CACHE_DIR / f".{folder.name}.{secrets.token_hex(8)}.tmp"
         old = CACHE_DIR / f".{folder.name}.{secrets.token_hex(8)}.old"
