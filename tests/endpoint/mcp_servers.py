@@ -222,6 +222,7 @@ def start_mcp(
     era: str = "both",
     modern_fault: str | None = None,
     auth: bool = True,
+    wrap: Callable[[Any], Any] | None = None,
 ) -> McpDeployment:
     """The official SDK server with bearer auth and audience-checking token verifier, configured right
     (explicit Host/Origin allowlist of its own https origin, audience validation on, HSTS) or with one fault."""
@@ -295,6 +296,8 @@ def start_mcp(
         app = _OfflineAccess(app)
     if fault != "no-hsts" and pki is not None:
         app = _Hsts(app)
+    if wrap is not None:  # a fault the SDK cannot be configured into, as ASGI middleware around it
+        app = wrap(app)
     deployment = McpDeployment(url, issuer, str(pki.ca_file) if pki else None, fault)
     deployment.servers.append(serve_asgi(app, mcp_sock, pki))
     deployment.servers.append(
