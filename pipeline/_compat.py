@@ -8,8 +8,61 @@ instead of a stage at run time. Imports happen inside the functions: `--help` st
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NamedTuple
+
+PIP_AUDIT_INTERFACE = "pip_audit._service.interface"
+
+
+class PipAuditInterface(NamedTuple):
+    """pip-audit's service interface: the types a `VulnerabilityService` takes and gives."""
+
+    ResolvedDependency: Any
+    VulnerabilityResult: Any
+    VulnerabilityService: Any
+    ServiceError: type[Exception]
+
+
+def pip_audit_interface() -> PipAuditInterface:
+    """The interface module alone, without the HTTP services its package imports.
+
+    `pip_audit/_service/__init__.py` imports every service, and with them requests, urllib3, CacheControl and
+    pip-api (about 0.3 s, most of an offline audit). `interface.py` needs only the standard library and
+    packaging. It is loaded here under its own name and kept in `sys.modules`, so a later
+    `import pip_audit._service` (the online services) finds it there: the classes are the same objects."""
+    module = sys.modules.get(PIP_AUDIT_INTERFACE)
+    if module is None:
+        module = _load_submodule_alone(PIP_AUDIT_INTERFACE)
+    return PipAuditInterface(
+        module.ResolvedDependency,
+        module.VulnerabilityResult,
+        module.VulnerabilityService,
+        module.ServiceError,
+    )
+
+
+def _load_submodule_alone(name: str) -> ModuleType:
+    """Module `name` (a file inside an installed package) executed without its package's `__init__`."""
+    import importlib.util
+
+    top, _, rest = name.partition(".")
+    root = importlib.util.find_spec(top)
+    if root is None or not root.submodule_search_locations:
+        raise ImportError(f"{top} is not installed")
+    path = Path(next(iter(root.submodule_search_locations)), *rest.split(".")).with_suffix(".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{name} not found at {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 class PipAuditApi(NamedTuple):

@@ -70,3 +70,28 @@ def test_pip_api_learns_the_same_pip_version_without_a_subprocess() -> None:
         [sys.executable, "-m", "pip", "--version"], capture_output=True, text=True, check=True
     ).stdout.split()[1]
     assert shimmed.stdout.strip() == printed
+
+
+def test_pip_audit_interface_alone_is_the_interface_its_services_use() -> None:
+    """The interface module loaded without its package's `__init__` (no HTTP services imported), then the
+    package imported as the online audit does: one module, the same classes, the services built on them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pipeline._compat import pip_audit_interface, pip_audit_api\n"
+        "alone = pip_audit_interface()\n"
+        "assert 'requests' not in sys.modules and 'pip_audit._service.osv' not in sys.modules, 'HTTP imported'\n"
+        "api = pip_audit_api()\n"
+        "import pip_audit._service as package\n"
+        "assert package.VulnerabilityService is alone.VulnerabilityService\n"
+        "assert package.ResolvedDependency is alone.ResolvedDependency is api.ResolvedDependency\n"
+        "assert package.ServiceError is alone.ServiceError is api.ServiceError\n"
+        "assert issubclass(api.OsvService, alone.VulnerabilityService)\n"
+        "assert alone.VulnerabilityResult.create(['GHSA-x', 'PYSEC-1'], 'd', [], None).id == 'PYSEC-1'\n"
+        "assert callable(alone.VulnerabilityService._parse_rfc3339)\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.stdout.strip() == "ok", proc.stderr

@@ -4,9 +4,9 @@ expiry, fixed versions, and the VEX entry of each vulnerability."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
-from pipeline.audit.services import RecordingSession
 from pipeline.audit.sources import Dependency
 from pipeline.audit.vex import fix_text, vex_entry
 from pipeline.config import Ignore, Policy
@@ -35,12 +35,15 @@ RULES = [AUDIT_VULN, AUDIT_IGNORE_EXPIRED]
 
 def judge(
     answers: list[tuple[Dependency, list[Any]]],
-    recorder: RecordingSession,
+    records: Mapping[str, dict[str, Any]],
     policy: Policy,
     today: dt.date,
     result: StageResult,
+    *,
+    want_vex: bool = True,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Add a finding per vulnerability (and per expired ignore) to `result`; return the count and VEX."""
+    """Add a finding per vulnerability (and per expired ignore) to `result`; return the count and the VEX
+    entries (none unless `want_vex`)."""
     from pipeline.audit.severity import record_severity
 
     settings = policy.audit
@@ -51,9 +54,7 @@ def judge(
         for vuln in vulns:
             count += 1
             ids = {vuln.id, *vuln.aliases}
-            raw = next(
-                (recorder.records[i] for i in [vuln.id, *sorted(vuln.aliases)] if i in recorder.records), {}
-            )
+            raw = next((records[i] for i in [vuln.id, *sorted(vuln.aliases)] if i in records), {})
             severity, how = record_severity(raw)
             if severity is None:
                 severity, how = (
@@ -100,7 +101,8 @@ def judge(
                     },
                 )
             )
-            vex.append(vex_entry(vuln, raw, dep, severity, ignore, suppressed, fixes))
+            if want_vex:
+                vex.append(vex_entry(vuln, raw, dep, severity, ignore, suppressed, fixes))
     for ignore in settings.ignore:
         if id(ignore) not in used:
             result.notes.append(f"ignore {ignore.id} matched nothing: remove it if the dependency is gone")

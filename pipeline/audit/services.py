@@ -1,21 +1,19 @@
 """The vulnerability data an audit queries, behind pip-audit's own `VulnerabilityService` interface.
 
-Online: pip-audit's OSV service (osv.dev or another OSV API) or its PyPI service. Offline: the same OSV service
-class answering from the local database in process: its HTTP session is replaced by one that reads the
-database directly, so the records go through exactly pip-audit's conversion (ids, aliases, fix versions,
-withdrawn entries) with no server, no socket and no HTTP cache in between. The loopback server remains for
-`mcp-harden vulndb serve` (plain `pip-audit --osv-url`).
+Online: pip-audit's OSV service (osv.dev or another OSV API) or its PyPI service, their HTTP session wrapped
+to keep the raw records. Offline: `offline.OfflineOsvService`, reading the local database in this process
+(no server, no socket, no HTTP client imported). The loopback server remains for `mcp-harden vulndb serve`
+(plain `pip-audit --osv-url`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.audit.osvdb import OsvDatabase, answer_query
+from pipeline.audit.osvdb import OsvDatabase
 from pipeline.config import AuditSection, Policy
 from pipeline.errors import CheckError, ConfigError
 
@@ -49,7 +47,7 @@ def check_db_age(db: OsvDatabase, max_days: int) -> int:
 
 
 class RecordingSession:
-    """Wraps a service's HTTP session to keep the raw OSV answers, whose severities pip-audit drops."""
+    """Wraps an online service's HTTP session to keep the raw OSV answers, whose severities pip-audit drops."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -69,89 +67,21 @@ class RecordingSession:
         return getattr(self.inner, name)
 
 
-class _Answer:
-    """What pip-audit's OSV service reads of an HTTP response."""
-
-    status_code = 200
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self._body = body
-
-    def raise_for_status(self) -> None:
-        return None
-
-    def json(self) -> dict[str, Any]:
-        return self._body
-
-
-class DatabaseSession:
-    """An OSV API `post` answered from the local database in this process."""
-
-    def __init__(self, db: OsvDatabase) -> None:
-        self.db = db
-
-    def post(self, url: str, data: str | bytes | None = None, **_: Any) -> _Answer:
-        query = json.loads(data or "{}")
-        body = answer_query(self.db, query)
-        return _Answer({"vulns": [_readable(v) for v in body["vulns"]]} if body else body)
-
-
-def _readable(record: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the record without `fixed` events whose version PEP 440 cannot read (pip-audit's conversion
-    raises on one, and loses the whole package's answer); the record's other facts are kept as they are."""
-    from packaging.version import InvalidVersion, Version
-
-    def readable(event: Any) -> bool:
-        if not isinstance(event, dict) or "fixed" not in event:
-            return True
-        try:
-            Version(str(event["fixed"]))
-        except InvalidVersion:
-            return False
-        return True
-
-    affected = []
-    for entry in record.get("affected") or []:
-        if isinstance(entry, dict):
-            ranges = [
-                {**rng, "events": [e for e in rng.get("events") or [] if readable(e)]}
-                if isinstance(rng, dict)
-                else rng
-                for rng in entry.get("ranges") or []
-            ]
-            entry = {**entry, "ranges": ranges}
-        affected.append(entry)
-    return {**record, "affected": affected}
-
-
-def offline_service(db: OsvDatabase) -> Any:
-    """pip-audit's `OsvService`, querying `db` in process."""
-    from pipeline._compat import pip_audit_api
-
-    osv_service = pip_audit_api().OsvService
-    service = osv_service.__new__(osv_service)  # its __init__ only builds the HTTP session replaced here
-    service.session = DatabaseSession(db)
-    service.timeout = None
-    service.osv_url = f"offline:{db.path}"
-    return service
-
-
 @dataclass
 class OpenService:
-    """A vulnerability service ready to query, what it is (for messages), and notes for the report."""
+    """A vulnerability service ready to query, what it is (for messages), the raw OSV records it answered
+    with (by id and alias: filled as it is queried), the errors that mean "could not query", and notes."""
 
     service: Any  # a pip-audit VulnerabilityService
     where: str
-    recorder: RecordingSession
+    records: dict[str, dict[str, Any]]
+    errors: tuple[type[BaseException], ...]
     notes: list[str] = field(default_factory=list)
 
 
 def open_service(policy: Policy, offline_db: Path | None = None, osv_url: str | None = None) -> OpenService:
     """The service the policy (and the command line) chose: offline database, OSV API or PyPI."""
-    from pipeline._compat import pip_audit_api
-
     settings: AuditSection = policy.audit
-    api = pip_audit_api()
     notes: list[str] = []
     if offline_db is None and settings.offline_db:
         offline_db = policy.resolve_path(settings.offline_db)
@@ -160,15 +90,26 @@ def open_service(policy: Policy, offline_db: Path | None = None, osv_url: str | 
             "audit.service is offline but no offline database is given (--offline-db PATH or audit.offline_db)"
         )
     if offline_db is not None:
+        from pipeline._compat import pip_audit_interface
+        from pipeline.audit.offline import OfflineOsvService
+
         db = OsvDatabase.open(offline_db)
-        service: Any = offline_service(db)
-        where = f"offline database {offline_db} ({db.records} records, newest {db.newest_modified or '?'})"
         age = check_db_age(db, settings.max_db_age_days)
         notes.append(
             f"offline database {offline_db}: newest record modified {db.newest_modified} ({age} days ago; "
             f"audit.max_db_age_days is {settings.max_db_age_days})"
         )
-    elif settings.service == "pypi" and osv_url is None:
+        offline = OfflineOsvService(db)
+        where = f"offline database {offline_db} ({db.records} records, newest {db.newest_modified or '?'})"
+        return OpenService(offline, where, offline.records, (pip_audit_interface().ServiceError,), notes)
+    # Online: pip-audit's own HTTP services (and requests) are imported only here.
+    from requests import RequestException
+
+    from pipeline._compat import pip_audit_api
+
+    api = pip_audit_api()
+    service: Any
+    if settings.service == "pypi" and osv_url is None:
         service = api.PyPIService(timeout=math.ceil(settings.timeout))
         where = "PyPI's JSON API"
     else:
@@ -177,4 +118,4 @@ def open_service(policy: Policy, offline_db: Path | None = None, osv_url: str | 
         where = f"OSV at {url}"
     recorder = RecordingSession(service.session)
     service.session = recorder
-    return OpenService(service, where, recorder, notes)
+    return OpenService(service, where, recorder.records, (api.ServiceError, RequestException), notes)

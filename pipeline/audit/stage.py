@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.audit.judge import RULES, judge
-from pipeline.audit.services import open_service
+from pipeline.audit.services import OpenService, open_service
 from pipeline.audit.sources import Dependency, DependencySource, RequirementsSource, SbomSource
 from pipeline.audit.vex import write_vex
 from pipeline.config import Policy
@@ -41,11 +41,13 @@ def run_audit(
         deps = source.collect()
         chosen = open_service(policy, offline_db, osv_url)
         result.notes += chosen.notes
-        answers = query_all(chosen.service, deps, chosen.where, source.where)
+        answers = query_all(chosen, deps, source.where)
     except CheckError as exc:
         result.error = str(exc)
         return result
-    count, vex = judge(answers, chosen.recorder, policy, today or dt.date.today(), result)
+    count, vex = judge(
+        answers, chosen.records, policy, today or dt.date.today(), result, want_vex=vex_output is not None
+    )
     result.summary = {
         "dependencies_audited": len(answers),
         "vulnerabilities": count,
@@ -57,20 +59,18 @@ def run_audit(
     return result
 
 
-def query_all(
-    service: Any, deps: list[Dependency], where: str, source: str
-) -> list[tuple[Dependency, list[Any]]]:
+def query_all(chosen: OpenService, deps: list[Dependency], source: str) -> list[tuple[Dependency, list[Any]]]:
     """Every dependency's vulnerabilities; any one that could not be queried stops the audit (CheckError)."""
     from packaging.version import InvalidVersion, Version
-    from requests import RequestException
 
-    from pipeline._compat import pip_audit_api
+    from pipeline._compat import pip_audit_interface
 
-    api = pip_audit_api()
+    resolved = pip_audit_interface().ResolvedDependency
+    service, where = chosen.service, chosen.where
     answers: list[tuple[Dependency, list[Any]]] = []
     for dep in deps:
         try:
-            spec = api.ResolvedDependency(name=dep.name, version=Version(dep.version))
+            spec = resolved(name=dep.name, version=Version(dep.version))
         except InvalidVersion:
             raise CheckError(
                 f"{dep.name} has a version pip-audit cannot read: {dep.version}", where=source
@@ -82,7 +82,7 @@ def query_all(
                 f"could not audit {dep.name}=={dep.version}: {where} answered with a record pip-audit cannot read "
                 f"({exc}); nothing was checked for it"
             ) from None
-        except (api.ServiceError, RequestException) as exc:
+        except chosen.errors as exc:
             raise CheckError(
                 f"could not audit {dep.name}=={dep.version}: {where} {_why(exc)}; without vulnerability "
                 "data nothing was checked. For air-gapped builds pass --offline-db PATH (a folder or zip of "

@@ -15,7 +15,8 @@ from pipeline.findings import Severity, StageResult
 def fix_text(version: str, fixes: list[Any]) -> str:
     from packaging.version import Version
 
-    newer = sorted(v for v in fixes if v > Version(version))
+    current = Version(version)
+    newer = sorted(v for v in fixes if v > current)
     if newer:
         return f"upgrade to {newer[0]} or later" + (
             f" (fixed in: {', '.join(map(str, fixes))})" if len(fixes) > 1 else ""

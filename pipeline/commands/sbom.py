@@ -65,16 +65,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where to write the SBOM (default: sbom.cdx.json)",
     )
     parser.add_argument("--timeout", type=seconds, default=600.0, help="seconds pip may take to resolve")
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="show where it is on stderr even off a terminal (on a terminal it always does)",
+    )
 
 
 def run(args: argparse.Namespace, policy: Policy) -> Report | int:
     from pipeline.fileio import read_bounded
     from pipeline.findings import Report
+    from pipeline.progress import Progress, wanted
     from pipeline.sbom import run_sbom
 
     if args.requirements is not None:  # pip reads it: refuse a FIFO or a device here, named
         read_bounded(args.requirements, what="requirements file", limit=8 << 20)
 
+    progress = Progress(1, enabled=wanted(args.progress))
+    progress.begin("sbom")
     stage = run_sbom(
         policy=policy,
         output=args.sbom_output,
@@ -84,7 +92,9 @@ def run(args: argparse.Namespace, policy: Policy) -> Report | int:
         dist=args.dist,
         root=args.root,
         timeout=args.timeout,
+        progress=progress,
     )
+    progress.end(stage.status(policy.fail_on).value)
     return Report(stages=[stage])
 
 

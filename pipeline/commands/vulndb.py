@@ -8,6 +8,7 @@ from pipeline.commands import CommandSpec
 
 if TYPE_CHECKING:
     from pipeline.config import Policy
+    from pipeline.progress import Progress
 
 from pipeline.bounds import port, seconds
 
@@ -55,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="status exits 1 when the newest record is older than this (default: audit.max_db_age_days)",
     )
     add_hidden_alias(parser, "--max-age-days", max_age)  # the old name
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="update: show where it is on stderr even off a terminal (on a terminal it always does)",
+    )
 
 
 def run(args: argparse.Namespace, policy: Policy) -> int:
@@ -69,7 +75,9 @@ def run(args: argparse.Namespace, policy: Policy) -> int:
     if path is None:
         raise UsageError("name the database with --offline-db PATH or audit.offline_db in the policy")
     if args.action == "update":
-        return _update(path, args.source_url, args.timeout)
+        from pipeline.progress import Progress, wanted
+
+        return _update(path, args.source_url, args.timeout, Progress(3, enabled=wanted(args.progress)))
     db = OsvDatabase.open(path)
     if args.action == "serve":
         from pipeline.audit.server import LocalOsvServer
@@ -95,27 +103,35 @@ def run(args: argparse.Namespace, policy: Policy) -> int:
     return 0
 
 
-def _update(path: Path, url: str, timeout: float) -> int:
+def _update(path: Path, url: str, timeout: float, progress: Progress) -> int:
+    """Download to a side file, check every entry, then replace the database and index it (the per-package
+    cache the audit reads), saying where it is on a terminal: download, check, index."""
     import sys
     import time
     import zipfile
 
     import requests
 
-    from pipeline.errors import CheckError, UsageError
+    from pipeline.audit.osvdb import OsvDatabase
+    from pipeline.errors import CheckError, HardenError, UsageError
 
     if path.exists() and path.is_dir():
         raise UsageError("update writes a zip; give a .zip path", where=str(path))
     tmp = path.with_name(path.name + ".download")
+    progress.begin("download")
     try:
         with requests.get(url, stream=True, timeout=timeout) as response:
             response.raise_for_status()
             path.parent.mkdir(parents=True, exist_ok=True)
             deadline = time.monotonic() + DOWNLOAD_DEADLINE_FACTOR * timeout
             size = 0
+            length = response.headers.get("Content-Length", "")
+            of = f" of {int(length) / (1 << 20):.1f}" if length.isdigit() else ""
+            progress.step(f"from {url}")
             with open(tmp, "wb") as handle:
                 for chunk in response.iter_content(1 << 20):
                     size += len(chunk)
+                    progress.tick(f"{size / (1 << 20):.1f}{of} MiB")
                     if size > MAX_DOWNLOAD_BYTES or time.monotonic() > deadline:
                         raise CheckError(
                             f"the download is larger than {MAX_DOWNLOAD_BYTES >> 20} MiB or slower than "
@@ -123,7 +139,10 @@ def _update(path: Path, url: str, timeout: float) -> int:
                             where=url,
                         )
                     handle.write(chunk)
-        _check_download(tmp, url)
+        progress.end(f"{size / (1 << 20):.1f} MiB")
+        progress.begin("check")
+        _check_download(tmp, url, progress)
+        progress.end("every entry reads back with its CRC")
     except CheckError:
         tmp.unlink(missing_ok=True)
         raise
@@ -137,11 +156,18 @@ def _update(path: Path, url: str, timeout: float) -> int:
         tmp.unlink(missing_ok=True)
         raise CheckError("the download is not a zip (the existing database is kept)", where=url) from None
     tmp.replace(path)
-    print(f"updated {path} from {url}", file=sys.stderr)
+    progress.begin("index")
+    progress.step(f"indexing {path} by package")
+    try:
+        db = OsvDatabase.open(path)
+    except HardenError as exc:
+        raise CheckError(f"the downloaded database is in place but does not load: {exc}") from None
+    progress.end(f"{db.records} records for {db.packages} packages")
+    print(f"updated {path} from {url}: {db.records} records for {db.packages} packages", file=sys.stderr)
     return 0
 
 
-def _check_download(zip_path: Path, url: str) -> None:
+def _check_download(zip_path: Path, url: str, progress: Progress) -> None:
     """Every entry's CRC, as `testzip` would check it, but each entry read at most to the database's
     per-entry cap: a zip bomb from the network costs its cap, not its claimed size."""
     import zipfile
@@ -155,7 +181,8 @@ def _check_download(zip_path: Path, url: str) -> None:
             raise CheckError(
                 f"the download has more than {MAX_ENTRIES} entries (the existing database is kept)", where=url
             )
-        for info in infos:
+        for number, info in enumerate(infos, 1):
+            progress.tick(f"{number} of {len(infos)} entries")
             read = 0
             with zf.open(info) as entry:
                 while chunk := entry.read(1 << 20):

@@ -62,6 +62,7 @@ class McpCheck(AuthChecks, SessionChecks, MetadataChecks):  # SessionChecks brin
         auth_required = first.status in (401, 403) or discover.status in (401, 403)
         self.summary["authentication"] = "required" if auth_required else "none"
         token = self.creds.token
+        challenged = first  # the unauthenticated answer: its challenge names the resource metadata
         if auth_required:
             challenged = first if first.status in (401, 403) else discover
             self._check_unauthenticated(challenged)
@@ -122,7 +123,7 @@ class McpCheck(AuthChecks, SessionChecks, MetadataChecks):  # SessionChecks brin
             if usable:
                 self._check_tools(token)
         self.era, self._tag = spoken[0], ""
-        self._check_metadata(first, auth_required)
+        self._check_metadata(challenged, auth_required)  # not `first`: with a token that is a 200
         self._cleanup(token)
 
     def _reachability(self) -> tuple[Probe, Probe]:

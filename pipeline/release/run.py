@@ -164,9 +164,13 @@ def _sbom(options: ReleaseOptions, layout: Layout, policy: Policy, progress: Pro
 
     _discard(layout.sbom, layout.lock, layout.wheelhouse)
     wheel = layout.wheel()
-    progress.step(f"resolving {wheel.name} with pip")
     stage = run_sbom(
-        policy=policy, output=layout.sbom, project_dir=wheel, dist=layout.dist, timeout=options.timeout
+        policy=policy,
+        output=layout.sbom,
+        project_dir=wheel,
+        dist=layout.dist,
+        timeout=options.timeout,
+        progress=progress,
     )
     if stage.error is not None or not layout.sbom.is_file():
         return stage

@@ -10,6 +10,7 @@ from pipeline.config import SBOM_ELEMENTS, Policy
 from pipeline.errors import CheckError, UsageError
 from pipeline.fileio import write_atomic
 from pipeline.findings import Location, Severity, StageResult
+from pipeline.progress import QUIET, Progress
 from pipeline.rules import declare
 from pipeline.sbom.build import DECLARED_ROOT
 
@@ -94,6 +95,7 @@ def run_sbom(
     dist: Path | None = None,
     root: str | None = None,
     timeout: float = 600.0,
+    progress: Progress = QUIET,
 ) -> StageResult:
     from pipeline.sbom.build import ROOT_HINT, build_bom, dist_files, parse_root, serialize
     from pipeline.sbom.resolve import load_pip_report, parse_report, run_pip_report
@@ -108,17 +110,26 @@ def run_sbom(
         raise UsageError(str(exc)) from None
     result = StageResult(stage="sbom", rules=RULES)
     try:
+
+        def collected(count: int, line: str) -> None:
+            words = line.split()
+            progress.tick(f"{count} packages collected ({Path(words[1]).name if len(words) > 1 else line})")
+
         if pip_report is not None:
             source = str(pip_report)
+            progress.step(f"reading pip's report {pip_report}")
             report = load_pip_report(pip_report)
         elif requirements is not None:
             source = str(requirements)
-            report = run_pip_report(["-r", str(requirements)], timeout=timeout)
+            progress.step(f"resolving {requirements} with pip")
+            report = run_pip_report(["-r", str(requirements)], timeout=timeout, on_package=collected)
         else:
             target = project_dir or Path(".")
             source = str(target / "pyproject.toml") if target.is_dir() else str(target)
-            report = run_pip_report([str(target)], timeout=timeout)
+            progress.step(f"resolving {target.name or target} with pip")
+            report = run_pip_report([str(target)], timeout=timeout, on_package=collected)
         resolution = parse_report(report, source)
+        progress.step(f"resolved {len(resolution.packages)} packages; building the SBOM")
         if resolution.licenses_from_wheels:
             result.notes.append(
                 f"the pip report (pip {resolution.pip_version or '?'}) lacked the PEP 639 license fields of "
@@ -146,6 +157,7 @@ def run_sbom(
         result.error = str(exc)
         return result
     document = json.loads(text)
+    progress.step(f"checking {len(document.get('components', []))} components against CycloneDX 1.6")
     errors = schema_errors(document)
     for error in errors:
         result.add(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
@@ -95,48 +96,98 @@ def _installed_pip() -> str:
         return ""
 
 
+MAX_REPORT_BYTES = 256 << 20  # pip's report for a few hundred packages is a few MiB
+COLLECTED = ("Collecting ", "Processing ")  # pip's line for each package the resolver takes up
+
+
 def run_pip_report(
-    targets: list[str], *, timeout: float = 600.0, python: str = sys.executable
+    targets: list[str],
+    *,
+    timeout: float = 600.0,
+    python: str = sys.executable,
+    on_package: Callable[[int, str], None] | None = None,
 ) -> dict[str, Any]:
     """Resolve `targets` (a project folder, a wheel, or `-r FILE`) with `python`'s pip, installing nothing.
 
     `-I` keeps the project's folder (a `pip/` there) and PYTHON* variables from choosing which pip runs.
-    The floor is checked before (mcp-harden's own pip) and after, on the version the report names."""
+    The floor is checked before (mcp-harden's own pip) and after, on the version the report names.
+    pip writes its report to a file and its log to stdout, read as it comes: `on_package(count, line)` hears
+    of each package the resolver collects (the progress of a resolution that can take a minute)."""
+    import tempfile
+
+    from pipeline.fileio import read_bounded
+
     if python == sys.executable:
         installed = _installed_pip()
         if pip_drops_pep639(installed):
             raise _pip_floor_error(installed, python)
-    cmd = [
-        python,
-        "-I",
-        "-m",
-        "pip",
-        "install",
-        "--dry-run",
-        "--ignore-installed",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--report",
-        "-",
-        *targets,
-    ]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise CheckError(f"pip did not resolve {' '.join(targets)} within {timeout:.0f} s") from None
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CheckError(
-            f"pip could not resolve {' '.join(targets)} (is the package index reachable?): {last}"
-        )
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        raise CheckError("pip's installation report is not JSON") from None
+    with tempfile.TemporaryDirectory(prefix="mcp-harden-pip-") as folder:
+        report_path = Path(folder) / "report.json"
+        cmd = [python, "-I", "-m", "pip", "install", "--dry-run", "--ignore-installed"]
+        cmd += [
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "off",
+            "--report",
+            str(report_path),
+            *targets,
+        ]
+        returncode, errors = _run_pip(cmd, timeout, on_package or (lambda count, line: None), targets)
+        if returncode != 0:
+            last = (errors.strip().splitlines() or ["no output"])[-1]
+            raise CheckError(
+                f"pip could not resolve {' '.join(targets)} (is the package index reachable?): {last}"
+            )
+        try:
+            report = json.loads(
+                read_bounded(report_path, what="pip's installation report", limit=MAX_REPORT_BYTES)
+            )
+        except ValueError:
+            raise CheckError("pip's installation report is not JSON") from None
     made_by = str(report.get("pip_version", "")) if isinstance(report, dict) else ""
     if pip_drops_pep639(made_by):
         raise _pip_floor_error(made_by, python)
     return report  # type: ignore[no-any-return]
+
+
+def _run_pip(
+    cmd: list[str], timeout: float, on_package: Callable[[int, str], None], targets: list[str]
+) -> tuple[int, str]:
+    """Run pip with its stdout read line by line (collected packages counted) and the tail of its stderr
+    kept; killed at `timeout`. Returns the exit status and that tail."""
+    import threading
+    from collections import deque
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    tail: deque[str] = deque(maxlen=40)
+    assert proc.stdout is not None and proc.stderr is not None
+
+    def read_log() -> None:
+        count = 0
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.startswith(COLLECTED):
+                count += 1
+                on_package(count, line.strip())
+
+    def read_errors() -> None:
+        for line in proc.stderr:  # type: ignore[union-attr]
+            tail.append(line[:2000])
+
+    readers = [threading.Thread(target=f, daemon=True) for f in (read_log, read_errors)]
+    for reader in readers:
+        reader.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise CheckError(f"pip did not resolve {' '.join(targets)} within {timeout:.0f} s") from None
+    finally:
+        for reader in readers:
+            reader.join(timeout=5)
+        proc.stdout.close()
+        proc.stderr.close()
+    return proc.returncode, "".join(tail)
 
 
 def load_pip_report(path: Path) -> dict[str, Any]:

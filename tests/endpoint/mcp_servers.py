@@ -228,6 +228,7 @@ def start_mcp(
     era: str = "both",
     modern_fault: str | None = None,
     auth: bool = True,
+    wrap: Callable[[Any], Any] | None = None,
     start: bool = True,
 ) -> McpDeployment:
     """The official SDK server with bearer auth and audience-checking token verifier, configured right
@@ -303,6 +304,8 @@ def start_mcp(
         app = _OfflineAccess(app)
     if fault != "no-hsts" and pki is not None:
         app = _Hsts(app)
+    if wrap is not None:  # a fault the SDK cannot be configured into, as ASGI middleware around it
+        app = wrap(app)
     deployment = McpDeployment(url, issuer, str(pki.ca_file) if pki else None, fault)
     as_app = authorization_server_app(issuer, s256=as_s256, variant=as_variant)
     if not start:
