@@ -222,3 +222,34 @@ def osv_pypa() -> Path:
     if not path.is_dir():
         pytest.skip("../shared/vectors/osv-pypa is absent: the real-advisory extras need it")
     return path
+
+
+def serve_bytes(body: bytes, status: int = 200, path: str = "/PyPI/all.zip") -> tuple[Any, str]:
+    """An HTTP server on 127.0.0.1 answering every GET with `status` and `body`; (server, URL of `path`).
+    The caller shuts it down."""
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+
+@pytest.fixture(scope="session")
+def wheelhouse() -> Path:
+    """The wheels `.ci/provision.py` gathered for offline resolutions (built on first use)."""
+    sys.path.insert(0, str(ROOT / ".ci"))
+    try:
+        import provision  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    return Path(provision.wheelhouse())

@@ -11,12 +11,11 @@ import subprocess
 import sys
 import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, serve_bytes
 
 RECORDS = 300  # enough entries for the check step to have something to count
 
@@ -69,33 +68,10 @@ def _osv_zip() -> bytes:
 
 @pytest.fixture
 def osv_url():
-    body = _osv_zip()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/PyPI/all.zip"
+    server, url = serve_bytes(_osv_zip())
+    yield url
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def wheelhouse() -> Path:
-    sys.path.insert(0, str(ROOT / ".ci"))
-    try:
-        import provision  # type: ignore[import-not-found]
-    finally:
-        sys.path.pop(0)
-    return Path(provision.wheelhouse())
 
 
 def _sbom_args(wheelhouse: Path, out: Path) -> tuple[list[str], dict[str, str]]:

@@ -5,26 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipeline.sbom import completeness
 from pipeline.sbom.validate import schema_errors
-from tests.conftest import EXAMPLE_SERVER, ROOT, assert_one_line_error, run_cli
-
-
-@pytest.fixture(scope="session")
-def wheelhouse() -> Path:
-    """The example server's wheel, every dependency's and the build backends', fetched once like any package
-    install by .ci/provision.py (which `nox -s tests` runs first); the tests then resolve with --no-index."""
-    sys.path.insert(0, str(ROOT / ".ci"))
-    try:
-        import provision  # type: ignore[import-not-found]
-    finally:
-        sys.path.pop(0)
-    return Path(provision.wheelhouse())
+from tests.conftest import EXAMPLE_SERVER, assert_one_line_error, run_cli
 
 
 def _offline_env(wheelhouse: Path) -> dict[str, str]:

@@ -21,7 +21,7 @@ from pipeline.sbom import run_sbom
 from pipeline.sbom.resolve import run_pip_report
 from pipeline.sbom.wheelmeta import PIP_PEP639, pip_drops_pep639
 from tests.conftest import run_cli
-from tests.test_sbom import _offline_env, _wheel, wheelhouse  # noqa: F401  (fixture)
+from tests.test_sbom import _offline_env, _wheel
 
 
 def _pip_version(python: Path | str) -> str:
@@ -44,7 +44,7 @@ def seeded_python(tmp_path_factory) -> Path:
     return python
 
 
-def _report(python: Path | str, wheelhouse: Path, out: Path) -> Path:  # noqa: F811
+def _report(python: Path | str, wheelhouse: Path, out: Path) -> Path:
     env = {**os.environ, **_offline_env(wheelhouse)}
     pip = [str(python), "-m", "pip", "install", "--dry-run", "--ignore-installed", "-q"]
     subprocess.run(
@@ -63,7 +63,7 @@ def _licenses(sbom: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_same_licenses_under_the_seeded_pip_and_a_current_one(seeded_python, wheelhouse, tmp_path):  # noqa: F811
+def test_same_licenses_under_the_seeded_pip_and_a_current_one(seeded_python, wheelhouse, tmp_path):
     old = _report(seeded_python, wheelhouse, tmp_path / "old.json")
     assert json.loads(old.read_text())["pip_version"] == _pip_version(seeded_python)
     current = _report(sys.executable, wheelhouse, tmp_path / "current.json")
@@ -83,7 +83,7 @@ def test_same_licenses_under_the_seeded_pip_and_a_current_one(seeded_python, whe
 
 
 @pytest.mark.slow
-def test_resolution_refuses_a_pip_that_drops_pep639(seeded_python, wheelhouse, monkeypatch):  # noqa: F811
+def test_resolution_refuses_a_pip_that_drops_pep639(seeded_python, wheelhouse, monkeypatch):
     for key, value in _offline_env(wheelhouse).items():
         monkeypatch.setenv(key, value)
     with pytest.raises(CheckError) as caught:
@@ -92,7 +92,7 @@ def test_resolution_refuses_a_pip_that_drops_pep639(seeded_python, wheelhouse, m
     assert _pip_version(seeded_python) in message and f"pip>={PIP_PEP639}" in message
 
 
-def test_resolution_uses_mcp_hardens_own_pip_not_one_in_the_project_folder(wheelhouse, tmp_path, monkeypatch):  # noqa: F811
+def test_resolution_uses_mcp_hardens_own_pip_not_one_in_the_project_folder(wheelhouse, tmp_path, monkeypatch):
     """`python -m pip` would put the current folder first on sys.path: a `pip/` there would run instead."""
     fake = tmp_path / "pip"
     fake.mkdir()
@@ -108,7 +108,7 @@ def test_resolution_uses_mcp_hardens_own_pip_not_one_in_the_project_folder(wheel
 
 
 @pytest.mark.slow
-def test_a_wheel_whose_sha256_differs_from_the_report_is_not_read(seeded_python, wheelhouse, tmp_path):  # noqa: F811
+def test_a_wheel_whose_sha256_differs_from_the_report_is_not_read(seeded_python, wheelhouse, tmp_path):
     """Licenses must describe the bytes the SBOM names: with a report hash that does not match the wheel,
     the licenses stay missing, and the default policy reports it (licenses is required by default)."""
     report = json.loads(_report(seeded_python, wheelhouse, tmp_path / "old.json").read_text())
@@ -126,7 +126,7 @@ def test_a_wheel_whose_sha256_differs_from_the_report_is_not_read(seeded_python,
     assert any("1 package(s) may have license fields" in note for note in stage["notes"])
 
 
-def test_a_report_that_lost_the_fields_is_filled_whatever_pip_it_names(wheelhouse, tmp_path):  # noqa: F811
+def test_a_report_that_lost_the_fields_is_filled_whatever_pip_it_names(wheelhouse, tmp_path):
     """Independently of the pip version: a current report stripped of one package's license fields (another
     tool, an edit) still gets them from the wheel whose sha256 it records."""
     report = json.loads(_report(sys.executable, wheelhouse, tmp_path / "current.json").read_text())

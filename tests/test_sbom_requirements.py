@@ -15,10 +15,10 @@ import yaml
 
 from pipeline.commands.sbom import EXAMPLES
 from tests.conftest import assert_one_line_error, run_cli
-from tests.test_sbom import _offline_env, wheelhouse  # noqa: F401  (fixture)
+from tests.test_sbom import _offline_env
 
 
-def _pins(wheelhouse: Path, *names: str) -> str:  # noqa: F811
+def _pins(wheelhouse: Path, *names: str) -> str:
     lines = []
     for name in names:
         wheel = next(wheelhouse.glob(f"{name}-*.whl"))
@@ -47,7 +47,7 @@ def fresh_osv(osv_pypa, tmp_path_factory) -> Path:
     return target
 
 
-def test_the_help_example_then_an_offline_audit(wheelhouse, fresh_osv, tmp_path):  # noqa: F811
+def test_the_help_example_then_an_offline_audit(wheelhouse, fresh_osv, tmp_path):
     args = _help_example()
     assert args[:3] == ["sbom", "--requirements", "requirements.txt"] and "--root" in args
     (tmp_path / "requirements.txt").write_text(_pins(wheelhouse, "starlette", "idna"))
@@ -88,7 +88,7 @@ def test_requirements_without_root_says_to_give_it(tmp_path):
         ("my-server==not-a-version", "is not a version"),
     ],
 )
-def test_a_bad_root_is_a_usage_error(wheelhouse, tmp_path, root, says):  # noqa: F811
+def test_a_bad_root_is_a_usage_error(wheelhouse, tmp_path, root, says):
     (tmp_path / "requirements.txt").write_text(_pins(wheelhouse, "idna"))
     result = run_cli(
         "sbom",
@@ -103,7 +103,7 @@ def test_a_bad_root_is_a_usage_error(wheelhouse, tmp_path, root, says):  # noqa:
     assert says in assert_one_line_error(result)
 
 
-def test_a_resolved_package_as_root_keeps_its_metadata(wheelhouse, tmp_path):  # noqa: F811
+def test_a_resolved_package_as_root_keeps_its_metadata(wheelhouse, tmp_path):
     (tmp_path / "requirements.txt").write_text(_pins(wheelhouse, "starlette", "idna"))
     result = run_cli(
         "sbom",
@@ -120,7 +120,7 @@ def test_a_resolved_package_as_root_keeps_its_metadata(wheelhouse, tmp_path):  #
     assert "properties" not in root  # not a declared root
 
 
-def test_a_declared_root_is_held_to_the_other_elements(wheelhouse, tmp_path):  # noqa: F811
+def test_a_declared_root_is_held_to_the_other_elements(wheelhouse, tmp_path):
     """Its own licenses and hashes cannot come from package metadata; every other component still needs them."""
     (tmp_path / "requirements.txt").write_text(_pins(wheelhouse, "idna"))
     result = run_cli(

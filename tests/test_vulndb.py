@@ -9,14 +9,12 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, serve_bytes
 
 
 def _record(modified: str) -> dict:
@@ -40,22 +38,6 @@ def _zip(modified: str) -> bytes:
     return buffer.getvalue()
 
 
-def _serve(body: bytes, status: int = 200) -> tuple[HTTPServer, str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/PyPI/all.zip"
-
-
 def test_status_says_age_and_fails_when_stale(tmp_path):
     fresh = tmp_path / "fresh.zip"
     fresh.write_bytes(_zip(dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
@@ -68,7 +50,7 @@ def test_status_says_age_and_fails_when_stale(tmp_path):
 
 
 def test_update_downloads_and_replaces(tmp_path):
-    server, url = _serve(_zip("2026-01-01T00:00:00Z"))
+    server, url = serve_bytes(_zip("2026-01-01T00:00:00Z"))
     try:
         db = tmp_path / "osv.zip"
         result = run_cli("vulndb", "update", "--offline-db", str(db), "--source-url", url)
@@ -84,7 +66,7 @@ def test_failed_update_keeps_the_existing_database(tmp_path, status):
     db = tmp_path / "osv.zip"
     db.write_bytes(_zip("2025-01-01T00:00:00Z"))
     before = db.read_bytes()
-    server, url = _serve(b"<html>not a zip</html>", status=status)
+    server, url = serve_bytes(b"<html>not a zip</html>", status=status)
     try:
         result = run_cli("vulndb", "update", "--offline-db", str(db), "--source-url", url)
     finally:
@@ -109,7 +91,7 @@ def test_update_with_no_network_is_exit_3(tmp_path):
     assert result.code == 3
 
 
-def test_plain_pip_audit_against_vulndb_serve(tmp_path):
+def test_plain_pip_audit_against_vulndbserve_bytes(tmp_path):
     """The database served on loopback is a working OSV API for pip-audit's own CLI."""
     if shutil.which("pip-audit") is None and not (Path(sys.executable).parent / "pip-audit").exists():
         pytest.fail("pip-audit is a dependency of mcp-harden and must be installed")

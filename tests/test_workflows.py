@@ -18,7 +18,6 @@ from pipeline.cli import build_parser
 from pipeline.workflows import parse, rules
 from pipeline.workflows.yamlmap import YList, YMap
 from tests.conftest import ROOT
-from tests.test_sbom import wheelhouse  # noqa: F401 - the fixture
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONS = sorted((ROOT / "github-actions").glob("*/action.yml"))
@@ -369,7 +368,7 @@ def _run_action(stage: str, given: dict[str, str], env: dict[str, str], cwd: Pat
 
 
 @pytest.mark.slow
-def test_composite_actions_run_on_the_example_server(tmp_path: Path, wheelhouse: Path) -> None:  # noqa: F811
+def test_composite_actions_run_on_the_example_server(tmp_path: Path, wheelhouse: Path) -> None:
     """sbom → manifest + scan → sign (sandbox) → verify, through the actions' own scripts and the real CLI."""
     import json
     import os

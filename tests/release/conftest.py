@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import textwrap
 import zipfile
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHARED, run_cli
+from tests.conftest import SHARED, run_cli
 
 OSV_DB = SHARED / "osv-pypa"
 PROJECT_NAME = "weather-notes-mcp"
@@ -79,16 +78,6 @@ def make_wheel(
             zipfile.ZipInfo(f"{dist_info}/RECORD", (2026, 1, 1, 0, 0, 0)), "\n".join(lines) + "\n"
         )
     return path
-
-
-@pytest.fixture(scope="session")
-def wheelhouse() -> Path:
-    sys.path.insert(0, str(ROOT / ".ci"))
-    try:
-        import provision  # type: ignore[import-not-found]
-    finally:
-        sys.path.pop(0)
-    return Path(provision.wheelhouse())
 
 
 @pytest.fixture(scope="session")
