@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import build_parser
-from tests.conftest import run_cli
-from tests.test_vulndb import _serve, _zip
+from tests.conftest import run_cli, serve_bytes
+from tests.test_vulndb import _zip
 
 # Renamed options: (command, new name, old name).
 RENAMED = [
@@ -47,7 +47,7 @@ def test_new_and_old_names_give_the_same_answer(tmp_path, db_option, age_option)
 @pytest.mark.parametrize("url_option", ["--source-url", "--url"])
 def test_update_source_under_either_name(tmp_path, url_option):
     today = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    server, url = _serve(_zip(today))
+    server, url = serve_bytes(_zip(today))
     try:
         result = run_cli("vulndb", "update", "--offline-db", str(tmp_path / "osv.zip"), url_option, url)
     finally:

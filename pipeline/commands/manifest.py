@@ -61,6 +61,13 @@ def add_target_options(parser: argparse.ArgumentParser, *, inner: bool = False) 
         "(ROLE=env:NAME) to capture and pin one tool list per role",
         **keep,
     )
+    parser.add_argument(
+        "--role-tokens",
+        metavar="env:NAME",
+        help="tokens per role from the environment variable NAME, one ROLE=TOKEN a line (as a CI secret "
+        "holds them); the same as a --token ROLE=TOKEN for each line",
+        **keep,
+    )
     parser.add_argument("--ca-file", metavar="FILE", help="CA bundle to trust for --url (PEM)", **keep)
     parser.add_argument(
         "--header", action="append", metavar="'NAME: VALUE'", help="extra HTTP header (repeatable)", **keep
@@ -170,15 +177,46 @@ def reparse(args: argparse.Namespace, own: Any, *, report_file: bool) -> list[st
     return list(args.positionals)
 
 
-def split_tokens(values: list[str] | None) -> tuple[str | None, dict[str, str] | None]:
-    """`--token` values: one unnamed token (else $MCP_HARDEN_TOKEN), or one `ROLE=TOKEN` per role.
-    A value is a role's when it starts with a role name and `=`; `env:NAME` never does."""
+def role_token_lines(source: str | None) -> list[str]:
+    """`--role-tokens env:NAME`: the variable's lines, each `ROLE=TOKEN` (blank lines skipped). Only the
+    `env:` form, so that no token is ever on a command line."""
+    from pipeline.errors import UsageError
+    from pipeline.manifest.record import ROLE_NAME
+
+    if source is None:
+        return []
+    name = source.removeprefix("env:")
+    if name == source or not name:
+        raise UsageError("--role-tokens takes env:NAME (a variable holding ROLE=TOKEN lines)", where=source)
+    if name not in os.environ:
+        raise UsageError(f"--role-tokens: ${name} is not set", where=source)
+    lines = [line.strip() for line in os.environ[name].splitlines() if line.strip()]
+    for number, line in enumerate(lines, 1):
+        role, sep, token = line.partition("=")
+        if not (sep and token and ROLE_NAME.fullmatch(role)):
+            raise UsageError(f"--role-tokens: line {number} of ${name} is not ROLE=TOKEN", where=source)
+    if not lines:
+        raise UsageError(f"--role-tokens: ${name} holds no ROLE=TOKEN line", where=source)
+    return lines
+
+
+def split_tokens(
+    values: list[str] | None, role_lines: list[str] | None = None
+) -> tuple[str | None, dict[str, str] | None]:
+    """`--token` values: one unnamed token (else $MCP_HARDEN_TOKEN), or one `ROLE=TOKEN` per role (from
+    `--token` or the `--role-tokens` lines). A value is a role's when it starts with a role name and `=`;
+    `env:NAME` never does. A line from `--role-tokens` is the token itself, never `env:` again."""
     from pipeline.commands import secret_value
     from pipeline.errors import UsageError
     from pipeline.manifest.record import ROLE_NAME
 
     named: dict[str, str] = {}
     unnamed: list[str] = []
+    for line in role_lines or []:
+        role, _, token = line.partition("=")
+        if role in named:
+            raise UsageError(f"role {role} is given twice", where="--role-tokens")
+        named[role] = token
     for value in values or []:
         role, sep, token = value.partition("=")
         if sep and ROLE_NAME.fullmatch(role):
@@ -208,7 +246,7 @@ def targets_from(
     from pipeline.manifest import HttpTarget, StdioTarget
     from pipeline.manifest.clientconfig import load_client_config
 
-    token, args.roles = split_tokens(args.token)
+    token, args.roles = split_tokens(args.token, role_token_lines(getattr(args, "role_tokens", None)))
     if args.roles is not None and not (roles_ok and args.url):
         raise UsageError(
             f"{what}: tokens per role (--token ROLE=TOKEN) need --url and manifest capture or diff"

@@ -25,6 +25,7 @@ from pipeline.manifest.record import (
     load,
 )
 from pipeline.sign import sign_files
+from tests.conftest import assert_one_line_error
 from tests.endpoint.mcp_servers import _bind, serve_asgi
 from tests.manifest.conftest import cli, kinds, stage
 from tests.sign.conftest import ENV, IDENTITY, SANDBOX_ISSUER, Release, release  # noqa: F401
@@ -218,6 +219,60 @@ def test_a_role_token_taken_from_the_environment(pinned: Path, monkeypatch: pyte
         )  # fmt: skip
     assert result.code == 0, result.out + result.err
     assert ADMIN not in result.out and READER not in result.out
+
+
+def test_role_tokens_from_one_variable_as_a_ci_secret_holds_them(
+    pinned: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROLE_LINES", f"\nadmin={ADMIN}\r\n  \nreader={READER}\n")
+    with role_server() as url:
+        result = cli("manifest", "diff", str(pinned), "--url", url, "--role-tokens", "env:ROLE_LINES")
+    assert result.code == 0, result.out + result.err
+    assert ADMIN not in result.out + result.err and READER not in result.out + result.err
+
+
+@pytest.mark.parametrize(
+    ("source", "lines", "message"),
+    [
+        ("ROLE_LINES", f"admin={ADMIN}", "takes env:NAME"),
+        ("env:MCP_HARDEN_NO_SUCH_VARIABLE", None, "$MCP_HARDEN_NO_SUCH_VARIABLE is not set"),
+        ("env:ROLE_LINES", f"admin={ADMIN}\n{READER}", "line 2 of $ROLE_LINES is not ROLE=TOKEN"),
+        ("env:ROLE_LINES", "admin=", "line 1 of $ROLE_LINES is not ROLE=TOKEN"),
+        ("env:ROLE_LINES", f"admin={ADMIN}\nadmin={READER}", "role admin is given twice"),
+        ("env:ROLE_LINES", " \n", "holds no ROLE=TOKEN line"),
+    ],
+)
+def test_role_tokens_usage_errors(
+    source: str, lines: str | None, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if lines is not None:
+        monkeypatch.setenv("ROLE_LINES", lines)
+    out = tmp_path / "m"
+    result = cli(
+        "manifest", "capture", "--url", "http://127.0.0.1:9/mcp", "--role-tokens", source, "-o", str(out)
+    )
+    assert result.code == 2, result.out + result.err
+    assert message in assert_one_line_error(result)
+    assert ADMIN not in result.err and READER not in result.err and not out.exists()
+
+
+def test_the_manifest_action_pins_one_list_per_role(pinned: Path, tmp_path: Path) -> None:
+    """The composite action's own script, given `role-tokens` as a workflow passes a secret."""
+    import os
+    import sys
+
+    from tests.test_workflows import _run_action
+
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "GITHUB_STEP_SUMMARY": os.devnull}
+    record = tmp_path / "mcp-manifest.json"
+    with role_server() as url:
+        given = {"url": url, "role-tokens": f"admin={ADMIN}\nreader={READER}\n", "record": str(record)}
+        captured = _run_action("manifest", {**given, "scan": "false", "summary": "false"}, env, tmp_path)
+        assert captured["run.exit-code"] == "0", captured["run.log"]
+        assert load(record)["digest"] == load(pinned)["digest"]
+        diffed = _run_action("manifest", {**given, "mode": "diff", "summary": "false"}, env, tmp_path)
+    assert diffed["run.exit-code"] == "0", diffed["run.log"]
+    assert ADMIN not in captured["run.log"] + diffed["run.log"]
 
 
 def test_a_failed_role_capture_writes_nothing(tmp_path: Path) -> None:
