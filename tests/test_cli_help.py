@@ -86,3 +86,16 @@ def test_help_after_the_double_dash_belongs_to_the_server(tmp_path):
     )
     assert result.code != 0
     assert "usage: mcp-harden" not in result.out
+
+
+def _shape(parser: argparse.ArgumentParser) -> list[tuple[tuple[str, ...], str, object]]:
+    return [(tuple(a.option_strings), a.dest, a.default) for a in parser._actions]
+
+
+@pytest.mark.parametrize("name", sorted(name for name, _ in _subparsers(build_parser())))
+def test_a_subcommand_built_alone_is_the_one_the_full_parser_has(name):
+    """`main` builds only the subcommand it was given (start-up): that parser must be the full one's."""
+    full = dict(_subparsers(build_parser()))[name]
+    alone = dict(_subparsers(build_parser(only=name)))
+    assert _shape(alone[name]) == _shape(full)
+    assert all(len(sub._actions) == 1 for other, sub in alone.items() if other != name)  # just -h

@@ -452,7 +452,7 @@ def _verify(options: ReleaseOptions, layout: Layout, policy: Policy) -> StageRes
         "--sandbox-dir",
         str(_sandbox_dir(options, policy)),
     ]
-    args = build_parser().parse_args(argv)
+    args = build_parser(only="verify").parse_args(argv)
     report = args._module.run(args, policy)
     stage: StageResult = report.stages[0]
     return stage
