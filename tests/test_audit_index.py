@@ -31,7 +31,7 @@ from packaging.version import InvalidVersion, Version
 
 from pipeline.audit import osvdb
 from pipeline.audit.osvdb import OsvDatabase
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -281,6 +281,32 @@ def test_an_index_others_can_write_is_neither_read_nor_written(
     assert OsvDatabase.open(db_dir).index is None
     private_cache.chmod(0o700)
     assert OsvDatabase.open(db_dir).index is not None
+
+
+def test_an_unusable_cache_is_said_in_the_audit_report(
+    osv_pypa: Path, tmp_path: Path, private_cache: Path
+) -> None:
+    """Not used is not silent: the audit's notes say why every run is slow and how to fix it."""
+    db_dir = _django(osv_pypa, tmp_path)
+    (tmp_path / "req.txt").write_text("django==1.11\n")
+    policy = tmp_path / "p.yaml"
+    policy.write_text("audit:\n  max_db_age_days: 100000\n")
+    argv = ("audit", "-r", str(tmp_path / "req.txt"), "--offline-db", str(db_dir), "--policy", str(policy))
+    assert osvdb.cache_refused() is None  # not there yet
+    run_cli(*argv, "--format", "json")  # builds the index
+    assert osvdb.cache_refused() is None
+    private_cache.chmod(0o777)
+    try:
+        refused = osvdb.cache_refused()
+        assert refused is not None and str(private_cache) in refused
+        result = run_cli(*argv, "--format", "json")
+        assert result.code == 1, result.err  # django 1.11 is vulnerable: the verdict does not change
+        (stage,) = json.loads(result.out)["stages"]
+        assert refused in stage["notes"]
+    finally:
+        private_cache.chmod(0o700)
+    result = run_cli(*argv, "--format", "json")
+    assert not any("index cache" in note for note in json.loads(result.out)["stages"][0]["notes"])
 
 
 def test_a_package_name_never_names_a_file(tmp_path: Path, private_cache: Path) -> None:

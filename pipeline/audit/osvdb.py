@@ -422,6 +422,17 @@ def _file_name(package: str) -> str:
     return hashlib.sha256(package.encode()).hexdigest()[:40] + ".json"
 
 
+def cache_refused() -> str | None:
+    """Why the index cache is not used, when it exists but others could write to it (then every run parses
+    the whole database: the answers stay right, only slower); None when it is usable or not there yet."""
+    if not CACHE_DIR.exists() or _private(CACHE_DIR):
+        return None
+    return (
+        f"the index cache {CACHE_DIR} is not used (not this user's, or writable by others): every run parses "
+        f"the whole database; `chmod go-w {CACHE_DIR}` (or remove it) makes audits fast again"
+    )
+
+
 def _private(folder: Path) -> bool:
     """A folder of this user's that no one else can write to (nor replace a file in)."""
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.audit.osvdb import OsvDatabase
+from pipeline.audit.osvdb import OsvDatabase, cache_refused
 from pipeline.config import AuditSection, Policy
 from pipeline.errors import CheckError, ConfigError
 
@@ -99,6 +99,8 @@ def open_service(policy: Policy, offline_db: Path | None = None, osv_url: str | 
             f"offline database {offline_db}: newest record modified {db.newest_modified} ({age} days ago; "
             f"audit.max_db_age_days is {settings.max_db_age_days})"
         )
+        if db.index is None and (refused := cache_refused()):
+            notes.append(refused)
         offline = OfflineOsvService(db)
         where = f"offline database {offline_db} ({db.records} records, newest {db.newest_modified or '?'})"
         return OpenService(offline, where, offline.records, (pip_audit_interface().ServiceError,), notes)
