@@ -1,4 +1,5 @@
-"""The corpus (two halves, split once: `tuning.yaml` and the held-out `test.yaml`), and turning an item (a tool,
+"""The corpus (two halves, split once: `tuning.yaml` and the held-out `test.yaml`; and blind referee sets),
+and turning an item (a tool,
 a description, server instructions, a prompt or a resource) into a record."""
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from pipeline.manifest.record import build_record
 
 CORPUS = Path(__file__).parent / "corpus"
 HALVES = ("tuning", "test")
+# Referee sets written blind (by someone who read neither the rules nor the corpus), each on the day its name
+# gives: reported beside the halves, never tuned on. Once rules are changed after looking at one, it stops
+# being blind and a new one is written.
+BLIND = ("blind-2026-12-02",)
 
 
 def load_half(half: str) -> list[dict[str, Any]]:

@@ -7,13 +7,14 @@ and held to a floor, so a change that loses generality fails here.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from pipeline.findings import Severity
 from pipeline.scan import scan_record
-from tests.scan.corpus_util import load_corpus, load_half, record_for
+from tests.scan.corpus_util import BLIND, load_corpus, load_half, record_for
 
 TUNING = load_half("tuning")
 TEST = load_half("test")
@@ -84,3 +85,17 @@ def test_whole_tuning_half_as_one_set_record() -> None:
     flagged = {f.properties["server"] for f in stage.findings if f.severity >= Severity.HIGH}
     assert flagged == set(records)
     assert stage.summary["servers"] == len(HOSTILE)
+
+
+@pytest.mark.parametrize("name", BLIND)
+def test_blind_referee_sets_are_well_formed_and_apart(name: str) -> None:
+    """A blind set (written without reading the rules or the corpus) is reported beside the halves, never
+    tuned on: well-formed, many languages, and sharing no id with the corpus."""
+    items = load_half(name)
+    ids = [i["id"] for i in items]
+    assert len(ids) == len(set(ids)) and not set(ids) & {i["id"] for i in TUNING + TEST}
+    assert {i["expect"] for i in items} == {"hostile", "benign"}
+    kinds = ("description", "tool", "instructions", "prompt", "resource")
+    assert all(sum(k in i for k in kinds) == 1 for i in items)
+    assert all(i.get("class") and i.get("after") for i in items if i["expect"] == "hostile")
+    assert sum(1 for i in items if not json.dumps(i, ensure_ascii=False).isascii()) >= 40
