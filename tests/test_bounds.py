@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, assert_one_line_error, run_cli, run_cli_process
+from tests.conftest import ROOT, assert_one_line_error, run_cli, run_cli_process, serve_bytes
 
 SECONDS = 5.0
 PEAK_MIB = 200
@@ -647,30 +647,15 @@ def test_termination_signal_kills_the_stdio_server(tmp_path: Path, sig: signal.S
 def test_vulndb_update_refuses_a_zip_bomb_download(tmp_path: Path) -> None:
     """`vulndb update` checks each entry of the download to the same per-entry cap (not `testzip`, which
     would inflate every entry whole), keeps the existing database, and leaves no partial download."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
     bomb = tmp_path / "bomb.zip"
     _bomb(bomb, 64 << 20)
     body = bomb.read_bytes()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, url = serve_bytes(body, path="/all.zip")
     db = tmp_path / "db" / "osv.zip"
     db.parent.mkdir()
     db.write_bytes(b"the existing database")
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/all.zip"
         result = run_cli("vulndb", "update", "--db", str(db), "--url", url, "--timeout", "10", cwd=tmp_path)
     finally:
         server.shutdown()
