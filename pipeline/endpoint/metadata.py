@@ -106,13 +106,7 @@ class MetadataChecks(McpBase):
                 "Point resource_metadata at the URL that serves the metadata.",
             )
         for judged in judge_protected_resource(doc, self.url):
-            self._add(
-                judged.rule_id,
-                judged.severity,
-                judged.title,
-                f"sent: GET {where}; {judged.detail}",
-                judged.fix,
-            )
+            self._add_judged(judged, where)
         servers = doc.get("authorization_servers")
         if not isinstance(servers, list) or not servers or not all(isinstance(s, str) for s in servers):
             return
@@ -176,15 +170,15 @@ class MetadataChecks(McpBase):
             )
             return
         for judged in judge_authorization_server(doc, issuer, target.host):
-            self._add(
-                judged.rule_id,
-                judged.severity,
-                judged.title,
-                f"sent: GET {where}; {judged.detail}",
-                judged.fix,
-            )
+            self._add_judged(judged, where)
         if target.scheme == "https" and target.origin != self.target.origin:
             self.auth_servers.append(target)
+
+    def _add_judged(self, judged: Judged, where: str) -> None:
+        """A judge's finding on the metadata document fetched from `where`."""
+        self._add(
+            judged.rule_id, judged.severity, judged.title, f"sent: GET {where}; {judged.detail}", judged.fix
+        )
 
 
 # --- the judges (pure: a metadata document in, what is wrong with it out) -------------------------------

@@ -98,11 +98,19 @@ def _uvicorn_config(app: Any, pki: Pki | None) -> Any:
     return uvicorn.Config(app, log_level="critical", lifespan="on", access_log=False, **kwargs)
 
 
-def serve_asgi(app: Any, sock: socket.socket, pki: Pki | None) -> Served:
-    """Run an ASGI app with uvicorn on an already-bound socket, in a daemon thread; wait until it listens."""
+def serve_asgi(
+    app: Any, sock: socket.socket, pki: Pki | None, *, options: dict[str, Any] | None = None
+) -> Served:
+    """Run an ASGI app with uvicorn on an already-bound socket, in a daemon thread; wait until it listens.
+    `options`: uvicorn's TLS and server options as given (e.g. the template's own), instead of the test
+    servers' defaults for `pki`."""
     import uvicorn
 
-    server = uvicorn.Server(_uvicorn_config(app, pki))
+    if options is None:
+        config = _uvicorn_config(app, pki)
+    else:
+        config = uvicorn.Config(app, log_level="critical", lifespan="on", access_log=False, **options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     limit = time.monotonic() + 15

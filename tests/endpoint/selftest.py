@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipeline.endpoint import Credentials, EndpointOptions, check_endpoint
 from pipeline.findings import StageResult
-from tests.endpoint.mcp_servers import Pki, Served, _bind, make_pki, serve_asgi
+from tests.endpoint.mcp_servers import _bind, make_pki, serve_asgi
 from tests.endpoint.token_issuer import new_issuer
 
 TEMPLATE_SRC = Path(__file__).resolve().parents[2] / "templates" / "example-server" / "src"
@@ -22,25 +22,6 @@ TEMPLATE_SRC = Path(__file__).resolve().parents[2] / "templates" / "example-serv
 class SelfTest:
     stage: StageResult
     url: str
-
-
-def _serve_with(app: object, sock: object, pki: Pki, options: dict[str, object]) -> Served:
-    """uvicorn with the template's own TLS options (not the test servers' defaults)."""
-    import threading
-    import time
-
-    import uvicorn
-
-    config = uvicorn.Config(app, log_level="critical", lifespan="on", access_log=False, **options)  # type: ignore[arg-type]
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    limit = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > limit or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    return Served(sock.getsockname()[1], server, thread)  # type: ignore[attr-defined]
 
 
 def run(folder: Path, extra_env: dict[str, str] | None = None) -> SelfTest:
@@ -65,7 +46,7 @@ def run(folder: Path, extra_env: dict[str, str] | None = None) -> SelfTest:
     servers = [serve_asgi(issuer.app(), issuer_sock, pki)]
     try:
         app = secure_http.build_app(config)
-        servers.append(_serve_with(app, server_sock, pki, secure_http.uvicorn_options(config)))
+        servers.append(serve_asgi(app, server_sock, pki, options=secure_http.uvicorn_options(config)))
         creds = Credentials(
             token=issuer.mint("alice", url, "mcp"),
             foreign_token=issuer.mint("alice", "https://other.example/mcp", "mcp"),

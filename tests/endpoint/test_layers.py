@@ -14,7 +14,16 @@ from pipeline.endpoint import EndpointOptions, check_endpoint
 from pipeline.endpoint.rules_mcp import NOT_ENDPOINT
 from pipeline.findings import Severity
 from tests.conftest import run_cli
-from tests.endpoint.mcp_servers import TOKENS, McpDeployment, Pki, RawServer, Served, _bind, serve_asgi
+from tests.endpoint.mcp_servers import (
+    TOKENS,
+    McpDeployment,
+    Pki,
+    RawServer,
+    Served,
+    _bind,
+    _read_request,
+    serve_asgi,
+)
 from tests.endpoint.test_mcp_http import ALL_CREDS, options
 
 
@@ -82,13 +91,7 @@ def test_good_hsts_on_a_web_server_is_not_reported(web_server: Callable[..., Ser
 
 def _redirector(location: str) -> Callable[[Any], None]:
     def handler(conn: Any) -> None:
-        conn.settimeout(5)
-        data = b""
-        while b"\r\n\r\n" not in data and len(data) < 65536:
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            data += chunk
+        data = _read_request(conn)
         path = data.split(b" ", 2)[1].decode() if data.count(b" ") >= 2 else "/"
         conn.sendall(
             f"HTTP/1.1 301 Moved Permanently\r\nLocation: {location}{path}\r\nContent-Length: 0\r\n\r\n".encode()

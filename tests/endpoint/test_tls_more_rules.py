@@ -6,10 +6,8 @@ Mozilla intermediate list but in no weaker class."""
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pipeline.endpoint.tls import TLS_RULES, TlsResult, check_tls
 from pipeline.findings import Finding, Severity
-from tests.endpoint.tls_servers import ADDRESS, HOST, ThreadServer
+from tests.endpoint.tls_servers import ADDRESS, HOST, ThreadServer, answering_once
 
 NOT_YET_VALID = TLS_RULES["MH-TLS-CERT-NOT-YET-VALID"]
 INVALID = TLS_RULES["MH-TLS-CERT-INVALID"]
@@ -136,13 +134,7 @@ def _server(served: Served) -> ThreadServer:
     if served.dhparam is not None:
         context.load_dh_params(str(served.dhparam))
 
-    def handle(conn: socket.socket, stopping: threading.Event) -> None:
-        conn.settimeout(3)
-        with context.wrap_socket(conn, server_side=True) as tls:
-            tls.recv(4096)
-            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-
-    return ThreadServer(handle)
+    return answering_once(context)
 
 
 @pytest.fixture

@@ -335,6 +335,12 @@ def python_tls_server(scenario: Scenario, pki: TlsPki) -> ThreadServer:
     if scenario.dhparam:
         context.load_dh_params(str(pki.dhparam_1024))
 
+    return answering_once(context)
+
+
+def answering_once(context: ssl.SSLContext) -> ThreadServer:
+    """A server that, per connection, handshakes with `context`, answers one HTTP 200 and closes."""
+
     def handle(conn: socket.socket, stopping: threading.Event) -> None:
         conn.settimeout(3)
         with context.wrap_socket(conn, server_side=True) as tls:

@@ -24,8 +24,8 @@ from pipeline.sign.sandbox.keys import (
 )
 
 
-def _der_utf8(text: str) -> bytes:
-    raw = text.encode()
+def _der(tag: int, raw: bytes) -> bytes:
+    """One DER TLV (definite length, up to 64 KiB of content)."""
     n = len(raw)
     if n < 0x80:
         head = bytes([n])
@@ -33,18 +33,15 @@ def _der_utf8(text: str) -> bytes:
         head = bytes([0x81, n])
     else:
         head = bytes([0x82]) + n.to_bytes(2, "big")
-    return b"\x0c" + head + raw
+    return bytes([tag]) + head + raw
+
+
+def _der_utf8(text: str) -> bytes:
+    return _der(0x0C, text.encode())
 
 
 def _der_octets(raw: bytes) -> bytes:
-    n = len(raw)
-    if n < 0x80:
-        head = bytes([n])
-    elif n < 0x100:
-        head = bytes([0x81, n])
-    else:
-        head = bytes([0x82]) + n.to_bytes(2, "big")
-    return b"\x04" + head + raw
+    return _der(0x04, raw)
 
 
 def _github_extensions(claims: dict[str, Any], issuer: str) -> list[tuple[str, bytes]]:
