@@ -20,8 +20,11 @@ and exits with the report's code, else the self-test's (1 when the template is n
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -125,10 +128,39 @@ def tests(session: nox.Session) -> None:
     the npm tools, and the wheelhouse the offline resolutions use."""
     _install(session)
     session.run("python", PROVISION)
+    scratch = _ram_scratch()
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        os.makedirs(os.path.join(scratch, "tmp"), mode=0o700)
+        session.env["TMPDIR"] = os.path.join(scratch, "tmp")
+        session.log(f"temporary files in {scratch} (RAM)")
+    basetemp = [] if scratch is None else ["--basetemp", os.path.join(scratch, "pytest")]
     # One worker per core, each test file on one worker (its module fixtures are made once), the files with
     # slow tests first (tests/conftest.py; xdist would otherwise put files with few tests last). Options after
     # `--` come last and win: `nox -s tests -- -n 0` runs in one process.
-    session.run("pytest", "-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder", *session.posargs)
+    session.run(
+        "pytest", "-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder", *basetemp, *session.posargs
+    )
+
+
+RAM_SCRATCH_MIN_FREE = 4 << 30
+
+
+def _ram_scratch() -> str | None:
+    """This checkout's folder for the tests' temporary files on a RAM file system (/dev/shm), or None. The tests
+    create and delete some 10^5 files (virtual environments, wheel installs, git trees): on this machine's disk
+    that is 5x slower and about a fifth of the suite's system time. A private folder per user (refused when
+    another user could have made it), one per checkout; emptied at each run."""
+    shm = "/dev/shm"
+    if not os.path.isdir(shm) or shutil.disk_usage(shm).free < RAM_SCRATCH_MIN_FREE:
+        return None
+    mine = os.path.join(shm, f"mcp-harden-tests-{os.getuid()}")
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(mine, 0o700)
+    info = os.lstat(mine)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    return os.path.join(mine, hashlib.sha256(os.getcwd().encode()).hexdigest()[:12])
 
 
 TOKEN_OPTIONS = (

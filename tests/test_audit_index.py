@@ -52,11 +52,25 @@ def _parsed(text: str) -> Version | None:
         return None
 
 
+_LISTED: dict[int, tuple[frozenset[str], frozenset[Version]]] = {}
+
+
+def _listed(affected: dict[str, Any]) -> tuple[frozenset[str], frozenset[Version]]:
+    """An affected entry's `versions`, as written and as PEP 440 reads them (once per entry: the scan keeps
+    every entry alive, so its id stays its own)."""
+    key = id(affected)
+    if key not in _LISTED:
+        texts = [str(v) for v in affected.get("versions") or []]
+        parsed = frozenset(p for p in map(_parsed, texts) if p is not None)
+        _LISTED[key] = (frozenset(texts), parsed)
+    return _LISTED[key]
+
+
 def _scan_matches(affected: dict[str, Any], version: str) -> bool:
     wanted = _parsed(version)
-    for listed in affected.get("versions") or []:
-        if listed == version or (wanted is not None and _parsed(str(listed)) == wanted):
-            return True
+    texts, parsed = _listed(affected)
+    if version in texts or (wanted is not None and wanted in parsed):
+        return True
     if wanted is None:
         return False
     for rng in affected.get("ranges") or []:

@@ -186,7 +186,7 @@ async def _capture(target: Target, timeout: float) -> dict[str, Any]:
 
 
 class Terminated(KeyboardInterrupt):
-    """The run was told to stop (SIGTERM, SIGHUP) and has cleaned up; the exit code is 128 + signal."""
+    """The run was told to stop (SIGTERM, SIGHUP, SIGINT) and has cleaned up; the exit code is 128 + signal."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
@@ -194,11 +194,12 @@ class Terminated(KeyboardInterrupt):
 
 
 async def _on_termination(scope: Any, terminated: list[int]) -> None:
-    """SIGTERM and SIGHUP end a capture the way Ctrl-C does: the session is cancelled, so the stdio
-    server's process group is killed on the way out, instead of the default action leaving it running."""
+    """SIGTERM, SIGHUP and SIGINT (Ctrl-C) cancel the session, so the stdio server's process group is killed
+    on the way out, instead of the default action leaving it running. SIGINT too: a KeyboardInterrupt raised
+    at an arbitrary point of the event loop could lose the callback a cleanup waits for, and hang."""
     import anyio
 
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP, signal.SIGINT) as signals:
         async for signum in signals:
             terminated.append(signum)
             scope.cancel()
