@@ -109,7 +109,7 @@ class Lexicon:
     stem_sizes: tuple[int, ...]
     substrings: re.Pattern[str] | None  # terms in scripts without spaces, one alternation
     substring_concepts: dict[str, frozenset[str]]
-    english: frozenset[tuple[str, str]]  # (concept, term) pairs that are English
+    english: frozenset[tuple[str, str]]  # (concept, term) pairs that are English (a stem's term ends in "*")
     stopwords: dict[str, frozenset[str]]
     foreign: frozenset[str]  # function words of other Latin-script languages: the trigger for ASCII text
 
@@ -133,11 +133,13 @@ def _build(data: dict[str, Any]) -> Lexicon:
                 if _NO_SPACES.search(term):
                     key = term.rstrip("*").lower()
                     subs.setdefault(key, set()).add(concept)
+                    mark = key
                 else:
                     key = _words_of(term.rstrip("*"))
                     (stems if stem else exact).setdefault(key, set()).add(concept)
+                    mark = key + "*" if stem else key  # French "ignore*" is not English "ignore"
                 if language == "en":
-                    english.add((concept, key))
+                    english.add((concept, mark))
     pattern = (
         re.compile("|".join(map(re.escape, sorted(subs, key=lambda s: (-len(s), s)))), re.IGNORECASE)
         if subs
@@ -208,12 +210,15 @@ def concepts(text: str, *, english: bool = False, limit: int = 20) -> dict[str, 
                 if size > len(phrase):
                     break
                 if phrase[:size] in stems and (size == len(phrase) or " " not in phrase[size:]):
-                    found(stems[phrase[:size]], phrase[:size], (start, end))
+                    found(stems[phrase[:size]], phrase[:size] + "*", (start, end))
         if len(word) > 2 and (word[0] in _CLITICS or word.startswith("ال")):
             for form, cut in _clitic_forms(word):
-                key = form if form in exact else next((form[:n] for n in sizes if form[:n] in stems), "")
+                if form in exact:
+                    found(exact[form], form, (start + cut, tokens[i][2]))
+                    break
+                key = next((form[:n] for n in sizes if form[:n] in stems), "")
                 if key:
-                    found(exact.get(key) or stems[key], key, (start + cut, tokens[i][2]))
+                    found(stems[key], key + "*", (start + cut, tokens[i][2]))
                     break
     if lex.substrings is not None and _NO_SPACES.search(text):
         for match in lex.substrings.finditer(text):

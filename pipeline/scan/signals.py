@@ -116,7 +116,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"\b(?:(?:full|entire|whole|complete|previous|prior|earlier|recent|last|all)\s+(?:\w+\s+)?"
         r"(?:conversation|chat|messages|turns|prompts|exchanges)|conversation\s+(?:history|so\s+far|context)"
         r"|chat\s+(?:history|log|transcript)|system\s+prompt|(?:your|the)\s+instructions\s+above"
-        r"|user'?s\s+(?:previous\s+)?(?:messages|prompts|queries|questions)"
+        r"|user'?s\s+(?:previous\s+|last\s+|latest\s+)?(?:messages|prompts|queries|questions)"
+        r"|user'?s\s+(?:previous|last|latest)\s+(?:message|prompt|query|question)"
         r"|(?:your|the)\s+(?:hidden|system|initial|original)\s+(?:prompt|instructions)"
         r"|everything\s+(?:the\s+user|they|you)\s+(?:said|says|wrote|typed|asked|shared))\b",
         CI,
@@ -169,6 +170,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:the\s+)?user\s+(?:must|should|need|will)\s*(?:not|n'?t|never)\s+(?:\w+\s+)?(?:know|see|"
         r"notice|be\s+(?:told|informed|aware|notified))\b"
         r"|\bhide\s+(?:this|it|that|them|the\s+\w+)\s+from\s+(?:the\s+)?user\b|\btell\s+the\s+user\s+only\b"
+        r"|\bno\s+need\s+to\s+(?:mention|tell|inform|notify|report)\s+(?:this|it|that|these)\b|\bskip\s+mentioning\s+(?:this|it|that)\b"
         r"|\b(?:say|tell|reply|answer|report)\s+(?:to\s+(?:the\s+)?user\s+)?only\s+that\b|\bleave\s+(?:it|this|that|them)\s+out\s+of\b"
         r"|\bkeep\s+(?:this|it|that)\s+(?:secret|hidden|confidential|quiet|between\s+us|to\s+yourself|under\s+wraps)\b|\binvisible\s+to\s+the\s+user\b"
         r"|\b(?:do\s+not|don'?t|never)\s+(?:mention|reveal|disclose|acknowledge)\s+(?:this|that|these|it)\b"
@@ -192,7 +194,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:before|prior\s+to)\s+(?:any|all|every)\s+other\s+(?:(?:mcp\s+)?tools?|servers?)\b"
         r"|\b(?:supersedes?|overrides?|takes?\s+precedence\s+over|prevails?\s+over|has\s+priority\s+over)\s+"
         r"(?:(?:all|any|every|the)\s+)?(?:other\s+)?(?:connected\s+|mcp\s+)?(?:tools?|servers?)\b"
-        r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:any|all|every)\s+other\s+tools?\b"
+        r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:any|all|every)\s+other\s+(?:[\w-]+\s+)?tools?\b"
         r"|\b(?:use|call|invoke|prefer)\s+this\s+tool\s+(?:instead\s+of|in\s+place\s+of|rather\s+than)\s+"
         r"(?!the\s+user\b)"
         r"|\b(?:call|use|invoke|run)\s+this\s+tool\s+(?:first|before\s+(?:any|all|every)\s+(?:other\s+)?tools?)\b"
@@ -384,7 +386,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     ),
     "convo": (
         _words(
-            "conversation chat messages turns prompts exchanges prompt instructions queries questions everything"
+            "conversation chat messages turns prompts exchanges prompt instructions queries questions everything "
+            "message query question"
         ),
         (),
     ),
@@ -444,14 +447,15 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         (
             _words(
                 "user users human humans person persons operator operators owner owners they keep mention reveal "
-                "disclose acknowledge say tell reply answer report leave reminder reminded told informed notified"
+                "disclose acknowledge say tell reply answer report leave reminder reminded told informed notified "
+                "mentioning inform notify"
             ),
             (),
         ),
         (
             _words(
                 "do don never must should shouldn without not t hide keep invisible only behind need mention "
-                "reveal disclose acknowledge say leave"
+                "reveal disclose acknowledge say leave no skip"
             ),
             (),
         ),

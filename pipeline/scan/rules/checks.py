@@ -183,6 +183,8 @@ def instruction_block(ctx: Context) -> None:
             title = "order to override instructions"
         ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, start, end, title, with_(others)))
     override = _window([ctx.concept("ignore"), ctx.concept("instructions")], 50)
+    if override is None:  # "all previous instructions are void": the same order, said of the rules
+        override = _window([ctx.concept("instructions"), ctx.concept("void"), ctx.concept("previous")], 50)
     if override and not ctx.has(R.INSTRUCTION_BLOCK):
         ctx.add(
             Hit(
@@ -190,7 +192,7 @@ def instruction_block(ctx: Context) -> None:
                 Severity.HIGH,
                 *override,
                 "order to override instructions",
-                "signals: ignore + instructions (multilingual lexicon)",
+                "signals: ignore (or void) + instructions (multilingual lexicon)",
             )
         )
     if "address" in sig and not ctx.for_model and not ctx.has(R.INSTRUCTION_BLOCK):
@@ -376,14 +378,14 @@ def exfiltration(ctx: Context) -> None:
             ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, start, end, "harvests private data"))
     if ctx.concepts and not ctx.has(R.EXFILTRATION):
         _multilingual_exfiltration(ctx)
-    if not ctx.has(R.EXFILTRATION) and "://" in ctx.text and "secret" in sig:
+    if not ctx.has(R.EXFILTRATION) and "://" in ctx.text and ("secret" in sig or "convo" in sig):
         _secret_to_open_url(ctx)
     _markdown_beacons(ctx)
 
 
 def _secret_to_open_url(ctx: Context) -> None:
-    """A secret file named beside a URL that takes data (a raw public IP address, a query left open for a value,
-    a placeholder): in any language, with no verb needed."""
+    """A secret file (or the conversation) named beside a URL that takes data (a raw public IP address, a query
+    left open for a value, a placeholder): in any language, with no verb needed."""
     for match in _URL.finditer(ctx.text):
         url = match.group().rstrip(".,;:")
         host = public_ip_host(url)
@@ -393,7 +395,7 @@ def _secret_to_open_url(ctx: Context) -> None:
         why = ([f"a raw IP address ({host})"] if host else []) + (
             ["a query open for data"] if open_query else []
         )
-        secret = ctx.sig.get("secret")[0]
+        secret = (ctx.sig.get("secret") or ctx.sig.get("convo"))[0]
         ctx.add(
             Hit(
                 R.EXFILTRATION,
@@ -401,7 +403,8 @@ def _secret_to_open_url(ctx: Context) -> None:
                 min(secret[0], match.start()),
                 max(secret[1], match.start() + len(url)),
                 "a secret and a URL that takes data",
-                "signals: secret file + URL with " + " and ".join(why),
+                f"signals: {'secret file' if ctx.sig.get('secret') else 'the conversation'} + URL with "
+                + " and ".join(why),
             )
         )
         return
@@ -426,12 +429,26 @@ def _param_exfil(ctx: Context) -> bool:
 
 
 def _multilingual_exfiltration(ctx: Context) -> None:
-    send = ctx.concept("send")
-    if not send:
+    """Send to a destination or a field, with data or concealment; or put a secret or the conversation into a
+    field (data the user never gave the tool), in any language."""
+    send, put = ctx.concept("send"), ctx.concept("put")
+    if not send and not put:
         return
     destinations = addresses(ctx.text)
     data = _secret_spans(ctx) + ctx.concept("convo")
     target = near(send, destinations, 120) or near(send, ctx.concept("sink"), 80)
+    # put into a field: a secret, or the conversation as a whole (all of it, always, or covertly)
+    whole = ctx.concept("previous") or ctx.concept("always") or _hide_spans(ctx, weak=True)
+    placed = _secret_spans(ctx) + (ctx.concept("convo") if whole else [])
+    if target is None and placed:
+        target = next(
+            (
+                p
+                for p in _pairs(put, ctx.concept("sink"), 80)
+                if same_sentence(ctx.text, *p) and _near_any(placed, *p, 80)
+            ),
+            None,
+        )
     hide = _hide_spans(ctx, weak=True)
     if target and (data or hide):
         parts = ["send", "destination"] + (["data (secret or conversation)"] if data else [])
@@ -503,6 +520,12 @@ def conceal(ctx: Context) -> None:
                 ctx.add(Hit(R.CONCEAL, sev, *hide[0], "concealment from the user", detail))
 
 
+# The user decides: "if the user asks", "ask them", "make sure the user has selected"
+_USER_DECIDES = re.compile(
+    r"\b(?:if|when|unless|once|whether)\s+the\s+user\s+(?:\w+\s+)?(?:asks?|asked|wants?|wishes|requests?|chooses"
+    r"|chose|agrees?|agreed|selects?|selected|confirms?|confirmed)\b|\bask\s+(?:the\s+user|them)\b"
+    r"|\bmake\s+sure\s+the\s+user\s+(?:has|have)\b"
+)
 _SAME_SERVER = re.compile(
     r"\s+(?:\w+\s+)?(?:from|of|in|on|provided\s+by)\s+(?:this|the\s+same)\s+(?:mcp\s+)?server\b"
 )
@@ -539,6 +562,13 @@ def precedence(ctx: Context) -> None:
     spans = [span for span in ctx.sig.get("precedence") if not _SAME_SERVER.match(ctx.low, span[1])]
     if spans:  # "call this before any other tool from this server" orders its own tools: not precedence
         start, end = spans[0]
+        lo, hi = clause(ctx.low, start, end)
+        if _USER_DECIDES.search(ctx.low, lo, hi + 120) and not ctx.strong_context:
+            detail = "the order defers to the user (they choose, or are asked); still, let the client decide"
+            ctx.add(
+                Hit(R.PRECEDENCE, Severity.MEDIUM, start, end, "orders itself before other tools", detail)
+            )
+            return
         ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, start, end, "forces itself before other tools"))
         return
     if not ctx.concepts:
