@@ -99,8 +99,12 @@ SIG: dict[str, re.Pattern[str]] = {
     "secret_word": re.compile(
         r"\b(?:authorized_keys|mcp\.json|claude_desktop_config|wallet\.dat|(?:seed|recovery|mnemonic)\s+phrases?"
         r"|private\s+keys?|keychain|secrets?\.(?:ya?ml|json|toml|env)|credentials\.(?:json|ya?ml|xml|db|ini|toml)"
-        r"|ssh\s+keys?)\b|/etc/(?:passwd|shadow|sudoers)\b"
-        r"|\b(?:chrome|chromium|edge|brave|firefox|mozilla|opera|vivaldi)\b[^\n]{0,80}?/(?:cookies|login\s+data|web\s+data"
+        r"|ssh\s+keys?)\b|/etc/(?:passwd|shadow|sudoers)\b",
+        CI,
+    ),
+    # a browser profile's stores of cookies and saved passwords
+    "secret_browser": re.compile(
+        r"\b(?:chrome|chromium|edge|brave|firefox|mozilla|opera|vivaldi)\b[^\n]{0,80}?[/\\](?:cookies|login\s+data|web\s+data"
         r"|key[34]\.db|logins\.json)\b",
         CI,
     ),
@@ -117,7 +121,6 @@ SIG: dict[str, re.Pattern[str]] = {
         r"(?:conversation|chat|messages|turns|prompts|exchanges)|conversation\s+(?:history|so\s+far|context)"
         r"|chat\s+(?:history|log|transcript)|system\s+prompt|(?:your|the)\s+instructions\s+above"
         r"|user'?s\s+(?:previous\s+|last\s+|latest\s+)?(?:messages|prompts|queries|questions)"
-        r"|user'?s\s+(?:previous|last|latest)\s+(?:message|prompt|query|question)"
         r"|(?:your|the)\s+(?:hidden|system|initial|original)\s+(?:prompt|instructions)"
         r"|everything\s+(?:the\s+user|they|you)\s+(?:said|says|wrote|typed|asked|shared))\b",
         CI,
@@ -369,11 +372,15 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     "secret_id": (_words("rsa dsa ecdsa ed25519 idrsa iddsa idecdsa ided25519"), ()),
     "secret_word": (
         _words(
-            "authorized mcp claude wallet phrase phrases private keychain secret secrets credentials ssh etc "
-            "chrome chromium edge brave firefox mozilla opera vivaldi"
+            "authorized mcp claude wallet phrase phrases private keychain secret secrets credentials ssh etc"
         ),
         (),
     ),
+    "secret_browser": [
+        (_words("cookies login web key3 key4 logins"), ()),
+        (_words("chrome chromium edge brave firefox mozilla opera vivaldi"), ()),
+        (frozenset(), ("/", "\\")),
+    ],
     "secret_cookie": [(_words("cookie cookies"), ()), (_words("sqlite txt db browser"), ())],
     "secret_sa": [(_words("service"), ()), (_words("account"), ())],
     "secret_weak": (
@@ -386,8 +393,7 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     ),
     "convo": (
         _words(
-            "conversation chat messages turns prompts exchanges prompt instructions queries questions everything "
-            "message query question"
+            "conversation chat messages turns prompts exchanges prompt instructions queries questions everything"
         ),
         (),
     ),
@@ -574,6 +580,7 @@ ANCHORS = (
     "secret_dot",
     "secret_id",
     "secret_word",
+    "secret_browser",
     "secret_cookie",
     "secret_sa",
     "exfil_param",
@@ -628,12 +635,12 @@ VIRTUAL = {
     "exfil": ("exfil_param", "exfil_dest", "exfil_quoted"),
     "tag": ("tag_markup", "tag_label"),
     "address": ("address_note", "address_hey", "address_must", "address_vocative", "address_claim"),
-    "secret": ("secret_dot", "secret_id", "secret_word", "secret_cookie", "secret_sa"),
+    "secret": ("secret_dot", "secret_id", "secret_word", "secret_browser", "secret_cookie", "secret_sa"),
     "shadow_ref": ("shadow_when", "shadow_the", "shadow_other"),
 }
 _WORD_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
-_MARK_STRINGS = ("<!--", "{{", "###", "(((", "<", "[", "#", "'", '"', "`", ":", "@", "+", "_", ",")
-_TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,]")
+_MARK_STRINGS = ("<!--", "{{", "###", "(((", "<", "[", "#", "'", '"', "`", ":", "@", "+", "_", ",", "/", "\\")
+_TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,/\\]")
 _WIDE_SPACE = re.compile("[\t\u00a0\u2000-\u200a\u3000]|        ")
 _PAD_CHARS = tuple(c * 16 for c in "-=_.*#~+/\\|<>!?^%$&:;,'\"`")
 IDENT = re.compile(r"[\w.:/@+-]{0,64}")

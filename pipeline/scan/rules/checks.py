@@ -1034,7 +1034,9 @@ def short_value(text: str, kind: str, own_name: str) -> list[Hit]:
     if kind == "value":
         low = lowered(text)
         secrets = sorted(
-            m.span() for name in ("secret_dot", "secret_id", "secret_word") for m in SIG[name].finditer(low)
+            m.span()
+            for name in ("secret_dot", "secret_id", "secret_word", "secret_browser")
+            for m in SIG[name].finditer(low)
         )
         value_points_at(text, own_name, hits, secrets)
     return hits
