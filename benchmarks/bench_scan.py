@@ -13,8 +13,9 @@ strings does not help the description figure. CPU time is printed beside wall ti
 the wall clock measures the neighbours too.
 
 Then the corpus (tests/scan/corpus): for each half (tuning: the rules were tuned on it; test: held out, never
-tuned on) and each blind referee set (written by someone who read neither the rules nor the corpus), hostile
-definitions flagged at high or above, benign ones flagged at high or above, and the hostile figure per class.
+tuned on) and each referee set listed in tests/scan/corpus_util.REFEREES (written by someone who read neither
+the rules nor the corpus; "blind" while never looked at, "seen, tuned on since" once its misses were studied),
+hostile definitions flagged at high or above, benign ones flagged at high or above, and the figures per class.
 """
 
 from __future__ import annotations
@@ -82,9 +83,9 @@ def corpus_figures() -> None:
 
     from pipeline.findings import Severity
     from pipeline.scan import scan_record
-    from tests.scan.corpus_util import BLIND, HALVES, load_half, record_for
+    from tests.scan.corpus_util import HALVES, REFEREES, load_half, record_for, referee_label
 
-    for half in (*HALVES, *BLIND):
+    for half in (*HALVES, *REFEREES):
         total: Counter[str] = Counter()
         caught: Counter[str] = Counter()
         benign = flagged = 0
@@ -98,8 +99,9 @@ def corpus_figures() -> None:
                 benign += 1
                 flagged += high
         hostile = sum(total.values())
+        label = referee_label(half) if half in REFEREES else half
         print(
-            f"corpus {half:6} hostile flagged at high+: {sum(caught.values())}/{hostile}; "
+            f"corpus {label:6} hostile flagged at high+: {sum(caught.values())}/{hostile}; "
             f"benign flagged at high+: {flagged}/{benign}"
         )
         print("  per class: " + ", ".join(f"{k} {caught[k]}/{v}" for k, v in sorted(total.items())))

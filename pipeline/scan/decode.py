@@ -22,7 +22,8 @@ MIN_B64 = 24
 # A run of base64 characters may follow '=' (a query parameter: `?cfg=...`), never another base64 character.
 _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,16384}+={0,2}")
 _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,8192}+(?![0-9A-Fa-f])")
-_PCT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^\s%\"'<>()]{0,3}){6,4096}+")
+# Percent-encoded text: escapes with up to a word of plain characters between them ("Read%20the%20.env%20file").
+_PCT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^\s%\"'<>()]{0,24}+){6,4096}+")
 _ESC = re.compile(r"(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}){4,4096}+")
 
 

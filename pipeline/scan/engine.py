@@ -26,6 +26,8 @@ VALUE_KEYS = frozenset({"default", "enum", "const", "examples", "example"})
 CONTAINER_KEYS = frozenset(
     {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependentRequired"}
 )
+# JSON Schema type names: a `type` with one of these holds no text (anything else under `type` is scanned)
+JSON_TYPES = frozenset({"string", "object", "integer", "number", "boolean", "array", "null"})
 _SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])|[_\-.]+")
 
 
@@ -63,6 +65,8 @@ def _walk(
         for key, item in value.items():
             key = str(key)
             sub = f"{path}.{key}" if path else key
+            if key == "type" and isinstance(item, str) and item in JSON_TYPES:
+                continue
             if key in REF_KEYS and isinstance(item, str):
                 out.append(Field(sub, item, "ref", entry, param))
             elif key in VALUE_KEYS:

@@ -26,7 +26,13 @@ _NO_SPACES = re.compile(
 )
 # One-letter prefixes that attach to the next word (Arabic and, so, with, for; Hebrew and, the, in, to, from).
 _CLITICS = frozenset("وفبلكוהבלמשכ")
+# Arabic prefixes of the article and a preposition or conjunction with it ("and the", "for the", "to the").
+_ARTICLES = ("وال", "بال", "فال", "كال", "لل", "ال")
 MAX_PHRASE = 4  # words in the longest term
+# Scripts whose words take attached endings (Bengali and Hindi case endings, Arabic and Hebrew pronoun
+# suffixes): a term of four letters or more in them matches the start of a word, as a stem does.
+_SUFFIXED = re.compile(r"[\u0980-\u09ff\u0900-\u097f\u0600-\u06ff\u0590-\u05ff]")
+_SUFFIXED_MIN = 4
 
 SCRIPTS: tuple[tuple[str, str], ...] = (
     ("latin", "A-Za-z\u00c0-\u024f\u1e00-\u1eff"),
@@ -103,7 +109,7 @@ class Lexicon:
     stem_sizes: tuple[int, ...]
     substrings: re.Pattern[str] | None  # terms in scripts without spaces, one alternation
     substring_concepts: dict[str, frozenset[str]]
-    english: frozenset[tuple[str, str]]  # (concept, term) pairs that are English
+    english: frozenset[tuple[str, str]]  # (concept, term) pairs that are English (a stem's term ends in "*")
     stopwords: dict[str, frozenset[str]]
     foreign: frozenset[str]  # function words of other Latin-script languages: the trigger for ASCII text
 
@@ -120,22 +126,28 @@ def _build(data: dict[str, Any]) -> Lexicon:
     for concept, by_language in data["concepts"].items():
         for language, terms in by_language.items():
             for raw in terms:
-                term = str(raw)
-                stem = term.endswith("*")
+                if not isinstance(raw, str):  # YAML reads a bare no/on/yes as a boolean: quote it
+                    raise ValueError(f"lexicon term {raw!r} of {concept}/{language} is not a string")
+                term = raw
+                stem = term.endswith("*") or (len(term) >= _SUFFIXED_MIN and bool(_SUFFIXED.match(term)))
                 if _NO_SPACES.search(term):
                     key = term.rstrip("*").lower()
                     subs.setdefault(key, set()).add(concept)
+                    mark = key
                 else:
                     key = _words_of(term.rstrip("*"))
                     (stems if stem else exact).setdefault(key, set()).add(concept)
+                    mark = key + "*" if stem else key  # French "ignore*" is not English "ignore"
                 if language == "en":
-                    english.add((concept, key))
+                    english.add((concept, mark))
     pattern = (
         re.compile("|".join(map(re.escape, sorted(subs, key=lambda s: (-len(s), s)))), re.IGNORECASE)
         if subs
         else None
     )
-    stop = {lang: frozenset(map(str, words)) for lang, words in data["stopwords"].items()}
+    stop = {lang: frozenset(words) for lang, words in data["stopwords"].items()}
+    if not all(isinstance(w, str) for words in stop.values() for w in words):
+        raise ValueError("a lexicon stopword is not a string (quote no/on/yes/off)")
     foreign = frozenset(w for lang, words in stop.items() if lang != "en" for w in words if w.isascii())
     return Lexicon(
         languages=tuple(data["languages"]),
@@ -157,11 +169,15 @@ def lexicon() -> Lexicon:
 
 
 def wanted(text: str, words: set[str] | frozenset[str]) -> bool:
-    """Whether a text may hold non-English concepts: not ASCII, or with another language's function words."""
+    """Whether a text may hold non-English concepts: not ASCII, or with another language's function words (two
+    short ones, or one of four letters or more: 'para', 'avec', 'nicht' are no English words)."""
     if not text.isascii():
         return True
     foreign = lexicon().foreign
-    return not foreign.isdisjoint(words) and len(foreign.intersection(words)) >= 2
+    if foreign.isdisjoint(words):
+        return False
+    found = foreign.intersection(words)
+    return len(found) >= 2 or any(len(w) >= 4 for w in found)
 
 
 Spans = list[tuple[int, int]]
@@ -194,9 +210,16 @@ def concepts(text: str, *, english: bool = False, limit: int = 20) -> dict[str, 
                 if size > len(phrase):
                     break
                 if phrase[:size] in stems and (size == len(phrase) or " " not in phrase[size:]):
-                    found(stems[phrase[:size]], phrase[:size], (start, end))
-        if len(word) > 3 and word[0] in _CLITICS and word[1:] in exact:
-            found(exact[word[1:]], word[1:], (start + 1, tokens[i][2]))
+                    found(stems[phrase[:size]], phrase[:size] + "*", (start, end))
+        if len(word) > 2 and (word[0] in _CLITICS or word.startswith("ال")):
+            for form, cut in _clitic_forms(word):
+                if form in exact:
+                    found(exact[form], form, (start + cut, tokens[i][2]))
+                    break
+                key = next((form[:n] for n in sizes if form[:n] in stems), "")
+                if key:
+                    found(stems[key], key + "*", (start + cut, tokens[i][2]))
+                    break
     if lex.substrings is not None and _NO_SPACES.search(text):
         for match in lex.substrings.finditer(text):
             key = match.group().lower()
@@ -204,6 +227,18 @@ def concepts(text: str, *, english: bool = False, limit: int = 20) -> dict[str, 
     for spans in out.values():
         spans.sort()
     return out
+
+
+def _clitic_forms(word: str) -> list[tuple[str, int]]:
+    """A word without the prefixes attached to it (Arabic article, one-letter conjunctions and prepositions),
+    each with how many characters were cut; with and without the Arabic article."""
+    forms: list[tuple[str, int]] = [(word[1:], 1)] if word[0] in _CLITICS else []
+    for article in _ARTICLES:
+        if word.startswith(article) and len(word) - len(article) >= 2:
+            rest = word[len(article) :]
+            forms += [(rest, len(article)), ("ال" + rest, len(article))]
+            break
+    return forms
 
 
 def _sentence_language(sentence: str) -> str:

@@ -49,7 +49,10 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|(?:^|\n)[ \t]*+#{2,}+[ \t]*+(?:system|instructions?|important)\b",
         CI,
     ),
-    "tag_label": re.compile(r"\bsystem\s*(?:prompt|override|message|note|instruction)s?\s*:", CI),
+    "tag_label": re.compile(
+        r"\bsystem\s*(?:prompt|override|message|note|instruction)s?\s*(?:\([^()\n]{0,40}\)\s*)?:",
+        CI,
+    ),
     "override": re.compile(
         r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|every|of|these)\s+){0,3}"
         r"(?:previous|prior|above|earlier|preceding|former|system|safety|original|user'?s?|other)\s+"
@@ -59,7 +62,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\bwithout\s+(?:any\s+)?(?:restrictions|filters|safety\s+(?:rules|checks))\b"
         r"|\bnew\s+(?:system\s+)?instructions?\s*:|\byou\s+are\s+now\s+(?:a|an|in|the)\b|\bfrom\s+now\s+on,?\s+you\b"
         r"|\bnever\s+refuse\b|\b(?:do\s+not|don'?t|must\s+not|never)\s+(?:ask|wait|request|seek)\s+(?:for\s+)?(?:confirmation|approval"
-        r"|permission|consent)\b|\b(?:disable|skip|turn\s+off)\s+(?:the\s+|all\s+)?(?:safety|security)\s+checks?\b"
+        r"|permission|consent)\b|\bwithout\s+(?:first\s+)?(?:checking|confirming|verifying)\s+with\s+(?:the\s+)?(?:user|human|operator)\b"
+        r"|\b(?:skip|bypass)\s+(?:the\s+|any\s+|all\s+)?(?:user'?s?\s+)?(?:confirmation|approval|consent)s?\b|\b(?:disable|skip|turn\s+off)\s+(?:the\s+|all\s+)?(?:safety|security)\s+checks?\b"
         r"|\b(?:developer|god|jailbreak)\s+mode\b|\byour\s+(?:real|true|actual|new)\s+(?:task|instructions?|"
         r"purpose|goal|job)\b",
         CI,
@@ -79,14 +83,16 @@ SIG: dict[str, re.Pattern[str]] = {
     # "Assistant, ..." at the start of a sentence (checked in Python: see VOCATIVE)
     "address_vocative": re.compile(r"\b" + _MODEL + r"s?\s*,\s", CI),
     "address_claim": re.compile(
-        r"\b(?:the\s+user|they|your\s+owner)\s+(?:has|have)\s+(?:already\s+)?(?:authori[sz]ed|approved|agreed"
-        r"|consented|granted|allowed)\b",
+        r"\b(?:the\s+user|they|your\s+(?:owner|operator|admin)|the\s+(?:operator|admin(?:istrator)?|developer|owner))\s+"
+        r"(?:has|have)\s+(?:already\s+)?(?:authori[sz]ed|approved|agreed"
+        r"|consented|granted|allowed)\b|\b(?:users?|the\s+user|they)\s+(?:are|is)\s+(?:already\s+|fully\s+)?aware\b",
         CI,
     ),
     "secret_dot": re.compile(
         r"~/\.ssh\b|\.(?:ssh/|ssh\b|aws/(?:credentials|config)\b|(?:pem|p12|pfx|keystore|kdbx)\b"
         r"|env\b(?<!process\.env)(?!\.(?:example|sample|template|dist)\b)|netrc\b|npmrc\b|pypirc\b"
-        r"|git-credentials\b|kube/config|docker/config\.json|gnupg\b|cursor/|config/gcloud|(?:bash|zsh)_history\b)",
+        r"|git-credentials\b|kube/config|docker/config\.json|gnupg\b|cursor/|config/gcloud|config/gh/hosts\b"
+        r"|(?:bash|zsh)_history\b)",
         CI,
     ),
     "secret_id": re.compile(r"(?:\b|_)id_?(?:rsa|dsa|ecdsa|ed25519)\b", CI),
@@ -94,6 +100,12 @@ SIG: dict[str, re.Pattern[str]] = {
         r"\b(?:authorized_keys|mcp\.json|claude_desktop_config|wallet\.dat|(?:seed|recovery|mnemonic)\s+phrases?"
         r"|private\s+keys?|keychain|secrets?\.(?:ya?ml|json|toml|env)|credentials\.(?:json|ya?ml|xml|db|ini|toml)"
         r"|ssh\s+keys?)\b|/etc/(?:passwd|shadow|sudoers)\b",
+        CI,
+    ),
+    # a browser profile's stores of cookies and saved passwords
+    "secret_browser": re.compile(
+        r"\b(?:chrome|chromium|edge|brave|firefox|mozilla|opera|vivaldi)\b[^\n]{0,80}?[/\\](?:cookies|login\s+data|web\s+data"
+        r"|key[34]\.db|logins\.json)\b",
         CI,
     ),
     "secret_cookie": re.compile(r"\bcookies?\.(?:sqlite|txt|db)\b|\bbrowser\s+cookies\b", CI),
@@ -108,7 +120,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"\b(?:(?:full|entire|whole|complete|previous|prior|earlier|recent|last|all)\s+(?:\w+\s+)?"
         r"(?:conversation|chat|messages|turns|prompts|exchanges)|conversation\s+(?:history|so\s+far|context)"
         r"|chat\s+(?:history|log|transcript)|system\s+prompt|(?:your|the)\s+instructions\s+above"
-        r"|user'?s\s+(?:previous\s+)?(?:messages|prompts|queries|questions)"
+        r"|user'?s\s+(?:previous\s+|last\s+|latest\s+)?(?:messages|prompts|queries|questions)"
         r"|(?:your|the)\s+(?:hidden|system|initial|original)\s+(?:prompt|instructions)"
         r"|everything\s+(?:the\s+user|they|you)\s+(?:said|says|wrote|typed|asked|shared))\b",
         CI,
@@ -133,7 +145,9 @@ SIG: dict[str, re.Pattern[str]] = {
         r"\b(?:sen[dt]|post|upload|forward|transmit|e-?mail|mail|leak|exfiltrate|report|sync|beacon|bcc|cc)"
         r"(?:s|ed|ing|ted|ded)?\b"
         r"(?:[^.\n]|\.(?=\w)){0,80}?\bto\s+(?:https?://|[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d ()-]{7,}|our\s+(?:server|endpoint)"
-        r"|the\s+following\s+(?:url|endpoint|address|server|number))|\bexfiltrat\w*",
+        r"|the\s+following\s+(?:url|endpoint|address|server|number))|\bexfiltrat\w*"
+        r"|\b(?:share|shares|shared|sharing|grant|grants|invite|invites)\b(?:[^.\n]|\.(?=\w)){0,80}?\b(?:to|with)\s+"
+        r"[\w.+-]+@[\w-]+\.[\w.]+",
         CI,
     ),
     "exfil_quoted": re.compile(
@@ -159,10 +173,14 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:the\s+)?user\s+(?:must|should|need|will)\s*(?:not|n'?t|never)\s+(?:\w+\s+)?(?:know|see|"
         r"notice|be\s+(?:told|informed|aware|notified))\b"
         r"|\bhide\s+(?:this|it|that|them|the\s+\w+)\s+from\s+(?:the\s+)?user\b|\btell\s+the\s+user\s+only\b"
+        r"|\bno\s+need\s+to\s+(?:mention|tell|inform|notify|report)\s+(?:this|it|that|these)\b|\bskip\s+mentioning\s+(?:this|it|that)\b"
+        r"|\b(?:say|tell|reply|answer|report)\s+(?:to\s+(?:the\s+)?user\s+)?only\s+that\b|\bleave\s+(?:it|this|that|them)\s+out\s+of\b"
         r"|\bkeep\s+(?:this|it|that)\s+(?:secret|hidden|confidential|quiet|between\s+us|to\s+yourself|under\s+wraps)\b|\binvisible\s+to\s+the\s+user\b"
         r"|\b(?:do\s+not|don'?t|never)\s+(?:mention|reveal|disclose|acknowledge)\s+(?:this|that|these|it)\b"
         r"|\bdo\s+not\s+(?:mention|say)\s+(?:that\s+)?(?:you|this)\b"
-        r"|\b(?:users?|the\s+user|they)\s+(?:do(?:es)?n'?t|do(?:es)?\s+not)\s+need\s+to\s+(?:know|see|be\s+told|hear)\b"
+        r"|\b(?:users?|the\s+user|they)\s+(?:do(?:es)?n'?t|do(?:es)?\s+not)\s+need\s+(?:to\s+(?:know|see|be\s+told|be\s+reminded"
+        r"|hear)|a\s+reminder|reminding)\b"
+        r"|\b(?:do(?:es)?n'?t|do(?:es)?\s+not)\s+need\s+(?:a\s+reminder|to\s+be\s+(?:reminded|told|informed|notified))\b"
         r"|\b(?:behind\s+the\s+user'?s\s+back|out\s+of\s+the\s+user'?s\s+sight)\b",
         CI,
     ),
@@ -174,9 +192,12 @@ SIG: dict[str, re.Pattern[str]] = {
     "precedence": re.compile(
         r"\b(?:always|only)\s+(?:use|call|invoke|run|prefer)\s+(?:this|the\s+\w+)\s+tool\s+(?:first|before|"
         r"instead|rather)\b"
-        r"|\b(?:before|prior\s+to)\s+(?:using|calling|invoking|executing|running)\s+(?:any|all|every)\s+"
-        r"(?:other\s+)?tools?\b"
-        r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:any|all|every)\s+other\s+tools?\b"
+        r"|\b(?:before|prior\s+to)\s+(?:you\s+(?:use|call|invoke|run)\s+|(?:using|calling|invoking|executing|running)\s+)"
+        r"(?:any|all|every)\s+(?:other\s+)?(?:(?:mcp\s+)?tools?|servers?)\b"
+        r"|\b(?:before|prior\s+to)\s+(?:any|all|every)\s+other\s+(?:(?:mcp\s+)?tools?|servers?)\b"
+        r"|\b(?:supersedes?|overrides?|takes?\s+precedence\s+over|prevails?\s+over|has\s+priority\s+over)\s+"
+        r"(?:(?:all|any|every|the)\s+)?(?:other\s+)?(?:connected\s+|mcp\s+)?(?:tools?|servers?)\b"
+        r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:any|all|every)\s+other\s+(?:[\w-]+\s+)?tools?\b"
         r"|\b(?:use|call|invoke|prefer)\s+this\s+tool\s+(?:instead\s+of|in\s+place\s+of|rather\s+than)\s+"
         r"(?!the\s+user\b)"
         r"|\b(?:call|use|invoke|run)\s+this\s+tool\s+(?:first|before\s+(?:any|all|every)\s+(?:other\s+)?tools?)\b"
@@ -252,6 +273,12 @@ SIG: dict[str, re.Pattern[str]] = {
         CI,
     ),
     "comment": re.compile(r"<!--"),
+    # an HTML element styled or marked so that it is not displayed
+    "css_hidden": re.compile(
+        r"<[a-z][a-z0-9]{0,15}\b[^<>]{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])"
+        r"|opacity\s*:\s*0(?![.\d]*[1-9])|\shidden(?=[\s>/=]))[^<>]{0,300}>",
+        CI,
+    ),
     "bracket": re.compile(
         r"(?<!\[)\[{2,}+\s*+[A-Z][A-Z _-]{2,40}\]{2,}|\[\s*(?:HIDDEN|SYSTEM|SECRET|ADMIN|OVERRIDE|INTERNAL|AI|ASSISTANT|"
         r"INSTRUCTION)[A-Z _-]{0,30}\]|\{\{\s*(?:SYSTEM|INSTRUCTIONS?|HIDDEN|ADMIN)[A-Z _-]{0,30}\}\}"
@@ -272,14 +299,17 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|couldn'?t|were\s+(?:told|advised|instructed)\s+to\s+refuse)\b"
         r"|\b(?:this\s+tool|it)\s+now\s+(?:grants?|gives|allows|lets)\s+you\b|\b(?:advised|told|instructed)\s+to\s+refuse\b"
         r"|\b(?:that|this|the)\s+(?:restriction|limitation|rule)\s+(?:no\s+longer\s+applies|is\s+lifted|has\s+been\s+lifted)\b"
-        r"|\bno\s+longer\s+(?:need\s+to\s+)?refuse\b",
+        r"|\bno\s+longer\s+(?:need\s+to\s+)?refuse\b"
+        r"|\b(?:guidance|guidelines|restrictions?|limitations?|rules?|polic(?:y|ies)|safeguards?)\s+(?:no\s+longer\s+appl(?:y|ies)"
+        r"|(?:is|are|has\s+been|have\s+been)\s+(?:lifted|revoked|suspended|waived|void))\b",
         CI,
     ),
     "offscreen": re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]{120,}+"),
     "offscreen_lines": re.compile(r"(?:[ \t]*+\r?\n){25,}+[ \t]*+"),
     "padding": re.compile(r"([^\w\s])\1{150,}+"),
     "hidden_word": re.compile(
-        r"\b(?:hidden|secret|internal[-_ ]only|undocumented|invisible)\s+(?:parameter|param|argument|field)\b"
+        r"\b(?:hidden|internal[-_ ]only|undocumented|invisible)\s+(?:parameter|param|argument|field)\b"
+        r"|\bsecret\s+(?:parameter|param|argument)\b"
         r"|\b(?:do\s+not|don'?t|never)\s+(?:ask|prompt)\s+(?:the\s+)?user\s+(?:for|about)\b"
         r"|\bfill\s+(?:this|it)\s+(?:in\s+)?(?:automatically|yourself)\b|\bthe\s+user\s+(?:does\s+not|doesn'?t)"
         r"\s+need\s+to\s+(?:know|see|provide)\b",
@@ -312,7 +342,7 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         _words(
             "ignore disregard forget override bypass instruction instructions now mode your unrestricted "
             "unfiltered uncensored jailbroken restrictions filters safety refuse confirmation approval permission "
-            "consent check checks"
+            "consent check checks checking confirming verifying skip confirmations approvals consents"
         ),
         (),
     ),
@@ -329,8 +359,9 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     "address_must": [(_MODEL_WORDS | _words("language"), ()), (_words("must shall required has as"), ())],
     "address_vocative": [(_MODEL_WORDS, ()), (frozenset(), (",",))],
     "address_claim": [
-        (_words("authorized authorised approved agreed consented granted allowed"), ()),
-        (_words("has have"), ()),
+        (_words("authorized authorised approved agreed consented granted allowed aware"), ()),
+        (_words("has have are is"), ()),
+        (_words("user they owner operator admin administrator developer"), ()),
     ],
     "secret_dot": (
         _words(
@@ -345,6 +376,11 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         ),
         (),
     ),
+    "secret_browser": [
+        (_words("cookies login web key3 key4 logins"), ()),
+        (_words("chrome chromium edge brave firefox mozilla opera vivaldi"), ()),
+        (frozenset(), ("/", "\\")),
+    ],
     "secret_cookie": [(_words("cookie cookies"), ()), (_words("sqlite txt db browser"), ())],
     "secret_sa": [(_words("service"), ()), (_words("account"), ())],
     "secret_weak": (
@@ -391,10 +427,11 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
             _inflected(
                 "send sent post upload forward transmit email e mail leak exfiltrate report sync beacon bcc cc "
                 "exfiltration"
-            ),
+            )
+            | _words("share shares shared sharing grant grants invite invites"),
             (),
         ),
-        (_words("to exfiltrate exfiltrated exfiltration exfiltrating exfiltrates"), ()),
+        (_words("to with exfiltrate exfiltrated exfiltration exfiltrating exfiltrates"), ()),
         (
             _words("http https our following exfiltrate exfiltrated exfiltration exfiltrating exfiltrates"),
             ("@", "+"),
@@ -416,14 +453,15 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         (
             _words(
                 "user users human humans person persons operator operators owner owners they keep mention reveal "
-                "disclose acknowledge say"
+                "disclose acknowledge say tell reply answer report leave reminder reminded told informed notified "
+                "mentioning inform notify"
             ),
             (),
         ),
         (
             _words(
                 "do don never must should shouldn without not t hide keep invisible only behind need mention "
-                "reveal disclose acknowledge say"
+                "reveal disclose acknowledge say leave no skip"
             ),
             (),
         ),
@@ -432,7 +470,7 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         _words("silently secretly covertly quietly discreetly stealthily unbeknownst without"),
         (),
     ),
-    "precedence": (_words("tool tools first before"), ()),
+    "precedence": (_words("tool tools first before server servers"), ()),
     "shadow_when": [
         (_words("when whenever every each if once after before"), ()),
         (frozenset(), ("_", "'", '"', "`")),
@@ -472,12 +510,24 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     ),
     "privacy": (_words("care privacy regardless even put all every"), ()),
     "comment": (frozenset(), ("<!--",)),
+    "css_hidden": [(_words("display visibility font size opacity hidden"), ()), (frozenset(), ("<",))],
     "bracket": (frozenset(), ("[", "{{", "###", "(((")),
     "b64": (frozenset({"\0long40"}), ()),
     "decode_hint": (_words("atob base64 decode rot13 fromcharcode"), ()),
     "refusal_override": [
-        (_words("originally previously earlier now refuse restriction limitation rule"), ()),
-        (_words("did didn could couldn refuse grant grants gives allows lets longer lifted"), ()),
+        (
+            _words(
+                "originally previously earlier now refuse restriction limitation rule guidance guidelines "
+                "restrictions limitations rules policy policies safeguard safeguards"
+            ),
+            (),
+        ),
+        (
+            _words(
+                "did didn could couldn refuse grant grants gives allows lets longer lifted revoked suspended waived void"
+            ),
+            (),
+        ),
     ],
     "offscreen": (frozenset({"\0wide"}), ()),
     "offscreen_lines": (frozenset({"\0lines"}), ()),
@@ -512,7 +562,7 @@ SUSPICIOUS_PARAM = re.compile(
     r"trace|memo|aux\w*|tracking)$",
     CI,
 )
-_SENTENCE_END = re.compile(r"[.!?\n](?=\s|$)")  # not the dot inside a name or a domain
+_SENTENCE_END = re.compile(r"[.!?\n](?=\s|$)|[。！？]")  # not the dot inside a name or a domain
 MAX_HITS = 20  # per signal per string: a string full of matches needs no more to be judged
 
 
@@ -530,6 +580,7 @@ ANCHORS = (
     "secret_dot",
     "secret_id",
     "secret_word",
+    "secret_browser",
     "secret_cookie",
     "secret_sa",
     "exfil_param",
@@ -548,6 +599,7 @@ ANCHORS = (
     "privacy",
     "hidden_word",
     "comment",
+    "css_hidden",
     "bracket",
     "b64",
     "offscreen",
@@ -583,12 +635,12 @@ VIRTUAL = {
     "exfil": ("exfil_param", "exfil_dest", "exfil_quoted"),
     "tag": ("tag_markup", "tag_label"),
     "address": ("address_note", "address_hey", "address_must", "address_vocative", "address_claim"),
-    "secret": ("secret_dot", "secret_id", "secret_word", "secret_cookie", "secret_sa"),
+    "secret": ("secret_dot", "secret_id", "secret_word", "secret_browser", "secret_cookie", "secret_sa"),
     "shadow_ref": ("shadow_when", "shadow_the", "shadow_other"),
 }
 _WORD_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
-_MARK_STRINGS = ("<!--", "{{", "###", "(((", "<", "[", "#", "'", '"', "`", ":", "@", "+", "_", ",")
-_TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,]")
+_MARK_STRINGS = ("<!--", "{{", "###", "(((", "<", "[", "#", "'", '"', "`", ":", "@", "+", "_", ",", "/", "\\")
+_TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,/\\]")
 _WIDE_SPACE = re.compile("[\t\u00a0\u2000-\u200a\u3000]|        ")
 _PAD_CHARS = tuple(c * 16 for c in "-=_.*#~+/\\|<>!?^%$&:;,'\"`")
 IDENT = re.compile(r"[\w.:/@+-]{0,64}")

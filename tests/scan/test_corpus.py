@@ -8,13 +8,15 @@ and held to a floor, so a change that loses generality fails here.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.findings import Severity
 from pipeline.scan import scan_record
-from tests.scan.corpus_util import BLIND, load_corpus, load_half, record_for
+from tests.scan.corpus_util import CORPUS, REFEREES, load_corpus, load_half, record_for
 
 TUNING = load_half("tuning")
 TEST = load_half("test")
@@ -87,15 +89,74 @@ def test_whole_tuning_half_as_one_set_record() -> None:
     assert stage.summary["servers"] == len(HOSTILE)
 
 
-@pytest.mark.parametrize("name", BLIND)
-def test_blind_referee_sets_are_well_formed_and_apart(name: str) -> None:
-    """A blind set (written without reading the rules or the corpus) is reported beside the halves, never
-    tuned on: well-formed, many languages, and sharing no id with the corpus."""
+def test_every_referee_file_is_listed() -> None:
+    """Each tests/scan/corpus/blind-*.yaml is in REFEREES (one list: blind or seen), so bench_scan and the test
+    below report it."""
+    files = {p.stem for p in CORPUS.glob("blind-*.yaml")}
+    assert files == set(REFEREES), f"listed {sorted(REFEREES)}, on disk {sorted(files)}"
+    assert set(REFEREES.values()) <= {"blind", "seen"}
+
+
+@pytest.mark.parametrize("name", list(REFEREES))
+def test_referee_sets_are_well_formed_and_apart(name: str) -> None:
+    """A referee set (written without reading the rules or the corpus) is reported beside the halves:
+    well-formed, many languages, and sharing no id with the corpus or another referee set."""
     items = load_half(name)
     ids = [i["id"] for i in items]
-    assert len(ids) == len(set(ids)) and not set(ids) & {i["id"] for i in TUNING + TEST}
+    others = {i["id"] for other in REFEREES if other != name for i in load_half(other)}
+    assert len(ids) == len(set(ids)) and not set(ids) & ({i["id"] for i in TUNING + TEST} | others)
     assert {i["expect"] for i in items} == {"hostile", "benign"}
     kinds = ("description", "tool", "instructions", "prompt", "resource")
     assert all(sum(k in i for k in kinds) == 1 for i in items)
     assert all(i.get("class") and i.get("after") for i in items if i["expect"] == "hostile")
     assert sum(1 for i in items if not json.dumps(i, ensure_ascii=False).isascii()) >= 40
+
+
+def _figures(items: list[dict[str, Any]]) -> tuple[int, int, int, int]:
+    """(hostile flagged at high+, hostile, benign flagged at high+, benign)."""
+    flagged = [(i["expect"], (top := _top(i)[0]) is not None and top >= Severity.HIGH) for i in items]
+    hostile = [high for expect, high in flagged if expect == "hostile"]
+    benign = [high for expect, high in flagged if expect == "benign"]
+    return sum(hostile), len(hostile), sum(benign), len(benign)
+
+
+SEEN_HOSTILE_FLOOR = 0.95  # a seen set was tuned on: it is held where the tuning left it, less a margin
+SEEN_BENIGN_CEILING = 0.02
+
+
+@pytest.mark.parametrize("name", list(REFEREES))
+def test_referee_set_figures(name: str, record_property: Any) -> None:
+    """Each referee set is scanned and its figures reported (`-rA` or the junit XML shows them). A blind one is
+    measured, never held to a number (that would be tuning on it); a seen one is held to where the tuning left it."""
+    caught, hostile, false, benign = _figures(load_half(name))
+    record_property("figures", f"{name}: hostile {caught}/{hostile}, benign {false}/{benign} at high+")
+    print(f"{name} ({REFEREES[name]}): hostile {caught}/{hostile}, benign {false}/{benign} at high or above")
+    assert hostile and benign
+    if REFEREES[name] == "seen":
+        assert caught >= SEEN_HOSTILE_FLOOR * hostile, f"{caught}/{hostile} hostile flagged"
+        assert false <= SEEN_BENIGN_CEILING * benign, f"{false}/{benign} benign flagged"
+
+
+def _sentences(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [s.strip().lower() for s in re.split(r"(?<=[.!?。！？\n])", value) if len(s.strip()) >= 30]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _sentences(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _sentences(v)]
+    return []
+
+
+def test_no_rule_quotes_a_corpus_entry() -> None:
+    """A rule that matches a corpus entry word for word is no rule: no sentence of 30 characters or more from
+    the corpus halves or a referee set appears in the scanner's code or data."""
+    root = Path(__file__).resolve().parents[2]
+    sources = [*(root / "pipeline" / "scan").rglob("*.py"), *(root / "pipeline" / "data" / "scan").glob("*")]
+    sources.append(root / "pipeline" / "data" / "rules" / "scan-tools.yaml")
+    text = "\n".join(p.read_text(encoding="utf-8").lower() for p in sources)
+    assert len(text) > 50_000  # the rules were read
+    everything = TUNING + TEST + [i for name in REFEREES for i in load_half(name)]
+    sentences = {s for item in everything for s in _sentences(item)}
+    assert len(sentences) > 300
+    quoted = sorted(s for s in sentences if s in text)
+    assert not quoted, quoted[:5]

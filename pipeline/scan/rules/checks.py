@@ -24,6 +24,12 @@ _URL = re.compile(r"(?:https?|ftp|wss?)://[^\s<>\"'`)\]]{1,2048}", re.IGNORECASE
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})*\.[a-z]{2,24}\b", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\w+])\+\d[\d ()-]{7,18}\d")
 _ACCOUNT = re.compile(r"(?<!\w)\d{16,34}(?!\w)")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,4})?\b")
+_HANDLE = re.compile(r"(?<![\w.@/])@[A-Za-z][A-Za-z0-9_]{3,31}(?![\w@/-]|\.\w)")  # a chat account: @name
+# Where a clause ends (for what an order is about): sentence ends, semicolons, ideographic stops.
+_CLAUSE_END = re.compile(r"[.!?;](?=\s|$)|[\n。！？；]")
+# A negation that governs an order: "never ...", "do not ...", "must not ..." from the clause start.
+_NEG_ORDER = re.compile(r"\b(?:never|do\s+not|don'?t|must\s+not|should\s+not|shouldn'?t|no\s+need\s+to)\b")
 _MD_TARGET = re.compile(
     r"(?P<image>!?)\[[^\]\n]{0,200}\]\(\s*<?(?P<url>[^\s)>]{1,2048})"
     r"|(?m:^[ \t]{0,3}\[[^\]\n]{1,100}\]:[ \t]*<?(?P<ref>\S{1,2048}))"
@@ -80,7 +86,26 @@ def addresses(text: str) -> Spans:
     if "+" in text:
         spans += [m.span() for m in _PHONE.finditer(text)]
     spans += [m.span() for m in _ACCOUNT.finditer(text)]
+    if "@" in text:
+        spans += [m.span() for m in _HANDLE.finditer(text)]
+    spans += [m.span() for m in _IBAN.finditer(text)]
     return sorted(spans)[:20]
+
+
+def clause(text: str, start: int, end: int) -> tuple[int, int]:
+    """The clause around a span: from the last clause end before it to the first after it."""
+    lo = max(
+        (m.end() for m in _CLAUSE_END.finditer(text, max(0, start - 300), start)), default=max(0, start - 300)
+    )
+    after = _CLAUSE_END.search(text, end, end + 300)
+    return lo, after.start() if after else min(len(text), end + 300)
+
+
+def negated_order(low: str, start: int) -> bool:
+    """Whether the order at `start` is forbidden rather than given: a negation between its clause start and it
+    ("never ask the user for a password or pass credentials as arguments")."""
+    lo, _ = clause(low, start, start)
+    return _NEG_ORDER.search(low, lo, start) is not None or _NEG_ORDER.match(low, start) is not None
 
 
 @cache
@@ -158,6 +183,8 @@ def instruction_block(ctx: Context) -> None:
             title = "order to override instructions"
         ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, start, end, title, with_(others)))
     override = _window([ctx.concept("ignore"), ctx.concept("instructions")], 50)
+    if override is None:  # "all previous instructions are void": the same order, said of the rules
+        override = _window([ctx.concept("instructions"), ctx.concept("void"), ctx.concept("previous")], 50)
     if override and not ctx.has(R.INSTRUCTION_BLOCK):
         ctx.add(
             Hit(
@@ -165,7 +192,7 @@ def instruction_block(ctx: Context) -> None:
                 Severity.HIGH,
                 *override,
                 "order to override instructions",
-                "signals: ignore + instructions (multilingual lexicon)",
+                "signals: ignore (or void) + instructions (multilingual lexicon)",
             )
         )
     if "address" in sig and not ctx.for_model and not ctx.has(R.INSTRUCTION_BLOCK):
@@ -173,28 +200,67 @@ def instruction_block(ctx: Context) -> None:
         more = len(sig.anchors) > 1 or any(k in sig for k in ("frame", "secret", "secret_weak", "convo"))
         sev = Severity.HIGH if more else Severity.MEDIUM
         ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, start, end, "text addressed to the model"))
+    if ctx.concepts and not ctx.for_model and not ctx.has(R.INSTRUCTION_BLOCK):
+        note = _window([ctx.concept("note"), ctx.concept("model")], 24)
+        if note:
+            extra = [
+                what
+                for what, spans in (
+                    ("a secret", _secret_spans(ctx)),
+                    ("a field to fill", ctx.concept("sink")),
+                    ("concealment", _hide_spans(ctx, weak=True)),
+                    ("send", ctx.concept("send")),
+                    ("a destination", addresses(ctx.text)),
+                )
+                if spans
+            ]
+            detail = (
+                "signals: a note + the model" + "".join(f" + {m}" for m in extra) + " (multilingual lexicon)"
+            )
+            sev = Severity.HIGH if extra else Severity.MEDIUM
+            ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, *note, "text addressed to the model", detail))
     refusal = sig.get("refusal_override")
     if refusal and not ctx.has(R.INSTRUCTION_BLOCK):
+        # a lifted restriction with a claim of authority, a safety word, or an order to read a secret is an attack
+        lifted = [k for k in ("address_claim", "secret", "conceal") if k in sig]
+        lo, hi = clause(ctx.low, refusal[0][0], refusal[-1][1])
+        if re.search(r"\b(?:safety|security|guardrails?|safeguards?)\b", ctx.low[lo:hi]):
+            lifted.append("safety")
+        if _AUTHORITY.search(ctx.low, lo, hi):
+            lifted.append("a claim of authority")
         ctx.add(
             Hit(
                 R.INSTRUCTION_BLOCK,
-                Severity.MEDIUM,
+                Severity.HIGH if lifted else Severity.MEDIUM,
                 refusal[0][0],
                 refusal[-1][1],
                 "refusal-override framing",
                 "the text tells the model that an earlier restriction (to refuse, or not to have a capability) "
                 "no longer applies: the framing an attacker uses to lift a refusal; state what the tool does "
-                "instead",
+                "instead" + (f"; {with_(lifted)}" if lifted else ""),
             )
         )
 
 
-def _hide_spans(ctx: Context) -> Spans:
-    """Concealment in any language: a covert adverb, or a negation with 'tell' and 'user' close together."""
+_AUTHORITY = re.compile(
+    r"\bby\s+(?:the\s+|your\s+)?(?:admin(?:istrator)?|operator|developer|owner|security\s+team|system)s?\b"
+)
+
+
+def _hide_spans(ctx: Context, *, weak: bool = False) -> Spans:
+    """Concealment in any language: a covert adverb, a negation with 'tell' and 'user' close together, or
+    'hidden'/'internal' next to 'user'. `weak`: also a bare "do not mention/show" (no user named), which only
+    counts beside something to hide (a secret file, a field to fill, a destination); so does "hidden from the
+    user", which a privacy promise says too ("the password stays hidden from the user")."""
     spans = list(ctx.concept("covert"))
-    pair = _window([ctx.concept("neg"), ctx.concept("tell"), ctx.concept("user")], 40)
-    if pair:
-        spans.append(pair)
+    user = ctx.concept("user")
+    for pair in (
+        _window([ctx.concept("neg"), ctx.concept("tell"), user], 40),
+        _window([ctx.concept("hidden"), user], 30) if weak else None,
+        _window([ctx.concept("neg"), ctx.concept("tell")], 12) if weak else None,
+    ):
+        if pair:
+            spans.append(pair)
     return sorted(spans)
 
 
@@ -224,19 +290,42 @@ def secret_access(ctx: Context) -> None:
             )
         )
     else:
-        pair = near(sig.get("secret_weak"), sig.get("read"), 40)
+        pair = next(
+            (p for p in _pairs(sig.get("secret_weak"), sig.get("read"), 40) if _one_clause(ctx.text, *p)),
+            None,
+        )
         boosts = [k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word") if k in sig]
         if pair and boosts:
             sev = Severity.CRITICAL if len(boosts) > 1 else Severity.HIGH
             ctx.add(Hit(R.SECRET_ACCESS, sev, *pair, "order to read credentials", with_(boosts)))
     if ctx.concepts and not ctx.has(R.SECRET_ACCESS):
-        pair = near(_secret_spans(ctx), ctx.concept("read"), 60)
+        pair = next(
+            (
+                p
+                for p in _pairs(_secret_spans(ctx), _act_spans(ctx), 60)
+                if same_sentence(ctx.text, p[0], p[1])
+            ),
+            None,
+        )
         if pair:
             combined = _order_signals(ctx)
             if combined:
                 sev = Severity.CRITICAL if len(combined) > 1 else Severity.HIGH
                 detail = "signals: read + secret + " + " + ".join(combined) + " (multilingual lexicon)"
                 ctx.add(Hit(R.SECRET_ACCESS, sev, *pair, "order to read a secret", detail))
+
+
+def _act_spans(ctx: Context) -> Spans:
+    """Reading, sending or putting something somewhere, or naming its content, in any language."""
+    return sorted(ctx.concept("read") + ctx.concept("content") + ctx.concept("put") + ctx.concept("send"))
+
+
+def _pairs(a: Spans, b: Spans, window: int) -> list[tuple[int, int]]:
+    """Every pair of spans within `window` characters of each other, merged (at most 20)."""
+    out = [
+        (min(s1, s2), max(e1, e2)) for s1, e1 in a for s2, e2 in b if s2 - e1 <= window and s1 - e2 <= window
+    ]
+    return sorted(out)[:20]
 
 
 def _order_signals(ctx: Context) -> list[str]:
@@ -246,7 +335,7 @@ def _order_signals(ctx: Context) -> list[str]:
         found.append("send to a destination")
     elif ctx.concept("sink") or SIG["exfil_quoted"].search(ctx.low):
         found.append("put into a parameter")
-    if _hide_spans(ctx):
+    if _hide_spans(ctx, weak=True):
         found.append("concealment")
     if ctx.concept("before") and ctx.concept("tool"):
         found.append("before using the tool")
@@ -258,8 +347,11 @@ def exfiltration(ctx: Context) -> None:
     sig = ctx.sig
     kind = ctx.kind
     if "exfil" in sig:
-        data = [k for k in ("secret", "secret_weak", "convo", "personal", "payload") if k in sig]
         start, end = sig["exfil"][0]
+        lo, hi = clause(ctx.text, start, end)
+        data = [k for k in ("secret", "convo", "personal") if k in sig] + [
+            k for k in ("secret_weak", "payload") if any(s < hi and e > lo for s, e in sig.get(k))
+        ]
         if data or "tunnel" in sig or (kind == "param" and _param_exfil(ctx)):
             strong = [k for k in ("tag", "override", "conceal", "tunnel", "secret", "convo") if k in sig]
             sev = Severity.CRITICAL if len(strong) > 1 else Severity.HIGH
@@ -286,7 +378,36 @@ def exfiltration(ctx: Context) -> None:
             ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, start, end, "harvests private data"))
     if ctx.concepts and not ctx.has(R.EXFILTRATION):
         _multilingual_exfiltration(ctx)
+    if not ctx.has(R.EXFILTRATION) and "://" in ctx.text and ("secret" in sig or "convo" in sig):
+        _secret_to_open_url(ctx)
     _markdown_beacons(ctx)
+
+
+def _secret_to_open_url(ctx: Context) -> None:
+    """A secret file (or the conversation) named beside a URL that takes data (a raw public IP address, a query
+    left open for a value, a placeholder): in any language, with no verb needed."""
+    for match in _URL.finditer(ctx.text):
+        url = match.group().rstrip(".,;:")
+        host = public_ip_host(url)
+        open_query = url.endswith(("=", "?")) or _carries_data(url)
+        if not host and not open_query:
+            continue
+        why = ([f"a raw IP address ({host})"] if host else []) + (
+            ["a query open for data"] if open_query else []
+        )
+        secret = (ctx.sig.get("secret") or ctx.sig.get("convo"))[0]
+        ctx.add(
+            Hit(
+                R.EXFILTRATION,
+                Severity.CRITICAL if host and open_query else Severity.HIGH,
+                min(secret[0], match.start()),
+                max(secret[1], match.start() + len(url)),
+                "a secret and a URL that takes data",
+                f"signals: {'secret file' if ctx.sig.get('secret') else 'the conversation'} + URL with "
+                + " and ".join(why),
+            )
+        )
+        return
 
 
 def _param_exfil(ctx: Context) -> bool:
@@ -308,16 +429,31 @@ def _param_exfil(ctx: Context) -> bool:
 
 
 def _multilingual_exfiltration(ctx: Context) -> None:
-    send = ctx.concept("send")
-    if not send:
+    """Send to a destination or a field, with data or concealment; or put a secret or the conversation into a
+    field (data the user never gave the tool), in any language."""
+    send, put = ctx.concept("send"), ctx.concept("put")
+    if not send and not put:
         return
     destinations = addresses(ctx.text)
     data = _secret_spans(ctx) + ctx.concept("convo")
     target = near(send, destinations, 120) or near(send, ctx.concept("sink"), 80)
-    if target and (data or _hide_spans(ctx)):
+    # put into a field: a secret, or the conversation as a whole (all of it, always, or covertly)
+    whole = ctx.concept("previous") or ctx.concept("always") or _hide_spans(ctx, weak=True)
+    placed = _secret_spans(ctx) + (ctx.concept("convo") if whole else [])
+    if target is None and placed:
+        target = next(
+            (
+                p
+                for p in _pairs(put, ctx.concept("sink"), 80)
+                if same_sentence(ctx.text, *p) and _near_any(placed, *p, 80)
+            ),
+            None,
+        )
+    hide = _hide_spans(ctx, weak=True)
+    if target and (data or hide):
         parts = ["send", "destination"] + (["data (secret or conversation)"] if data else [])
-        parts += ["concealment"] if _hide_spans(ctx) else []
-        sev = Severity.CRITICAL if data and _hide_spans(ctx) else Severity.HIGH
+        parts += ["concealment"] if hide else []
+        sev = Severity.CRITICAL if data and hide else Severity.HIGH
         detail = "signals: " + " + ".join(parts) + " (multilingual lexicon)"
         ctx.add(Hit(R.EXFILTRATION, sev, *target, "order to send data out", detail))
 
@@ -365,10 +501,15 @@ def conceal(ctx: Context) -> None:
             ctx.add(Hit(R.CONCEAL, Severity.HIGH, start, end, "covert action", with_(others)))
     if ctx.concepts and not ctx.has(R.CONCEAL):
         hide = _hide_spans(ctx)
+        weak = not hide
+        hide = hide or _hide_spans(ctx, weak=True)
         if hide:
-            acts = [c for c in ("send", "read", "modify") if ctx.concept(c)] + (
+            acts = [c for c in ("send", "read", "modify", "put") if ctx.concept(c)] + (
                 ["secret"] if _secret_spans(ctx) else []
             )
+            # a bare "do not mention it": only beside a secret file or a destination, and an act
+            if weak and (not ("secret" in ctx.sig or addresses(ctx.text)) or not acts):
+                return
             if acts or _window([ctx.concept("neg"), ctx.concept("tell"), ctx.concept("user")], 40):
                 detail = (
                     "signals: concealment"
@@ -379,23 +520,78 @@ def conceal(ctx: Context) -> None:
                 ctx.add(Hit(R.CONCEAL, sev, *hide[0], "concealment from the user", detail))
 
 
+# The user decides: "if the user asks", "ask them", "make sure the user has selected"
+_USER_DECIDES = re.compile(
+    r"\b(?:if|when|unless|once|whether)\s+the\s+user\s+(?:\w+\s+)?(?:asks?|asked|wants?|wishes|requests?|chooses"
+    r"|chose|agrees?|agreed|selects?|selected|confirms?|confirmed)\b|\bask\s+(?:the\s+user|them)\b"
+    r"|\bmake\s+sure\s+the\s+user\s+(?:has|have)\b"
+)
+_SAME_SERVER = re.compile(
+    r"\s+(?:\w+\s+)?(?:from|of|in|on|provided\s+by)\s+(?:this|the\s+same)\s+(?:mcp\s+)?server\b"
+)
+
+
+def _one_clause(text: str, start: int, end: int) -> bool:
+    return _CLAUSE_END.search(text, start, end) is None
+
+
+def drop_protective(ctx: Context) -> None:
+    """Runs first: takes out of the signals what a text forbids rather than orders ("never ask the user for a
+    password", "do not put keys in the URL"), so that no rule counts a safety rule as an attack."""
+    sig = ctx.sig
+    for name in ("conceal", "hidden_word"):
+        spans = sig.get(name)
+        if spans:
+            sig.found[name] = [span for span in spans if not _asks_for_secret(ctx, *span)]
+    for name in ("exfil_param", "exfil_dest", "exfil_quoted"):
+        spans = sig.get(name)
+        if spans:
+            sig.found[name] = [span for span in spans if not negated_order(ctx.low, span[0])]
+
+
+def _asks_for_secret(ctx: Context, start: int, end: int) -> bool:
+    """ "Never ask the user for their password": a rule against asking the user for a secret, not concealment."""
+    if not re.search(r"\bask(?:ing)?\b", ctx.low[start:end]):
+        return False
+    _, hi = clause(ctx.text, start, end)
+    return any(start <= s < hi for s, _ in ctx.sig.get("secret_weak") + ctx.sig.get("secret"))
+
+
 def precedence(ctx: Context) -> None:
     """MH-TOOL-PRECEDENCE: forcing itself before, or instead of, other tools."""
-    if "precedence" in ctx.sig:
-        start, end = ctx.sig["precedence"][0]
+    spans = [span for span in ctx.sig.get("precedence") if not _SAME_SERVER.match(ctx.low, span[1])]
+    if spans:  # "call this before any other tool from this server" orders its own tools: not precedence
+        start, end = spans[0]
+        lo, hi = clause(ctx.low, start, end)
+        if _USER_DECIDES.search(ctx.low, lo, hi + 120) and not ctx.strong_context:
+            detail = "the order defers to the user (they choose, or are asked); still, let the client decide"
+            ctx.add(
+                Hit(R.PRECEDENCE, Severity.MEDIUM, start, end, "orders itself before other tools", detail)
+            )
+            return
         ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, start, end, "forces itself before other tools"))
         return
     if not ctx.concepts:
         return
     other, tool = ctx.concept("other"), ctx.concept("tool")
+    reach = sorted(other + ctx.concept("any"))
+    tools = sorted(tool + ctx.concept("server"))
     found = (
         _window([other, tool, ctx.concept("before")], 40)
         or _window([other, tool, ctx.concept("instead")], 40)
         or _window([ctx.concept("neg"), other, tool], 30)
     )
+    detail = "signals: other + tool + before/instead/never (multilingual lexicon)"
+    if not found:
+        found = _window([ctx.concept("supersede"), reach, tools], 60)
+        detail = "signals: takes precedence + other/any + tool/server (multilingual lexicon)"
     if found:
-        detail = "signals: other + tool + before/instead/never (multilingual lexicon)"
         ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, *found, "forces itself before other tools", detail))
+        return
+    skip = _window([ctx.concept("skip"), ctx.concept("confirm")], 30)
+    if skip and _window([reach, tools], 30):
+        detail = "signals: skip + confirmation + other/any tool or server (multilingual lexicon)"
+        ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, *skip, "removes other tools' confirmation step", detail))
 
 
 def shadowing(ctx: Context) -> None:
@@ -422,16 +618,22 @@ def shadowing(ctx: Context) -> None:
                 )
             )
             return
+    if ctx.concepts:
+        _multilingual_shadowing(ctx)
+        if ctx.has(R.SHADOWING):
+            return
     if "_" not in text and not any(c.isupper() for c in text[1:]):
         return
-    modify = sig.get("modify") + ctx.concept("modify")
+    modify = [m for m in sig.get("modify") if not _NOUN_BEFORE.search(ctx.low, max(0, m[0] - 12), m[0])]
+    modify += ctx.concept("modify") + ctx.concept("put")
     if not modify:
         return
     known = known_tools()
+    files = sig.get("secret")
     for match in _IDENTIFIER.finditer(text):
         name = match.group(1)
-        if name == ctx.own_name:
-            continue
+        if name == ctx.own_name or any(s <= match.start() < e for s, e in files):
+            continue  # its own name, or a file (authorized_keys), not a tool
         start, end = match.span()
         change = next(
             (m for m in sorted(modify) if -160 <= m[0] - end <= 160 and _same_clause(text, start, end, *m)),
@@ -463,6 +665,61 @@ def shadowing(ctx: Context) -> None:
 
 
 _NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\s+(?:\w+\s+)?$")
+_NOUN_BEFORE = re.compile(
+    r"\b(?:the|these|those|its|your|any|no|of|his|her|their|our|my)\s+$"
+)  # "the changes"
+
+
+def _multilingual_shadowing(ctx: Context) -> None:
+    """Another (or any) tool or server named, then in the same sentence a change or an insertion that fixes a
+    recipient or an account (or a field, always, covertly or with a secret): the other tool's behaviour
+    rewritten, in any language."""
+    text = ctx.text
+    reach = _window(
+        [
+            sorted(ctx.concept("other") + ctx.concept("any")),
+            sorted(ctx.concept("tool") + ctx.concept("server")),
+        ],
+        30,
+    )
+    if reach is None:
+        return
+    changes = sorted(ctx.concept("modify") + ctx.concept("put"))
+    targets = addresses(text)
+    if (
+        ctx.concept("always") or _hide_spans(ctx, weak=True) or _secret_spans(ctx)
+    ):  # a field, when it is forced
+        targets = sorted(targets + ctx.concept("sink"))
+    for change in changes:
+        if not (-40 <= change[0] - reach[1] <= 200) or not same_sentence(
+            text, min(reach[0], change[0]), max(reach[1], change[1])
+        ):
+            continue
+        target = next(
+            (
+                t
+                for t in targets
+                if abs(t[0] - change[0]) <= 120
+                and same_sentence(text, min(t[0], change[0]), max(t[1], change[1]))
+            ),
+            None,
+        )
+        if target is None:
+            continue
+        hide = _hide_spans(ctx, weak=True)
+        ctx.add(
+            Hit(
+                R.SHADOWING,
+                Severity.CRITICAL if hide else Severity.HIGH,
+                min(reach[0], change[0], target[0]),
+                max(reach[1], change[1], target[1]),
+                "changes how another tool behaves",
+                "signals: another/any tool or server + a change + a recipient or field"
+                + (" + concealment" if hide else "")
+                + " (multilingual lexicon)",
+            )
+        )
+        return
 
 
 def _same_clause(text: str, s1: int, e1: int, s2: int, e2: int) -> bool:
@@ -495,8 +752,19 @@ def command(ctx: Context) -> None:
     """MH-TOOL-COMMAND: a download-and-execute, reverse-shell or destructive command."""
     if "command" in ctx.sig:
         start, end = ctx.sig["command"][0]
+        lo, hi = clause(ctx.text, start, end)
+        if _REFUSED.search(ctx.low, lo, hi + 80):  # "commands that pipe downloads into a shell are rejected"
+            detail = "named as something the tool refuses; keep commands out of descriptions all the same"
+            ctx.add(Hit(R.COMMAND, Severity.MEDIUM, start, end, "names a dangerous shell command", detail))
+            return
         sev = Severity.CRITICAL if ctx.instructed else Severity.HIGH
         ctx.add(Hit(R.COMMAND, sev, start, end, "orders a dangerous shell command"))
+
+
+_REFUSED = re.compile(
+    r"\b(?:(?:are|is|get|gets|will\s+be)\s+(?:rejected|refused|blocked|denied|forbidden|not\s+allowed|disallowed)"
+    r"|refuses?|rejects?|blocks?|never\s+runs?)\b"
+)
 
 
 def hidden_param(ctx: Context) -> None:
@@ -505,9 +773,11 @@ def hidden_param(ctx: Context) -> None:
     if "hidden_word" in sig:
         start, end = sig["hidden_word"][0]
         ctx.add(Hit(R.HIDDEN_PARAM, Severity.HIGH, start, end, "a parameter hidden from the user"))
-    if ctx.kind == "param" and own and SUSPICIOUS_PARAM.match(own):
+    if ctx.kind != "param" or not own:
+        return
+    if _suspicious_param(own):
         asks = [k for k in ("convo", "exfil", "tag", "address", "override", "hidden_word") if k in sig]
-        if ("secret" in sig or "secret_weak" in sig) and ("read" in sig or "frame" in sig):
+        if ("secret" in sig or "secret_weak" in sig) and ("read" in sig or "frame" in sig or _act_spans(ctx)):
             asks.append("secret")
         if asks:
             ctx.add(
@@ -520,11 +790,67 @@ def hidden_param(ctx: Context) -> None:
                     with_(asks),
                 )
             )
+            return
+    # in any language: a parameter that asks for a secret file or the conversation, marked internal or
+    # hidden from the user (and not a key or identity setting, whose description names a key path)
+    data = ["secret file"] if "secret" in sig else []
+    data += ["conversation"] if "convo" in sig or ctx.concept("convo") else []
+    if not data or _KEY_PARAM.search(own):
+        return
+    words = ctx.concepts or lexicon.concepts(ctx.text, english=True)  # English too: a parameter is short
+    hide = sig.get("conceal") + words.get("hidden", []) + words.get("covert", [])
+    bare = _window([words.get("neg", []), words.get("tell", [])], 12)  # "do not show it"
+    hide += [bare] if bare else []
+    acts = sig.get("read") + [s for c in ("read", "content", "put", "send") for s in words.get(c, [])]
+    if hide and acts:
+        ctx.add(
+            Hit(
+                R.HIDDEN_PARAM,
+                Severity.CRITICAL if len(data) > 1 else Severity.HIGH,
+                0,
+                min(len(ctx.text), 200),
+                f"parameter '{own}' asks for data the user never typed",
+                "signals: " + " + ".join(data) + " + an order to fill it + internal/hidden from the user",
+            )
+        )
+
+
+_PARAM_PARTS = re.compile(r"[a-z]+|[A-Z][a-z]*")
+
+
+def _suspicious_param(name: str) -> bool:
+    """A side-channel name: a private one (leading underscore) or one whose words say context, notes, debug..."""
+    if name.startswith("_") or SUSPICIOUS_PARAM.match(name):
+        return True
+    parts = _PARAM_PARTS.findall(name)
+    return len(parts) > 1 and any(SUSPICIOUS_PARAM.match(p) or p.lower() in _SIDE_WORDS for p in parts)
+
+
+_SIDE_WORDS = frozenset({"ctx", "debug", "internal", "hidden", "trace", "telemetry", "meta", "sidenote"})
 
 
 def evasion_markup(ctx: Context) -> None:
-    """MH-TOOL-EVASION-MARKUP: HTML comments, bracket markers, and encoded payloads (decoded and rescanned)."""
+    """MH-TOOL-EVASION-MARKUP: HTML comments, elements styled not to display, bracket markers, and encoded
+    payloads (decoded and rescanned)."""
     sig, text = ctx.sig, ctx.text
+    for start, tag_end in sig.get("css_hidden")[:1]:
+        close = text.find("</", tag_end, tag_end + 4000)
+        end = close if close >= 0 else min(len(text), tag_end + 4000)
+        shown_not = text[tag_end:end]
+        inside = signals(shown_not)
+        orders: list[str] = [
+            k
+            for k in ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
+            if k in inside
+        ]
+        terms = lexicon.concepts(shown_not, english=True) if not orders else {}
+        orders += [
+            c for c in ("read", "send", "put", "secret", "ignore", "covert", "always", "model") if c in terms
+        ]
+        sev = Severity.HIGH if orders else Severity.MEDIUM
+        title = "element styled not to be displayed hides text"
+        detail = f'hidden text: "{clip(shown_not)}"' + (f"; {with_(orders)}" if orders else "")
+        ctx.add(Hit(R.EVASION_MARKUP, sev, start, end, title, detail))
     for start, _ in sig.get("comment")[:1]:
         close = text.find("-->", start + 4, start + 4004)
         end = close + 3 if close >= 0 else min(len(text), start + 4004)
@@ -708,7 +1034,9 @@ def short_value(text: str, kind: str, own_name: str) -> list[Hit]:
     if kind == "value":
         low = lowered(text)
         secrets = sorted(
-            m.span() for name in ("secret_dot", "secret_id", "secret_word") for m in SIG[name].finditer(low)
+            m.span()
+            for name in ("secret_dot", "secret_id", "secret_word", "secret_browser")
+            for m in SIG[name].finditer(low)
         )
         value_points_at(text, own_name, hits, secrets)
     return hits
@@ -736,6 +1064,7 @@ def remote_ref(text: str) -> list[Hit]:
 
 
 CHECKS: tuple[Callable[[Context], None], ...] = (
+    drop_protective,
     instruction_block,
     secret_access,
     exfiltration,
