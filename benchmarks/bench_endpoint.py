@@ -9,7 +9,8 @@
    median of several `mcp-harden check-endpoint` calls;
 2. N endpoints (N SDK deployments) in one call (target: 30 in <= 10 s), with the checker's peak memory;
 3. with --fleet M (e.g. 300): M endpoints in one call, its time against N's (target: <= 10x the time of 30)
-   and peak memory (target: < 200 MiB);
+   and peak memory (target: < 200 MiB); --fleet-runs K repeats that pair K times and prints every run (on a
+   shared machine one run says little);
 4. `testssl.sh` on the same endpoint, when installed, as the ratio of its time to ours (it checks TLS only).
 The servers run in separate processes so they do not share the checker's interpreter.
 """
@@ -144,6 +145,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs of the one-endpoint check")
     parser.add_argument("--no-testssl", action="store_true")
     parser.add_argument("--fleet", type=int, default=0, help="also check this many endpoints in one call")
+    parser.add_argument(
+        "--fleet-runs", type=int, default=1, help="repeat the fleet pair (count, then fleet) this many times"
+    )
     parser.add_argument("--server-procs", type=int, default=2, help="processes serving the test endpoints")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
@@ -217,36 +221,47 @@ def main() -> None:
             # The test servers share the checker's cores: give every endpoint time enough that none is cut off,
             # and time the 30 the same way, so the ratio is the checker's and not a deadline's.
             fleet_extra = [*extra, "--timeout", "60", "--total-timeout", "900"]
-            children, urls = _start_servers(args.count, args.server_procs, folder)
-            try:
-                served = _cpu_of(children)
-                base, _, _ = _check(urls, pki.ca_file, fleet_extra)
-                base_cpu, base_sys = LAST_CPU[0], LAST_SYS[0]
-                base_servers = _cpu_of(children) - served
-            finally:
-                _stop(children)
-            children, urls = _start_servers(args.fleet, args.server_procs, folder)
-            try:
-                served = _cpu_of(children)
-                took, code, report = _check(urls, pki.ca_file, fleet_extra)
-                servers_cpu = _cpu_of(children) - served
-                stages = report.get("stages", [])
-                errors = [s["stage"] for s in stages if s.get("status") == "error"]
-                print(
-                    f"[fleet]  {len(urls)} endpoints in one call: {took:.2f} s, {took / base:.1f}x the time of "
-                    f"{args.count} (target <= 10x for 300 vs 30), exit {code}, {len(errors)} could not be "
-                    f"checked, peak memory {LAST_PEAK_MIB[0]:.0f} MiB (target < 200 MiB); the checker's own CPU "
-                    f"{LAST_CPU[0]:.1f} s vs {base_cpu:.1f} s ({LAST_CPU[0] / base_cpu:.1f}x; in the kernel "
-                    f"{LAST_SYS[0]:.1f} s vs {base_sys:.1f} s); checker and stand-in servers together "
-                    f"{LAST_CPU[0] + servers_cpu:.1f} s vs {base_cpu + base_servers:.1f} s "
-                    f"({(LAST_CPU[0] + servers_cpu) / (base_cpu + base_servers):.1f}x, the work itself, which "
-                    "a busy machine does not skew); load average "
-                    f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (others' work on the machine skews it)"
-                )
-                for stage in [s for s in stages if s.get("status") == "error"][:3]:
-                    print(f"         could not check {stage['stage']}: {str(stage.get('error'))[:160]}")
-            finally:
-                _stop(children)
+            ratios = []
+            for run in range(1, args.fleet_runs + 1):
+                ratios.append(_fleet_run(args, folder, pki.ca_file, fleet_extra, run))
+            if args.fleet_runs > 1:
+                print(f"[fleet]  every run's ratio: {', '.join(f'{r:.1f}x' for r in ratios)} (target <= 10x)")
+
+
+def _fleet_run(args: argparse.Namespace, folder: Path, ca: Path, fleet_extra: list[str], run: int) -> float:
+    """One pair: `args.count` endpoints, then `args.fleet`, each in one call on servers started for it."""
+    children, urls = _start_servers(args.count, args.server_procs, folder)
+    try:
+        served = _cpu_of(children)
+        base, _, _ = _check(urls, ca, fleet_extra)
+        base_cpu, base_sys = LAST_CPU[0], LAST_SYS[0]
+        base_servers = _cpu_of(children) - served
+    finally:
+        _stop(children)
+    children, urls = _start_servers(args.fleet, args.server_procs, folder)
+    try:
+        served = _cpu_of(children)
+        took, code, report = _check(urls, ca, fleet_extra)
+        servers_cpu = _cpu_of(children) - served
+        stages = report.get("stages", [])
+        errors = [s["stage"] for s in stages if s.get("status") == "error"]
+        print(
+            f"[fleet]  run {run}: {len(urls)} endpoints in one call: {took:.2f} s, {took / base:.1f}x the time "
+            f"of {args.count} ({base:.2f} s; target <= 10x for 300 vs 30), exit {code}, {len(errors)} could not "
+            f"be checked, peak memory {LAST_PEAK_MIB[0]:.0f} MiB (target < 200 MiB); the checker's own CPU "
+            f"{LAST_CPU[0]:.1f} s vs {base_cpu:.1f} s ({LAST_CPU[0] / base_cpu:.1f}x; in the kernel "
+            f"{LAST_SYS[0]:.1f} s vs {base_sys:.1f} s); checker and stand-in servers together "
+            f"{LAST_CPU[0] + servers_cpu:.1f} s vs {base_cpu + base_servers:.1f} s "
+            f"({(LAST_CPU[0] + servers_cpu) / (base_cpu + base_servers):.1f}x, the work itself, which "
+            "a busy machine does not skew); load average "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (others' work on the machine skews it)",
+            flush=True,
+        )
+        for stage in [s for s in stages if s.get("status") == "error"][:3]:
+            print(f"         could not check {stage['stage']}: {str(stage.get('error'))[:160]}")
+    finally:
+        _stop(children)
+    return took / base
 
 
 if __name__ == "__main__":

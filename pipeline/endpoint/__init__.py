@@ -3,8 +3,9 @@
 One `StageResult` per endpoint, named `endpoint <url>`. TLS (`pipeline.endpoint.tls`) and the HTTP checks
 (`mcp_http`, `web`) of every endpoint run concurrently under one deadline per endpoint, which starts when the
 endpoint's first check starts (not when it is queued: the last endpoint of a fleet loses no time waiting).
-The run's TLS client contexts are built once and shared (`contexts.py`). An endpoint that cannot be checked
-gets `error` set (exit 3); the others' results still come.
+The run's TLS client contexts are built once and shared (`contexts.py`). Each endpoint's HTTP probes keep
+their connection alive from one request to the next (`http.py` says when not); no connection is shared
+between endpoints. An endpoint that cannot be checked gets `error` set (exit 3); the others' results still come.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class EndpointOptions:
     tls_workers: int = 12  # handshakes in flight per endpoint; `check_endpoints` lowers it for a fleet
     mcp: bool = True  # False (--no-mcp): TLS and the HTTP layer (HSTS, redirects) only
     workers: int = 64
+    keep_alive: bool = True  # False: a new connection for every HTTP request (as before keep-alive)
     contexts: Contexts | None = None  # set by `check_endpoints`: one set per run, trusting `ca_file`
 
 
@@ -191,11 +193,12 @@ def _run_tls(target: Target, options: EndpointOptions, deadline: float) -> _Part
 
 def _run_http(target: Target, options: EndpointOptions, deadline: float) -> _Part:
     part = _Part()
+    client = _client(options, deadline)
     try:
-        client = _client(options, deadline)
         if target.scheme == "http":
             moved = _plain_http(client, target, part)
             if moved is not None:
+                client.close()
                 _follow_to_https(moved, options, deadline, part)
                 return part
         _http_checks(target, options, deadline, part, client)
@@ -203,10 +206,13 @@ def _run_http(target: Target, options: EndpointOptions, deadline: float) -> _Par
         part.error = str(exc)
     except Exception as exc:  # fail closed: one line, this endpoint only
         part.error = f"internal error: {one_line(exc, limit=200)}"
+    finally:
+        client.close()
     return part
 
 
 def _client(options: EndpointOptions, deadline: float) -> HttpClient:
+    """One endpoint's client: its kept connections are its own, and end with `close()`."""
     return HttpClient(
         resolve=options.resolve,
         ca_file=options.ca_file,
@@ -214,6 +220,7 @@ def _client(options: EndpointOptions, deadline: float) -> HttpClient:
         timeout=options.timeout,
         connect_timeout=options.connect_timeout or min(5.0, options.timeout),
         deadline=deadline,
+        keep_alive=options.keep_alive,
     )
 
 
@@ -253,9 +260,11 @@ def _follow_to_https(moved: Target, options: EndpointOptions, deadline: float, p
     part.notes += tls.notes
     part.summary["tls_of_redirect_target"] = tls.summary
     http = _Part()
+    client = _client(options, deadline)
     try:
-        _http_checks(moved, options, deadline, http, _client(options, deadline), plain_port=False)
+        _http_checks(moved, options, deadline, http, client, plain_port=False)
     finally:
+        client.close()
         part.findings += http.findings
         part.notes += http.notes
         part.summary.update(http.summary)

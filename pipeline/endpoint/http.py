@@ -1,18 +1,28 @@
 """One bounded HTTP/1.1 client over `socket`/`ssl`: the only way this stage talks HTTP.
 
-Every request has a total deadline (connect, TLS, send and every read count against it), a cap on header and
-body bytes, and `Connection: close`. Redirects are followed only when asked, with a hop cap and loop detection.
+Every request has a total deadline (connect, TLS, send and every read count against it) and a cap on header
+and body bytes. Redirects are followed only when asked, with a hop cap and loop detection.
 `--resolve host:port:address` is honoured: the socket goes to the address, SNI and `Host` stay the URL's.
 A hostile server (silent, slow drip, garbage, endless body) ends in a `CheckError`, never a hang.
+
+Connections: by default each request has its own, with `Connection: close`. A client made with `keep_alive`
+(the orchestrator's, one per endpoint) keeps a connection after a response whose end it saw exactly (a
+`Content-Length` or a last chunk, no `Connection: close`, nothing more arrived) and sends the next request to
+the same scheme, address, port and name over it; `close()` ends them. A request with a `Host` of its own and
+every request inside `fresh()` (checks that judge what a server does per connection) still get a new one. A
+kept connection that gives no answer (the server closed it meanwhile, or sent bytes that are not a response)
+is retried once on a new one, where the server's answer is judged as it would have been without keep-alive.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import select
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -27,6 +37,15 @@ USER_AGENT = "mcp-harden-check-endpoint"
 
 class TlsVerifyError(CheckError):
     """The server's certificate did not verify (the TLS checks say why)."""
+
+
+class _Stale(Exception):
+    """A kept connection gave no answer to the request (the server had closed it, or what came was not a
+    response): send it again on a new connection, where the server's answer is judged as it always was."""
+
+
+# Where a kept connection may be used again: scheme, address, port, the name in SNI and `Host`, verified.
+_Key = tuple[str, str, int, str, bool]
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,7 @@ class Target:
         return f"{self.scheme}://{self.authority}"
 
 
+@functools.lru_cache(maxsize=4096)  # every probe of an endpoint parses the same few URLs; a Target is frozen
 def parse_url(url: str) -> Target:
     """Split an http(s) URL; anything else is a usage problem of the caller's (raised as `ValueError`)."""
     parts = urlsplit(url)
@@ -124,8 +144,12 @@ class HttpClient:
     max_header_bytes: int = MAX_HEADER_BYTES
     max_body_bytes: int = MAX_BODY_BYTES
     requests_sent: int = 0
+    connections_opened: int = 0
     contexts: Contexts | None = None  # the run's shared contexts (trusting `ca_file`); None: its own
+    keep_alive: bool = False  # reuse a connection for the next request to the same place; `close()` ends them
     _context: ssl.SSLContext | None = field(default=None, repr=False)
+    _idle: dict[_Key, socket.socket] = field(default_factory=dict, repr=False)
+    _fresh: int = field(default=0, repr=False)  # inside `fresh()`: a new connection per request
 
     def ssl_context(self) -> ssl.SSLContext:
         if self._context is None:
@@ -138,6 +162,23 @@ class HttpClient:
                 ctx.set_alpn_protocols(["http/1.1"])
                 self._context = ctx
         return self._context
+
+    @contextlib.contextmanager
+    def fresh(self) -> Iterator[None]:
+        """Every request inside gets a connection of its own, as without keep-alive: for a check that compares
+        what a server does on different connections."""
+        self._fresh += 1
+        try:
+            yield
+        finally:
+            self._fresh -= 1
+
+    def close(self) -> None:
+        """End the kept connections (the client can still be used: it opens new ones)."""
+        idle, self._idle = self._idle, {}
+        for sock in idle.values():
+            with contextlib.suppress(OSError):
+                sock.close()
 
     def request(
         self,
@@ -205,26 +246,39 @@ class HttpClient:
             raise CheckError("time limit for this endpoint reached before the request", where=url)
         address = self.resolve.get((target.host, target.port), target.host)
         self.requests_sent += 1
-        sock: socket.socket | None = None
-        try:
-            sock = self._connect(address, target, start)
-            lines = [f"{method} {target.path} HTTP/1.1", f"Host: {host_header or target.authority}"]
-            given = {k.lower() for k in headers}
-            if "user-agent" not in given:
-                lines.append(f"User-Agent: {USER_AGENT}")
-            if "accept" not in given:
-                lines.append("Accept: */*")
-            for key, value in headers.items():
-                lines.append(f"{key}: {value}")
-            if body is not None or method in ("POST", "PUT"):
-                lines.append(f"Content-Length: {len(body or b'')}")
+        key: _Key = (target.scheme, address, target.port, target.host, self.verify)
+        keep = self.keep_alive and not self._fresh and host_header is None
+        sock = self._idle.pop(key, None) if keep else None
+        if sock is not None and not _still_idle(sock):
+            _close(sock)
+            sock = None
+        lines = [f"{method} {target.path} HTTP/1.1", f"Host: {host_header or target.authority}"]
+        given = {k.lower() for k in headers}
+        if "user-agent" not in given:
+            lines.append(f"User-Agent: {USER_AGENT}")
+        if "accept" not in given:
+            lines.append("Accept: */*")
+        for name, value in headers.items():
+            lines.append(f"{name}: {value}")
+        if body is not None or method in ("POST", "PUT"):
+            lines.append(f"Content-Length: {len(body or b'')}")
+        if not keep:
             lines.append("Connection: close")
-            payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
-            sock.settimeout(max(0.001, self._remaining(start)))
-            _quickack(sock)
-            sock.sendall(payload)
-            reader = _Reader(sock, self, start, url)
-            return reader.response(url, method, stream, until)
+        payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+        try:
+            if sock is not None:
+                try:
+                    resp, reader = self._exchange(sock, payload, start, url, method, stream, until, kept=True)
+                except _Stale:
+                    _close(sock)
+                    sock = None
+            if sock is None:
+                sock = self._connect(address, target, start)
+                resp, reader = self._exchange(sock, payload, start, url, method, stream, until, kept=False)
+            if keep and reader.reusable:
+                self._idle[key] = sock
+                sock = None
+            return resp
         except CheckError:
             raise
         except ssl.SSLCertVerificationError as exc:
@@ -241,14 +295,40 @@ class HttpClient:
             raise CheckError(f"connection failed: {exc.strerror or exc}", where=url) from None
         finally:
             if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.close()
+                _close(sock)
+
+    def _exchange(
+        self,
+        sock: socket.socket,
+        payload: bytes,
+        start: float,
+        url: str,
+        method: str,
+        stream: bool,
+        until: Callable[[bytes], bool] | None,
+        *,
+        kept: bool,
+    ) -> tuple[Response, _Reader]:
+        """Send one request on `sock` and read its response. `kept`: the connection served a request before,
+        so a close, a reset or a TLS failure before any byte of the answer is `_Stale` (the caller sends
+        again on a new connection)."""
+        sock.settimeout(max(0.001, self._remaining(start)))
+        _quickack(sock)
+        try:
+            sock.sendall(payload)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            if kept:
+                raise _Stale from None
+            raise
+        reader = _Reader(sock, self, start, url, kept=kept)
+        return reader.response(url, method, stream, until), reader
 
     def _connect(self, address: str, target: Target, start: float) -> socket.socket:
         timeout = min(self.connect_timeout, self._remaining(start))
         if timeout <= 0:
             raise TimeoutError
         raw = socket.create_connection((address, target.port), timeout=timeout)
+        self.connections_opened += 1
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if target.scheme != "https":
             return raw
@@ -261,15 +341,23 @@ class HttpClient:
 
 
 class _Reader:
-    """Reads one response off a socket within the request's deadline and byte caps."""
+    """Reads one response off a socket within the request's deadline and byte caps. `reusable` afterwards:
+    the response ended exactly where its framing said, nothing came after it, and the server keeps the
+    connection (HTTP/1.1 without `Connection: close`)."""
 
-    def __init__(self, sock: socket.socket, client: HttpClient, start: float, url: str) -> None:
+    def __init__(
+        self, sock: socket.socket, client: HttpClient, start: float, url: str, *, kept: bool = False
+    ) -> None:
         self.sock = sock
         self.client = client
         self.start = start
         self.url = url
+        self.kept = kept
         self.buf = b""
         self.eof = False
+        self.received = False
+        self.complete = False  # the body's end was seen, with no byte after it
+        self.reusable = False
 
     def _fill(self) -> bool:
         """Read more bytes; False at end of stream."""
@@ -289,13 +377,28 @@ class _Reader:
         except ssl.SSLError as exc:
             if "EOF" in str(exc) or "UNEXPECTED_EOF" in str(exc):
                 chunk = b""
+            elif self.kept and not self.received:
+                raise _Stale from None
             else:
                 raise
+        except ConnectionResetError:
+            if self.kept and not self.received:
+                raise _Stale from None
+            raise
         if not chunk:
+            if self.kept and not self.received:
+                raise _Stale
             self.eof = True
             return False
+        self.received = True
         self.buf += chunk
         return True
+
+    def _more_now(self) -> None:
+        """Whatever has already arrived, without waiting (to see a last chunk sent just after the answer)."""
+        self.sock.settimeout(0.0)
+        with contextlib.suppress(OSError):  # BlockingIOError, ssl.SSLWantReadError: nothing more yet
+            self.buf += self.sock.recv(4096)
 
     def response(
         self, url: str, method: str, stream: bool, until: Callable[[bytes], bool] | None = None
@@ -303,6 +406,8 @@ class _Reader:
         limit = self.client.max_header_bytes
         while b"\r\n\r\n" not in self.buf and b"\n\n" not in self.buf:
             if len(self.buf) >= 5 and not self.buf.startswith(b"HTTP/"):
+                if self.kept:  # left over from before, not an answer to this request: ask on a new one
+                    raise _Stale
                 raise CheckError(f"not an HTTP/1.x response: {self.buf[:40]!r}", where=url)
             if len(self.buf) > limit:
                 raise CheckError(f"response headers exceed {limit} bytes", where=url)
@@ -318,16 +423,28 @@ class _Reader:
             head, self.buf = self.buf[:lf], self.buf[lf + 2 :]
         if len(head) > limit:
             raise CheckError(f"response headers exceed {limit} bytes", where=url)
-        status, reason, headers = _parse_head(head, url)
+        try:
+            status, reason, headers = _parse_head(head, url)
+        except CheckError:
+            if self.kept:
+                raise _Stale from None
+            raise
         resp = Response(url=url, status=status, reason=reason, headers=headers)
+        persistent = head.startswith(b"HTTP/1.1 ") and not any(
+            token.strip().lower() == "close"
+            for value in resp.header_all("connection")
+            for token in value.split(",")
+        )
         if stream or method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             resp.streamed = stream
             resp.elapsed = time.monotonic() - self.start
+            self.reusable = persistent and not stream and status >= 200 and not self.buf
             return resp
         if not (resp.header("content-type") or "").lower().startswith("text/event-stream"):
             until = None
         resp.body = self._body(resp, until)
         resp.elapsed = time.monotonic() - self.start
+        self.reusable = persistent and self.complete
         return resp
 
     def _body(self, resp: Response, until: Callable[[bytes], bool] | None) -> bytes:
@@ -350,6 +467,7 @@ class _Reader:
             while len(self.buf) < length:
                 if not self._fill():
                     raise CheckError("the server closed the connection inside the body", where=self.url)
+            self.complete = len(self.buf) == length
             return self.buf[:length]
         while not (until and until(self.buf)) and self._fill():  # until close, or the answer is in
             if len(self.buf) > cap:
@@ -370,7 +488,8 @@ class _Reader:
             except ValueError:
                 raise CheckError(f"malformed chunk size {line[:40]!r}", where=self.url) from None
             if size == 0:
-                return bytes(out)  # trailers are ignored; the connection closes
+                self.complete = self.buf == b"\r\n"  # trailers (or bytes after the body): not kept
+                return bytes(out)  # trailers are ignored
             if len(out) + size > cap:
                 raise CheckError(f"response body exceeds the {cap}-byte cap", where=self.url)
             while len(self.buf) < size + 2:
@@ -379,6 +498,9 @@ class _Reader:
             out += self.buf[:size]
             self.buf = self.buf[size + 2 :]
             if until and until(bytes(out)):
+                if len(self.buf) < 5:
+                    self._more_now()
+                self.complete = self.buf == b"0\r\n\r\n"  # the stream ended right after the answer
                 return bytes(out)
 
 
@@ -389,6 +511,27 @@ def tcp_accepts(address: str, port: int, timeout: float) -> bool:
             return True
     except OSError:
         return False
+
+
+def _still_idle(sock: socket.socket) -> bool:
+    """A kept connection can take the next request: nothing arrived on it since its last response (a close,
+    a reset or stray bytes all make it readable) and no TLS data waits in its buffer."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return False
+    try:
+        if hasattr(select, "poll"):  # no limit on the descriptor's number, unlike select()
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return not poller.poll(0)
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.close()
 
 
 def _quickack(sock: socket.socket) -> None:

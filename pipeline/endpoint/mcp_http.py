@@ -180,11 +180,12 @@ class McpCheck(AuthChecks, SessionChecks, MetadataChecks):  # SessionChecks brin
 
     def _check_tools(self, token: str | None) -> None:
         """Tool names, a stable order across two connections, x-mcp-header and $ref (server/tools)."""
-        first, got = self._list_tools(token)
-        if first is None:
-            self.notes.append(f"tools not checked ({self.era}): tools/list got {got[:120]}")
-            return
-        second, _ = self._list_tools(token)
+        with self.client.fresh():  # the list must not vary per connection: each request on a new one
+            first, got = self._list_tools(token)
+            if first is None:
+                self.notes.append(f"tools not checked ({self.era}): tools/list got {got[:120]}")
+                return
+            second, _ = self._list_tools(token)
         self.summary[f"tools_{self.era}"] = len(first)
         for issue in tools_list.judge_tools(first, second):
             self._issue(issue, f"sent: tools/list ({self.era}), twice; spec wants: {issue.wanted}")
