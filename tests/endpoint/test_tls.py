@@ -302,3 +302,50 @@ def test_refused_port() -> None:
 def test_unknown_profile_is_refused() -> None:
     with pytest.raises(CheckError, match="unknown TLS profile"):
         check_tls(HOST, 1, profile="old")
+
+
+def test_a_dripped_handshake_ends_at_its_timeout(
+    tls_raw_server: Callable[[Callable[[], ThreadServer]], ThreadServer],
+) -> None:
+    """The handshake itself (not only the raw hello probes) is bounded as a whole, a byte every 0.3 s or not."""
+    import ssl
+
+    from pipeline.endpoint.tls import _handshake
+
+    server = tls_raw_server(drip_server)
+    context = ssl.create_default_context()
+    started = time.monotonic()
+    with pytest.raises(OSError):
+        _handshake(context, HOST, ADDRESS, server.port, 1.0, None)
+    assert 0.9 < time.monotonic() - started < 2.5
+
+
+def test_the_watchdog_fires_each_alarm_at_its_time_and_never_a_disarmed_one() -> None:
+    import socket
+
+    from pipeline.endpoint.tls import WATCHDOG
+
+    pairs = [socket.socketpair() for _ in range(3)]
+    try:
+        late = WATCHDOG.arm(0.6, pairs[0][0])
+        early = WATCHDOG.arm(0.2, pairs[1][0])  # armed after, due first
+        kept = WATCHDOG.arm(0.3, pairs[2][0])
+        WATCHDOG.disarm(kept)
+        started = time.monotonic()
+        for sock, *_ in pairs:
+            sock.setblocking(True)
+        pairs[1][1].settimeout(2)
+        assert pairs[1][1].recv(1) == b""  # shut down: the peer reads end-of-file
+        assert time.monotonic() - started < 0.5
+        pairs[0][1].settimeout(2)
+        assert pairs[0][1].recv(1) == b""
+        assert 0.3 < time.monotonic() - started < 1.2
+        pairs[2][1].settimeout(0.5)
+        with pytest.raises(TimeoutError):  # the disarmed one is still open
+            pairs[2][1].recv(1)
+        WATCHDOG.disarm(late)
+        WATCHDOG.disarm(early)  # already fired: disarming it again is harmless
+    finally:
+        for a, b in pairs:
+            a.close()
+            b.close()
