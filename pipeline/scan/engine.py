@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -341,6 +342,8 @@ def scan_servers(
             for hit, suffix in cached:
                 if hit.ref and hit.ref in names[server]:
                     continue  # shadowing names a tool this server provides itself: it describes itself
+                if hit.rule == R.SCHEMA_INJECTION and hit.title == SECRET_VALUE and f.kind == "value":
+                    hit = _declared_secret(hit, f, record)
                 once = (hit.rule, f.path + suffix, hit.start)
                 if once in seen or len(stage.findings) >= MAX_FINDINGS:
                     continue
@@ -359,6 +362,40 @@ def scan_servers(
         )
     summary["strings"] = stats.strings
     return stage, summary
+
+
+SECRET_VALUE = "schema value points at a secret"  # the title pipeline.scan.rules.checks gives the hit
+_WORD = re.compile(r"[a-z0-9]{3,}")
+# parts of a secret path that say nothing of what it is
+_PATH_WORDS = frozenset(
+    {"config", "json", "yaml", "yml", "toml", "ini", "home", "etc", "file", "files", "data", "new"}
+)
+
+
+def _declared_secret(hit: Hit, f: Field, record: dict[str, Any]) -> Hit:
+    """A default that names a secret file is medium, not high, when the tool's own name or description says it
+    works on that file (an SSH key generator's key path, a dotenv lister's .env): its declared function covers
+    it, and the user sees the default in the tool's definition."""
+    words = set(_WORD.findall(f.text.lower())) - _PATH_WORDS
+    if not words:
+        return hit
+    entry = next(
+        (t for t in record.get("tools") or [] if isinstance(t, dict) and str(t.get("name", "")) == f.entry),
+        None,
+    )
+    if entry is None:
+        return hit
+    own = f"{entry.get('name', '')} {entry.get('description', '')}".lower()
+    declared = words & set(_WORD.findall(own.replace("_", " ")))
+    if not declared:
+        return hit
+    detail = (
+        f"the tool's own name or description says it works on this ({', '.join(sorted(declared))}); still, a "
+        "default the model passes unasked should be the user's choice: leave it empty or ask"
+    )
+    return dataclasses.replace(
+        hit, severity=Severity.MEDIUM, title="schema default names a secret file", detail=detail
+    )
 
 
 def _other_names(names: dict[str, set[str]], server: str) -> re.Pattern[str] | None:

@@ -245,7 +245,12 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\bbase64\s+(?:-d|--decode)\b[^\n]{0,40}\|\s*(?:ba)?sh\b|\brm\s+-(?:rf|fr)\s+(?:~|/|\$home|\*)"
         r"|\bchmod\s+(?:-r\s+)?(?:0?777|0?666)\s+(?:~|/)|\bnc\s+(?:-\w+\s+)*-e\s|/dev/tcp/|\bmkfifo\b"
         r"|\bpowershell\b[^\n]{0,40}-enc(?:odedcommand)?\b|\beval\s*\(\s*atob\b|\bpython3?\s+-c\s+['\"]import\s+"
-        r"(?:socket|os|subprocess)",
+        r"(?:socket|os|subprocess)"
+        # a local file uploaded: curl -T / --upload-file / -F name=@file / --data @file, wget --post-file, netcat
+        r"|\bcurl\b[^\n|;]{0,200}?\s(?:-t|--upload-file|(?:-f|--form)\s+['\"]?[\w-]+=@|(?:-d|--data(?:-binary)?)\s*['\"]?@)"
+        r"|\bwget\b[^\n|;]{0,200}?\s--post-file\b"
+        r"|\|\s*+(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\b"
+        r"|\b(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\s*<",
         CI,
     ),
     "frame": re.compile(
@@ -495,7 +500,9 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         (),
     ),
     "command": (
-        _words("curl wget iwr invoke base64 rm chmod nc dev mkfifo powershell eval python python3"),
+        _words(
+            "curl wget iwr invoke base64 rm chmod nc ncat netcat dev mkfifo powershell eval python python3"
+        ),
         (),
     ),
     "frame": (

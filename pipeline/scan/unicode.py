@@ -9,6 +9,7 @@ escape sequences (text concealed or overwritten in a terminal) and bidi controls
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 # Cc except tab/newline/carriage return, and the invisible Cf/Mn/Lo code points seen in smuggling attacks.
@@ -79,10 +80,18 @@ def _benign(text: str, start: int, run: str) -> bool:
         return True
     if len(run) == 1 and (run in _JOINERS or "\ufe00" <= run <= "\ufe0f"):
         before = text[start - 1] if start else ""
+        if run in _JOINERS and _joining_letter(before) and _joining_letter(text[start + 1 : start + 2]):
+            return True  # Persian, Urdu, Hindi, Bengali... spell words with a (non-)joiner between letters
         return bool(before) and ord(before) > 0x2000
     if run == "\u00ad":  # soft hyphen inside a word
         return 0 < start < len(text) - 1 and text[start - 1].isalpha() and text[start + 1].isalpha()
     return False
+
+
+def _joining_letter(ch: str) -> bool:
+    """A letter of a script whose spelling uses zero-width (non-)joiners (Arabic, Hebrew, Indic, ...): not Latin,
+    Greek or Cyrillic, where a joiner inside a word only splits it for a keyword filter."""
+    return bool(ch) and 0x0590 <= ord(ch) < 0x2000 and (ch.isalpha() or unicodedata.category(ch) == "Mn")
 
 
 def _decode_tags(run: str) -> str:

@@ -254,14 +254,32 @@ def _hide_spans(ctx: Context, *, weak: bool = False) -> Spans:
     user", which a privacy promise says too ("the password stays hidden from the user")."""
     spans = list(ctx.concept("covert"))
     user = ctx.concept("user")
+    neg_tell = _neg_tell(ctx, 40)
     for pair in (
-        _window([ctx.concept("neg"), ctx.concept("tell"), user], 40),
+        _window([neg_tell, user], 40),
         _window([ctx.concept("hidden"), user], 30) if weak else None,
-        _window([ctx.concept("neg"), ctx.concept("tell")], 12) if weak else None,
+        _window([_neg_tell(ctx, 12)], 0) if weak else None,
     ):
         if pair:
             spans.append(pair)
     return sorted(spans)
+
+
+_CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？\n]")
+
+
+def _neg_tell(ctx: Context, width: int) -> Spans:
+    """A negation and 'tell' in one clause (no comma or stop between them: "without the user's request, and
+    show the draft" negates the request, not the showing), merged."""
+    text = ctx.text
+    out = []
+    for ns, ne in ctx.concept("neg"):
+        for ts, te in ctx.concept("tell"):
+            if ts - ne <= width and ns - te <= width:
+                lo, hi = min(ne, te), max(ns, ts)
+                if not _CLAUSE_BREAK.search(text, lo, hi):
+                    out.append((min(ns, ts), max(ne, te)))
+    return sorted(out)[:20]
 
 
 def _secret_spans(ctx: Context) -> Spans:
@@ -276,10 +294,14 @@ def secret_access(ctx: Context) -> None:
         boosts = [
             k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word", "address") if k in sig
         ]
+        ordered = _read_order(ctx, sig.get("secret"), sig.get("read"), 60)
         if boosts:
-            sev = Severity.CRITICAL
+            sev = Severity.CRITICAL if ordered else Severity.HIGH
+        elif ordered is None:  # "the key is read by the SSH client", "never reads ~/.ssh": a description
+            sev = Severity.MEDIUM
         else:
             sev = Severity.HIGH if ctx.instructed or ctx.kind != "text" else Severity.MEDIUM
+        pair = ordered or pair
         ctx.add(
             Hit(
                 R.SECRET_ACCESS,
@@ -290,8 +312,9 @@ def secret_access(ctx: Context) -> None:
             )
         )
     else:
+        reads = [r for r in sig.get("read") if not negated_order(ctx.low, r[0])]  # "don't include secrets"
         pair = next(
-            (p for p in _pairs(sig.get("secret_weak"), sig.get("read"), 40) if _one_clause(ctx.text, *p)),
+            (p for p in _pairs(sig.get("secret_weak"), reads, 40) if _one_clause(ctx.text, *p)),
             None,
         )
         boosts = [k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word") if k in sig]
@@ -313,6 +336,29 @@ def secret_access(ctx: Context) -> None:
                 sev = Severity.CRITICAL if len(combined) > 1 else Severity.HIGH
                 detail = "signals: read + secret + " + " + ".join(combined) + " (multilingual lexicon)"
                 ctx.add(Hit(R.SECRET_ACCESS, sev, *pair, "order to read a secret", detail))
+
+
+# A read described rather than ordered: "the key is read by the client", "files are opened read-only"
+_PASSIVE = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|gets?|got)\s+(?:\w+ly\s+|never\s+|not\s+|only\s+)?$"
+)
+
+
+def _read_order(ctx: Context, secrets: Spans, reads: Spans, window: int) -> tuple[int, int] | None:
+    """A read verb and a secret in one sentence, the verb an order: not negated ("never reads ~/.ssh"),
+    not passive ("the key is read by the SSH client")."""
+    low = ctx.low
+    for rs, re_ in reads:
+        if negated_order(low, rs) or _PASSIVE.search(low, max(0, rs - 24), rs):
+            continue
+        for ss, se in secrets:
+            if (
+                ss - re_ <= window
+                and rs - se <= window
+                and same_sentence(ctx.text, min(rs, ss), max(re_, se))
+            ):
+                return min(rs, ss), max(re_, se)
+    return None
 
 
 def _act_spans(ctx: Context) -> Spans:
@@ -510,7 +556,7 @@ def conceal(ctx: Context) -> None:
             # a bare "do not mention it": only beside a secret file or a destination, and an act
             if weak and (not ("secret" in ctx.sig or addresses(ctx.text)) or not acts):
                 return
-            if acts or _window([ctx.concept("neg"), ctx.concept("tell"), ctx.concept("user")], 40):
+            if acts or _window([_neg_tell(ctx, 40), ctx.concept("user")], 40):
                 detail = (
                     "signals: concealment"
                     + (" + " + " + ".join(acts) if acts else "")
@@ -547,6 +593,107 @@ def drop_protective(ctx: Context) -> None:
         spans = sig.get(name)
         if spans:
             sig.found[name] = [span for span in spans if not negated_order(ctx.low, span[0])]
+    spans = sig.get("conceal_weak")
+    if spans:  # "rather than silently dropping them", "never quietly": the covert act refused
+        sig.found["conceal_weak"] = [
+            s for s in spans if not _REFUSED_BEFORE.search(ctx.low[max(0, s[0] - 24) : s[0]])
+        ]
+    spans = sig.get("tag_markup")
+    if spans:  # "fake <IMPORTANT> or <system> tags": markup named, not used
+        kept = [s for s in spans if not _NAMED_MARKUP.match(ctx.low, s[1])]
+        ctx.mentions += [s for s in spans if s not in kept]
+        sig.found["tag_markup"] = kept
+    quoted = quotations(ctx.text)
+    if quoted:
+        _drop_quoted(ctx, quoted)
+
+
+# A covert adverb refused: "rather than silently", "instead of quietly", "not secretly", "never silently"
+_REFUSED_BEFORE = re.compile(r"\b(?:rather\s+than|instead\s+of|not|never|no|nor)\s+$")
+# After a tag marker: other markers, then a word that names them ("<IMPORTANT> or <system> tags")
+_NAMED_MARKUP = re.compile(
+    r"(?:\s*+(?:,|or|and|/)\s*+<[^<>\n]{1,24}>)*+\s*+(?:tags?|markers?|markup|elements?|delimiters?)\b"
+)
+# A quotation (a phrase shown as an example, a pattern the tool detects, text it translates): straight and
+# typographic quotes, guillemets, CJK corner brackets. A single quote opens only after a space or a mark (so
+# the apostrophes of "don't" or "l'utente" open nothing).
+_QUOTATION = re.compile(
+    r"(?<![\w'])'[^'\n]{3,200}'(?![\w'])|\"[^\"\n]{3,200}\"|«[^«»\n]{2,200}»|“[^“”\n]{2,200}[”“]|‘[^‘’\n]{3,200}’"
+    r"|„[^„“\n]{2,200}[“”]|「[^「」\n]{1,200}」|『[^『』\n]{1,200}』|‹[^‹›\n]{2,200}›"
+)
+_QUOTE_MARKS = ("'", '"', "«", "“", "‘", "„", "「", "『", "‹")
+# What an order says, not what it is about: inside a quotation these are a mention of the order
+QUOTABLE_SIGNALS = (
+    "override",
+    "tag_label",
+    "conceal",
+    "conceal_weak",
+    "precedence",
+    "exfil_dest",
+    "exfil_param",
+    "address_note",
+    "address_hey",
+    "address_must",
+    "refusal_override",
+)
+QUOTABLE_CONCEPTS = (
+    "ignore",
+    "instructions",
+    "void",
+    "previous",
+    "neg",
+    "tell",
+    "covert",
+    "always",
+    "before",
+    "instead",
+    "supersede",
+    "skip",
+    "confirm",
+    "send",
+    "read",
+    "put",
+)
+
+
+def quotations(text: str) -> Spans:
+    """The spans of the quotations in a text (at most 20)."""
+    if not any(mark in text for mark in _QUOTE_MARKS):
+        return []
+    return [m.span() for m in _QUOTATION.finditer(text)][:20]
+
+
+def _inside(span: tuple[int, int], quoted: Spans) -> bool:
+    return any(a <= span[0] and span[1] <= b for a, b in quoted)
+
+
+def unquoted(spans: Spans, quoted: Spans, shift: int = 0) -> Spans:
+    """The spans (offsets `shift` before the quoted ones' text) that are not inside a quotation."""
+    return [s for s in spans if not _inside((s[0] + shift, s[1] + shift), quoted)]
+
+
+def _drop_quoted(ctx: Context, quoted: Spans) -> None:
+    """An order inside quotation marks is mentioned (an example the tool detects, a phrase it translates, a
+    rule it shows the user), not given: its words no longer count as an order; a medium finding still says
+    that the text quotes one."""
+    sig = ctx.sig
+    for name in QUOTABLE_SIGNALS:
+        spans = sig.get(name)
+        if spans:
+            kept = unquoted(spans, quoted)
+            ctx.mentions += [s for s in spans if s not in kept]
+            sig.found[name] = kept
+    for virtual in ("exfil", "tag", "address"):
+        sig.found.pop(virtual, None)  # recomputed from the parts
+    sig.anchors = [name for name in sig.anchors if sig.found.get(name, True)]
+    if ctx.concepts:
+        for name in QUOTABLE_CONCEPTS:
+            spans = ctx.concepts.get(name)
+            if spans:
+                kept = unquoted(spans, quoted)
+                if name in ("ignore", "instructions", "void", "tell", "covert", "neg"):
+                    ctx.mentions += [s for s in spans if s not in kept]
+                ctx.concepts[name] = kept
 
 
 def _asks_for_secret(ctx: Context, start: int, end: int) -> bool:
@@ -555,6 +702,18 @@ def _asks_for_secret(ctx: Context, start: int, end: int) -> bool:
         return False
     _, hi = clause(ctx.text, start, end)
     return any(start <= s < hi for s, _ in ctx.sig.get("secret_weak") + ctx.sig.get("secret"))
+
+
+def _use_spans(ctx: Context) -> Spans:
+    """Using or calling a tool, in any language (the lexicon's read/send verbs do not say it)."""
+    return [m.span() for m in _USE.finditer(ctx.low)]
+
+
+_USE = re.compile(
+    r"\b(?:use|uses|using|usa|usar|usare|usi|usate|utili[sz]\w*|benutz\w*|verwend\w*|nutz\w*|llam\w*|chiam\w*|appel\w*|aufruf\w*|invo\w*"
+    r"|kullan\w*|gunakan|pakai|używa\w*|użyj|gebruik\w*|sử dụng|dùng|использ\w*|вызыва\w*|вызов\w*"
+    r"|використ\w*|викли\w*)\b|使用|调用|呼び出|使わ|使う|사용|호출|इस्तेमाल|उपयोग|استخدم|تستخدم|استفاده"
+)
 
 
 def precedence(ctx: Context) -> None:
@@ -573,14 +732,16 @@ def precedence(ctx: Context) -> None:
         return
     if not ctx.concepts:
         return
-    other, tool = ctx.concept("other"), ctx.concept("tool")
-    reach = sorted(other + ctx.concept("any"))
-    tools = sorted(tool + ctx.concept("server"))
-    found = (
-        _window([other, tool, ctx.concept("before")], 40)
-        or _window([other, tool, ctx.concept("instead")], 40)
-        or _window([ctx.concept("neg"), other, tool], 30)
+    # "other" qualifying "tool" (a few characters apart: "other tools", "otras herramientas", "अन्य टूल"), not
+    # "the tool never reads ~/.ssh or other key files"
+    other_tools = _pairs(ctx.concept("other"), ctx.concept("tool"), 12)
+    reach = sorted(ctx.concept("other") + ctx.concept("any"))
+    tools = sorted(ctx.concept("tool") + ctx.concept("server"))
+    found = _window([other_tools, ctx.concept("before")], 30) or _window(
+        [other_tools, ctx.concept("instead")], 30
     )
+    never = _window([ctx.concept("neg"), other_tools, ctx.concept("always") + _use_spans(ctx)], 30)
+    found = found or never
     detail = "signals: other + tool + before/instead/never (multilingual lexicon)"
     if not found:
         found = _window([ctx.concept("supersede"), reach, tools], 60)
@@ -919,6 +1080,9 @@ def language_switch(ctx: Context) -> None:
     offset, first, then = switch
     tail = ctx.text[offset:]
     words = lexicon.concepts(tail, english=True)
+    quoted = quotations(ctx.text)
+    if quoted:  # a quoted order (a phrase to translate, an example) is mentioned, not given
+        words = {name: kept for name, spans in words.items() if (kept := unquoted(spans, quoted, offset))}
     tail_sig = signals(tail)
     strong = []
     if _window([words.get("neg", []), words.get("tell", []), words.get("user", [])], 40) or "covert" in words:
@@ -1007,6 +1171,21 @@ def value_points_at(text: str, param: str, hits: list[Hit], secrets: Spans) -> N
             )
 
 
+def mentioned_orders(ctx: Context) -> None:
+    """MH-TOOL-INSTRUCTION-BLOCK (medium): an order quoted or named rather than given (a detector's list of
+    attack phrases, a translator's example), when nothing else was found: said, so a reviewer can judge it."""
+    if ctx.mentions and not any(h.severity >= Severity.MEDIUM for h in ctx.hits):
+        start = min(s for s, _ in ctx.mentions)
+        end = max(e for _, e in ctx.mentions)
+        detail = (
+            "inside quotation marks or named as markup, so read as a mention (an example, a pattern the tool "
+            "looks for), not an order; if it is meant for the model, say what the tool does instead"
+        )
+        ctx.add(
+            Hit(R.INSTRUCTION_BLOCK, Severity.MEDIUM, start, end, "quotes an instruction-like phrase", detail)
+        )
+
+
 def manipulation(ctx: Context) -> None:
     """MH-TOOL-MANIPULATION: pressure words and orders, when nothing stronger was found."""
     sig = ctx.sig
@@ -1079,4 +1258,5 @@ CHECKS: tuple[Callable[[Context], None], ...] = (
     language_switch,
     schema_injection,
     manipulation,
+    mentioned_orders,
 )

@@ -35,6 +35,7 @@ class Context:
     for_model: bool
     sig: Signals
     hits: list[Hit] = field(default_factory=list)
+    mentions: Spans = field(default_factory=list)  # orders quoted or named, not given (see drop_protective)
 
     @classmethod
     def of(cls, text: str, kind: str, own_name: str) -> Context | None:
