@@ -606,6 +606,9 @@ def drop_protective(ctx: Context) -> None:
     quoted = quotations(ctx.text)
     if quoted:
         _drop_quoted(ctx, quoted)
+    for virtual in ("exfil", "tag", "address", "secret", "shadow_ref"):
+        sig.found.pop(virtual, None)  # recomputed from the parts
+    sig.anchors = [name for name in sig.anchors if sig.found.get(name, True)]
 
 
 # A covert adverb refused: "rather than silently", "instead of quietly", "not secretly", "never silently"
@@ -683,17 +686,14 @@ def _drop_quoted(ctx: Context, quoted: Spans) -> None:
             kept = unquoted(spans, quoted)
             ctx.mentions += [s for s in spans if s not in kept]
             sig.found[name] = kept
-    for virtual in ("exfil", "tag", "address"):
-        sig.found.pop(virtual, None)  # recomputed from the parts
-    sig.anchors = [name for name in sig.anchors if sig.found.get(name, True)]
     if ctx.concepts:
         for name in QUOTABLE_CONCEPTS:
-            spans = ctx.concepts.get(name)
-            if spans:
-                kept = unquoted(spans, quoted)
+            found = ctx.concepts.get(name)
+            if found:
+                left = unquoted(found, quoted)
                 if name in ("ignore", "instructions", "void", "tell", "covert", "neg"):
-                    ctx.mentions += [s for s in spans if s not in kept]
-                ctx.concepts[name] = kept
+                    ctx.mentions += [s for s in found if s not in left]
+                ctx.concepts[name] = left
 
 
 def _asks_for_secret(ctx: Context, start: int, end: int) -> bool:
