@@ -14,6 +14,7 @@ from pipeline.scan import lexicon
 from pipeline.scan import unicode as uni
 from pipeline.scan.rules import Hit, evaluate, rules
 from pipeline.scan.rules import catalog as R
+from pipeline.scan.rules.context import bump
 
 STAGE = "scan-tools"
 MAX_STRING = 64 * 1024  # characters scanned per string: the head and tail halves of anything longer
@@ -160,6 +161,17 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
                 if hit.rule not in known:
                     hit.start, hit.end = 0, len(text)
                     note = "found in the text as a reader sees it (invisible characters removed)"
+                    hit.detail = f"{hit.detail}; {note}" if hit.detail else note
+                    out.append((hit, ""))
+    if not text.isascii():
+        folded = uni.fold_disguise(text)
+        if folded is not None:  # words spelled with look-alike letters: scanned as they read
+            known = {h.rule for h, _ in out}
+            for hit in evaluate(folded, kind, own_name=own):
+                if hit.rule not in known:
+                    if Severity.MEDIUM <= hit.severity < Severity.CRITICAL:
+                        hit.severity = bump(hit.severity)  # the disguise is itself a sign of intent
+                    note = "found with look-alike (Cyrillic, Greek, fullwidth, mathematical) letters read as Latin"
                     hit.detail = f"{hit.detail}; {note}" if hit.detail else note
                     out.append((hit, ""))
     for hit, _ in list(out):

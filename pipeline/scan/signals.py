@@ -305,8 +305,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:this\s+tool|it)\s+now\s+(?:grants?|gives|allows|lets)\s+you\b|\b(?:advised|told|instructed)\s+to\s+refuse\b"
         r"|\b(?:that|this|the)\s+(?:restriction|limitation|rule)\s+(?:no\s+longer\s+applies|is\s+lifted|has\s+been\s+lifted)\b"
         r"|\bno\s+longer\s+(?:need\s+to\s+)?refuse\b"
-        r"|\b(?:guidance|guidelines|restrictions?|limitations?|rules?|polic(?:y|ies)|safeguards?)\s+(?:no\s+longer\s+appl(?:y|ies)"
-        r"|(?:is|are|has\s+been|have\s+been)\s+(?:lifted|revoked|suspended|waived|void))\b",
+        r"|\b(?:guidance|guidelines|restrictions?|limitations?|rules?|polic(?:y|ies)|safeguards?)\b[^.;\n]{0,80}?\s(?:no\s+longer\s+appl(?:y|ies)"
+        r"|(?:is|are|has\s+been|have\s+been|were)\s+(?:now\s+)?(?:lifted|revoked|suspended|waived|void|retired|withdrawn|rescinded))\b",
         CI,
     ),
     "offscreen": re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]{120,}+"),
@@ -531,7 +531,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         ),
         (
             _words(
-                "did didn could couldn refuse grant grants gives allows lets longer lifted revoked suspended waived void"
+                "did didn could couldn refuse grant grants gives allows lets longer lifted revoked suspended waived void "
+                "retired withdrawn rescinded"
             ),
             (),
         ),

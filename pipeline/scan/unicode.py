@@ -190,6 +190,38 @@ _LOOKALIKE = str.maketrans(
 )
 
 
+_LOOKALIKE_KEYS = "аеорсухіјѕһԁԛԝӏкАВЕКМНОРСТХУІЈЅαορνικυΑΒΕΖΗΙΚΜΝΟΡΤΥΧıℓ"
+# A sign of disguised words: fullwidth or mathematical letters, or a look-alike letter beside a Latin one
+_DISGUISE_HINT = re.compile(
+    "[\uff01-\uff5e\U0001d400-\U0001d7ff]|[A-Za-z][" + _LOOKALIKE_KEYS + "]|[" + _LOOKALIKE_KEYS + "][A-Za-z]"
+)
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def fold_disguise(text: str) -> str | None:
+    """The text as it reads, when it disguises Latin words: fullwidth and mathematical letters (and fullwidth
+    marks) as ASCII, Cyrillic or Greek look-alikes inside words that also have Latin letters as the Latin
+    letters they imitate; offsets unchanged. None when nothing is disguised (a word wholly in Cyrillic or
+    Greek is a word of that language)."""
+    if text.isascii() or _DISGUISE_HINT.search(text) is None:
+        return None
+    chars = list(text)
+    for index, ch in enumerate(chars):
+        if "\uff01" <= ch <= "\uff5e" or "\U0001d400" <= ch <= "\U0001d7ff":
+            folded = unicodedata.normalize("NFKC", ch)
+            if len(folded) == 1 and folded.isascii():
+                chars[index] = folded
+    for match in _LETTERS.finditer("".join(chars)):
+        word = match.group()
+        if word.isascii() or not any(c.isascii() for c in word):
+            continue
+        read = word.translate(_LOOKALIKE)
+        if read.isascii():
+            chars[match.start() : match.end()] = list(read)
+    out = "".join(chars)
+    return out if out != text else None
+
+
 def lookalike(name: str) -> tuple[str, list[tuple[int, str]]] | None:
     """For a name that reads as plain ASCII but is spelled with other code points (Cyrillic or Greek
     look-alikes, fullwidth letters): what it reads as, and the odd characters with their offsets."""

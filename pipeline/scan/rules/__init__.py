@@ -31,6 +31,8 @@ def _plain(text: str, sig: Signals) -> bool:
     no markdown link, no well-known tool of another server."""
     if not text.isascii() or "](" in text or "]:" in text or lexicon.wanted(text, sig.present):
         return False
+    if "://" in text and "_" in text and checks.SECRET_VAR.search(text):
+        return False  # a secret variable beside a URL (see checks.exfiltration)
     if not sig.present.isdisjoint(ENCODED_MARKS) and decode_all(text):
         return False
     return not checks.mentions_known_tool(text, sig.low, sig.present)

@@ -41,8 +41,8 @@ _PLACEHOLDER = re.compile(
 _IDENTIFIER = re.compile(
     r"(?<![\w./-])`?([a-z][a-z0-9]*+(?:_[a-z0-9]++)++|[a-z]++(?:[A-Z][a-z0-9]++)++)`?(?![\w/-])"
 )
-_RECIPIENT_PARAM = re.compile(
-    r"(?:^|_)(?:bcc|cc|to|recipients?|forward(?:_to)?|reply_to|send_to)$", re.IGNORECASE
+_RECIPIENT_PARAM = re.compile(  # and blind copy in French (cci), Spanish and Portuguese (cco), Italian (ccn)
+    r"(?:^|_)(?:bcc|cc|cci|cco|ccn|to|recipients?|forward(?:_to)?|reply_to|send_to)$", re.IGNORECASE
 )
 _KEY_PARAM = re.compile(
     r"key|identity|cert|credential|ssh|kube|auth|token|secret|pem|keystore|dotenv|env|passw|login|profile",
@@ -73,7 +73,30 @@ def public_ip_host(url: str) -> str:
 def _carries_data(url: str) -> bool:
     query = url.split("?", 1)[1] if "?" in url else ""
     path_tail = url.rsplit("/", 1)[-1]
+    if _PROSE_VALUE.search(query) and _fill_order(query):  # a query value written as an order of what to put
+        return True
     return bool(_PLACEHOLDER.search(query) or _PLACEHOLDER.search(path_tail))
+
+
+# A query value with words of a script other than Latin, four letters or more (a place name, or an order)
+_PROSE_VALUE = re.compile(r"=[^&#\s]{0,16}?[^\W\d_\u0000-\u024f]{4}")
+
+
+def _fill_order(query: str) -> bool:
+    """Whether a query value says what to fill it with (the user's message, the conversation, a secret, the
+    content of...), in any language: a city's name in Cyrillic is a value, not an order."""
+    from urllib.parse import unquote
+
+    words = lexicon.concepts(unquote(query), english=True)
+    return any(words.get(c) for c in ("convo", "secret", "content", "put")) or bool(
+        words.get("user") and words.get("previous")
+    )
+
+
+# An environment variable that holds a secret, by its conventional name: OPENAI_API_KEY, GITHUB_TOKEN, DB_PASSWORD
+SECRET_VAR = re.compile(
+    r"(?<![\w$])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|PAT|CREDENTIALS?)(?![\w])"
+)
 
 
 def addresses(text: str) -> Spans:
@@ -424,20 +447,43 @@ def exfiltration(ctx: Context) -> None:
             ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, start, end, "harvests private data"))
     if ctx.concepts and not ctx.has(R.EXFILTRATION):
         _multilingual_exfiltration(ctx)
-    if not ctx.has(R.EXFILTRATION) and "://" in ctx.text and ("secret" in sig or "convo" in sig):
-        _secret_to_open_url(ctx)
+    if not ctx.has(R.EXFILTRATION) and "://" in ctx.text:
+        if "secret" in sig or "convo" in sig:
+            _secret_to_open_url(ctx)
+        elif "_" in ctx.text and SECRET_VAR.search(ctx.text):
+            _secret_to_open_url(ctx, variable=True)
     _markdown_beacons(ctx)
 
 
-def _secret_to_open_url(ctx: Context) -> None:
+def _secret_to_open_url(ctx: Context, *, variable: bool = False) -> None:
     """A secret file (or the conversation) named beside a URL that takes data (a raw public IP address, a query
-    left open for a value, a placeholder): in any language, with no verb needed."""
+    left open for a value, a placeholder): in any language, with no verb needed. `variable`: the secret is an
+    environment variable named by convention (GITHUB_TOKEN), which a setup note names too, so only a URL on a raw
+    IP address that takes data, or a markdown link or image to a raw IP address, counts."""
     for match in _URL.finditer(ctx.text):
         url = match.group().rstrip(".,;:")
         host = public_ip_host(url)
         open_query = url.endswith(("=", "?")) or _carries_data(url)
+        linked = ctx.text[max(0, match.start() - 2) : match.start()] == "]("
+        if variable and not (host and (open_query or linked or "?" in url)):
+            continue
         if not host and not open_query:
             continue
+        if variable:
+            var = SECRET_VAR.search(ctx.text)
+            assert var is not None
+            ctx.add(
+                Hit(
+                    R.EXFILTRATION,
+                    Severity.HIGH,
+                    min(var.start(), match.start()),
+                    max(var.end(), match.start() + len(url)),
+                    "a secret variable and a raw IP address that takes data",
+                    f"signals: {var.group()} (a secret by its name) + a URL on a raw IP address ({host})"
+                    + (" with its query open for data" if open_query else " with a query"),
+                )
+            )
+            return
         why = ([f"a raw IP address ({host})"] if host else []) + (
             ["a query open for data"] if open_query else []
         )
@@ -954,11 +1000,14 @@ def hidden_param(ctx: Context) -> None:
             return
     # in any language: a parameter that asks for a secret file or the conversation, marked internal or
     # hidden from the user (and not a key or identity setting, whose description names a key path)
+    words = lexicon.concepts(
+        ctx.text, english=True
+    )  # English too ("Cookies" in Russian text): a parameter is short
     data = ["secret file"] if "secret" in sig else []
-    data += ["conversation"] if "convo" in sig or ctx.concept("convo") else []
+    data += ["a credential"] if not data and words.get("secret") else []
+    data += ["conversation"] if "convo" in sig or words.get("convo") else []
     if not data or _KEY_PARAM.search(own):
         return
-    words = ctx.concepts or lexicon.concepts(ctx.text, english=True)  # English too: a parameter is short
     hide = sig.get("conceal") + words.get("hidden", []) + words.get("covert", [])
     bare = _window([words.get("neg", []), words.get("tell", [])], 12)  # "do not show it"
     hide += [bare] if bare else []
@@ -1012,6 +1061,23 @@ def evasion_markup(ctx: Context) -> None:
         title = "element styled not to be displayed hides text"
         detail = f'hidden text: "{clip(shown_not)}"' + (f"; {with_(orders)}" if orders else "")
         ctx.add(Hit(R.EVASION_MARKUP, sev, start, end, title, detail))
+    for match in _MD_COMMENT.finditer(text) if "]:" in text else ():
+        inner = match.group("body")
+        nested = signals(inner)
+        kinds: list[str] = [
+            k
+            for k in ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
+            if k in nested
+        ]
+        terms = lexicon.concepts(inner, english=True) if not kinds else {}
+        kinds += [
+            c for c in ("read", "send", "put", "secret", "ignore", "covert", "always", "model") if c in terms
+        ]
+        sev = Severity.HIGH if kinds else Severity.MEDIUM
+        title = "markdown comment (a link definition never displayed) hides text"
+        detail = f'hidden text: "{clip(inner)}"' + (f"; {with_(kinds)}" if kinds else "")
+        ctx.add(Hit(R.EVASION_MARKUP, sev, *match.span(), title, detail))
+        break
     for start, _ in sig.get("comment")[:1]:
         close = text.find("-->", start + 4, start + 4004)
         end = close + 3 if close >= 0 else min(len(text), start + 4004)
@@ -1051,6 +1117,12 @@ def evasion_markup(ctx: Context) -> None:
                 decoded=blob.text[:4096],
             )
         )
+
+
+# "[//]: # (text)", "[comment]: <> (text)", '[x]: # "text"': a reference definition, which markdown never shows
+_MD_COMMENT = re.compile(
+    r"(?m)^[ \t]{0,3}\[[^\]\n]{1,40}\]:[ \t]*(?:#|<>)[ \t]*(?P<body>\([^\n]{1,2000}\)|\"[^\n]{1,2000}\"|'[^\n]{1,2000}')"
+)
 
 
 def offscreen(ctx: Context) -> None:
