@@ -305,6 +305,22 @@ def _neg_tell(ctx: Context, width: int) -> Spans:
     return sorted(out)[:20]
 
 
+# A complementizer ("do not tell the user THAT the key was sent"): what is hidden is an event, not the secret
+_THAT = re.compile(
+    r"\b(?:that|que|dass|что|чтобы|що|che|bahwa|że|dat|rằng|ki)\b|(?<![\u0900-\u097f])कि(?![\u0900-\u097f])|ということ|こと|って|했다는|다는"
+)
+
+
+def _secret_in(ctx: Context, lo: int, hi: int) -> bool:
+    return any(lo <= s < hi for s, _ in _secret_spans(ctx) + ctx.sig.get("secret_weak"))
+
+
+def _acts_in(ctx: Context, lo: int, hi: int) -> bool:
+    """A read, send or put (other than showing) in text[lo:hi], in any language."""
+    spans = unnegated(ctx, ctx.concept("read") + ctx.concept("send") + ctx.concept("put"))
+    return any(lo <= s < hi for s, _ in spans)
+
+
 def _secret_spans(ctx: Context) -> Spans:
     return sorted(ctx.sig.get("secret") + ctx.concept("secret"))
 
@@ -385,8 +401,29 @@ def _read_order(ctx: Context, secrets: Spans, reads: Spans, window: int) -> tupl
 
 
 def _act_spans(ctx: Context) -> Spans:
-    """Reading, sending or putting something somewhere, or naming its content, in any language."""
-    return sorted(ctx.concept("read") + ctx.concept("content") + ctx.concept("put") + ctx.concept("send"))
+    """Reading, sending or putting something somewhere, or naming its content, in any language (an act
+    negated, "não envie senhas", is a rule against it and left out)."""
+    acts = ctx.concept("read") + ctx.concept("put") + ctx.concept("send")
+    return sorted(unnegated(ctx, acts) + ctx.concept("content"))
+
+
+def unnegated(ctx: Context, acts: Spans) -> Spans:
+    """The acts no negation governs, in any language: a negation just before the verb in its clause ("no
+    envíes", "never send", "न भेजें") or attached just after it ("送信しないで", "sende nicht")."""
+    negs = ctx.concept("neg")
+    if not negs:
+        return acts
+    text = ctx.text
+    kept = []
+    for start, end in acts:
+        governed = any(
+            (0 <= start - ne <= 12 and not _CLAUSE_BREAK.search(text, ne, start))
+            or (0 <= ns - end <= 6 and not _CLAUSE_BREAK.search(text, end, ns))
+            for ns, ne in negs
+        )
+        if not governed:
+            kept.append((start, end))
+    return kept
 
 
 def _pairs(a: Spans, b: Spans, window: int) -> list[tuple[int, int]]:
@@ -523,7 +560,7 @@ def _param_exfil(ctx: Context) -> bool:
 def _multilingual_exfiltration(ctx: Context) -> None:
     """Send to a destination or a field, with data or concealment; or put a secret or the conversation into a
     field (data the user never gave the tool), in any language."""
-    send, put = ctx.concept("send"), ctx.concept("put")
+    send, put = unnegated(ctx, ctx.concept("send")), unnegated(ctx, ctx.concept("put"))
     if not send and not put:
         return
     destinations = addresses(ctx.text)
@@ -602,6 +639,9 @@ def conceal(ctx: Context) -> None:
             # a bare "do not mention it": only beside a secret file or a destination, and an act
             if weak and (not ("secret" in ctx.sig or addresses(ctx.text)) or not acts):
                 return
+            lo, hi = clause(ctx.text, *hide[0])
+            if _secret_in(ctx, lo, hi) and not _acts_in(ctx, lo, hi) and not _THAT.search(ctx.low, lo, hi):
+                return  # "never show the user's password in the logs": the secret is what stays hidden
             if acts or _window([_neg_tell(ctx, 40), ctx.concept("user")], 40):
                 detail = (
                     "signals: concealment"
@@ -610,6 +650,13 @@ def conceal(ctx: Context) -> None:
                 )
                 sev = Severity.CRITICAL if len(acts) > 1 else Severity.HIGH
                 ctx.add(Hit(R.CONCEAL, sev, *hide[0], "concealment from the user", detail))
+
+
+# "instead of read_file for files larger than 10 MB": the preference bounded to some inputs, by its object
+_SCOPED = re.compile(
+    r"\s*+(?:the\s+)?[`'\"]?[\w.-]{1,40}[`'\"]?(?:\s+tool)?\s+(?:for|when|if|on)\s+(?!(?:all|any|every|each|everything|anything)\b)"
+)
+_ESCALATED = re.compile(r"\b(?:always|never|must|only|all|any|every|everything|whenever)\b")
 
 
 # The user decides: "if the user asks", "ask them", "make sure the user has selected"
@@ -649,7 +696,7 @@ def drop_protective(ctx: Context) -> None:
         kept = [s for s in spans if not _NAMED_MARKUP.match(ctx.low, s[1])]
         ctx.mentions += [s for s in spans if s not in kept]
         sig.found["tag_markup"] = kept
-    quoted = quotations(ctx.text)
+    quoted = quotations(ctx.text) + _introduced(ctx)
     if quoted:
         _drop_quoted(ctx, quoted)
     for virtual in ("exfil", "tag", "address", "secret", "shadow_ref"):
@@ -703,6 +750,31 @@ QUOTABLE_CONCEPTS = (
     "read",
     "put",
 )
+
+
+# Words that introduce an example or a pattern ("phrases such as ...", "e.g.", "como", "wie", "например", "例如")
+_EXAMPLE = re.compile(
+    r"(?:\bsuch\s+as|\blike|\be\.g\.,?|\bfor\s+example|\bfor\s+instance|\bincluding|\bcomo|\btales\s+como|\bcomme"
+    r"|\btel(?:le)?s?\s+que|\bpar\s+exemple|\bwie|\bz\.\s?b\.|\bzum\s+beispiel|\bcome|\bad\s+esempio|\bpor\s+ejemplo"
+    r"|\bpor\s+exemplo|\bnapříklad|\bnp\.|\btakie\s+jak|\bzoals|\bseperti|\bmisalnya|\bgibi|\bкак|\bнапример"
+    r"|\bнаприклад|例如|比如|像是|诸如|例えば|たとえば|예를\s*들어|जैसे|مثل|مانند)[\s:,]*$"
+)
+# A phrase shown as an example runs to the end of its clause or list item
+_EXAMPLE_END = re.compile(r"[,;:.!?)\]\n。，；]|\s(?:or|and|o|y|ou|et|oder|und|e|или|и)\s")
+
+
+def _introduced(ctx: Context) -> Spans:
+    """Spans introduced as examples ("phrases like ignore previous instructions, ..."): from the order's start,
+    when the words before it introduce an example, to the end of the example."""
+    out: Spans = []
+    low = ctx.low
+    starts = [s for name in ("override", "conceal") for s, _ in ctx.sig.get(name)]
+    starts += [s for name in ("ignore", "neg") for s, _ in ctx.concept(name)]
+    for start in sorted(set(starts))[:20]:
+        if _EXAMPLE.search(low, max(0, start - 24), start):
+            end = _EXAMPLE_END.search(low, start + 3)
+            out.append((start, end.start() if end else len(low)))
+    return out
 
 
 def quotations(text: str) -> Spans:
@@ -773,6 +845,17 @@ def precedence(ctx: Context) -> None:
             ctx.add(
                 Hit(R.PRECEDENCE, Severity.MEDIUM, start, end, "orders itself before other tools", detail)
             )
+            return
+        if (
+            _SCOPED.match(ctx.low, end, hi)
+            and not _ESCALATED.search(ctx.low, lo, hi)
+            and not ctx.strong_context
+        ):
+            detail = (
+                "a preference limited to a kind of input (for large files, when ...), with no 'always' or "
+                "'never': a feature claim; still, let the client choose its tools"
+            )
+            ctx.add(Hit(R.PRECEDENCE, Severity.MEDIUM, start, end, "prefers itself for some inputs", detail))
             return
         ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, start, end, "forces itself before other tools"))
         return
@@ -846,7 +929,7 @@ def shadowing(ctx: Context) -> None:
             (m for m in sorted(modify) if -160 <= m[0] - end <= 160 and _same_clause(text, start, end, *m)),
             None,
         )
-        if change is None:
+        if change is None or _self_or_negated(ctx, change, start, end):
             continue
         described = name in known or bool(
             sig.get("shadow_ref")
@@ -869,6 +952,16 @@ def shadowing(ctx: Context) -> None:
             )
         )
         return
+
+
+def _self_or_negated(ctx: Context, change: tuple[int, int], start: int, end: int) -> bool:
+    """'This tool replaces X' (the change's subject is the tool itself: a successor, not a rewrite of X), or a
+    negation next to the change or the name ("ersetzt send_mail nicht", "no modifica send_mail")."""
+    before = ctx.low[max(0, change[0] - 16) : change[0]]
+    if re.search(r"\btools?\s*$", before) or any(0 <= change[0] - te <= 4 for _, te in ctx.concept("tool")):
+        return True
+    lo, hi = min(change[0], start), max(change[1], end)
+    return any(lo - 12 <= ns and ne <= hi + 10 for ns, ne in ctx.concept("neg"))
 
 
 _NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\s+(?:\w+\s+)?$")
