@@ -960,6 +960,10 @@ def _self_or_negated(ctx: Context, change: tuple[int, int], start: int, end: int
     before = ctx.low[max(0, change[0] - 16) : change[0]]
     if re.search(r"\btools?\s*$", before) or any(0 <= change[0] - te <= 4 for _, te in ctx.concept("tool")):
         return True
+    if re.search(
+        r"\bhere\b|\b(?:to|in|into|with)\s+this\s+tool\b", ctx.low[max(0, change[0] - 24) : change[1] + 24]
+    ):
+        return True  # "pass its URL here to add a review": the change is made in this tool
     lo, hi = min(change[0], start), max(change[1], end)
     return any(lo - 12 <= ns and ne <= hi + 10 for ns, ne in ctx.concept("neg"))
 
@@ -1044,8 +1048,19 @@ def tunnel(ctx: Context) -> None:
     """MH-TOOL-TUNNEL-URL: a tunnel or request catcher URL."""
     sig = ctx.sig
     for start, end in sig.get("tunnel")[:2]:
-        sev = Severity.CRITICAL if "exfil" in sig or "secret" in sig or "convo" in sig else Severity.HIGH
-        ctx.add(Hit(R.TUNNEL_URL, sev, start, end, "URL of a tunnel or request catcher"))
+        if "exfil" in sig or "secret" in sig or "convo" in sig:
+            sev = Severity.CRITICAL
+        elif _EXAMPLE.search(ctx.low, max(0, start - 40), start) or re.search(
+            r"\b(?:e\.g\.|such\s+as|for\s+example|like)\s*(?:https?://)?$",
+            ctx.low[max(0, start - 40) : start],
+        ):
+            sev = Severity.MEDIUM  # named as an example of what the user may give
+        else:
+            sev = Severity.HIGH
+        detail = (
+            "" if sev != Severity.MEDIUM else "given as an example; keep request catchers out of descriptions"
+        )
+        ctx.add(Hit(R.TUNNEL_URL, sev, start, end, "URL of a tunnel or request catcher", detail))
 
 
 def command(ctx: Context) -> None:
