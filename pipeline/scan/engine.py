@@ -14,6 +14,7 @@ from pipeline.scan import lexicon
 from pipeline.scan import unicode as uni
 from pipeline.scan.rules import Hit, evaluate, rules
 from pipeline.scan.rules import catalog as R
+from pipeline.scan.rules.checks import FIXED_RECIPIENT, SECRET_VALUE
 from pipeline.scan.rules.context import bump
 
 STAGE = "scan-tools"
@@ -356,6 +357,13 @@ def scan_servers(
                     continue  # shadowing names a tool this server provides itself: it describes itself
                 if hit.rule == R.SCHEMA_INJECTION and hit.title == SECRET_VALUE and f.kind == "value":
                     hit = _declared_secret(hit, f, record)
+                elif (
+                    hit.rule == R.SCHEMA_INJECTION
+                    and hit.title == FIXED_RECIPIENT
+                    and _EXAMPLES.search(f.path)
+                ):
+                    detail = "an example recipient documents the format; a default or const would be passed unasked"
+                    hit = dataclasses.replace(hit, severity=Severity.MEDIUM, detail=detail)
                 once = (hit.rule, f.path + suffix, hit.start)
                 if once in seen or len(stage.findings) >= MAX_FINDINGS:
                     continue
@@ -376,7 +384,7 @@ def scan_servers(
     return stage, summary
 
 
-SECRET_VALUE = "schema value points at a secret"  # the title pipeline.scan.rules.checks gives the hit
+_EXAMPLES = re.compile(r"\.examples?(?:\[\d+\])?$")
 _WORD = re.compile(r"[a-z0-9]{3,}")
 # parts of a secret path that say nothing of what it is
 _PATH_WORDS = frozenset(

@@ -682,6 +682,9 @@ def drop_protective(ctx: Context) -> None:
         spans = sig.get(name)
         if spans:
             sig.found[name] = [span for span in spans if not _asks_for_secret(ctx, *span)]
+    spans = sig.get("conceal")
+    if spans:  # "never reveal contents the user did not ask for": the user is the subject of what follows
+        sig.found["conceal"] = [s for s in spans if not _USER_ACTS.match(ctx.low, s[1])]
     for name in ("exfil_param", "exfil_dest", "exfil_quoted"):
         spans = sig.get(name)
         if spans:
@@ -704,6 +707,10 @@ def drop_protective(ctx: Context) -> None:
     sig.anchors = [name for name in sig.anchors if sig.found.get(name, True)]
 
 
+_USER_ACTS = re.compile(
+    r"\s+(?:did|does|do|didn'?t|doesn'?t|has|have|had|asked|asks|wants?|wanted|requested|requests|chose|chooses"
+    r"|selected|selects|can|could|may|might|will|would|is|was|typed|gave|provided)\b"
+)
 # A covert adverb refused: "rather than silently", "instead of quietly", "not secretly", "never silently"
 _REFUSED_BEFORE = re.compile(r"\b(?:rather\s+than|instead\s+of|not|never|no|nor)\s+$")
 # After a tag marker: other markers, then a word that names them ("<IMPORTANT> or <system> tags")
@@ -763,6 +770,9 @@ _EXAMPLE = re.compile(
 _EXAMPLE_END = re.compile(r"[,;:.!?)\]\n。，；]|\s(?:or|and|o|y|ou|et|oder|und|e|или|и)\s")
 
 
+_SENTENCE_STOP = re.compile(r"[.!?;](?=\s|$)|[\n。！？；]")
+
+
 def _introduced(ctx: Context) -> Spans:
     """Spans introduced as examples ("phrases like ignore previous instructions, ..."): from the order's start,
     when the words before it introduce an example, to the end of the example."""
@@ -771,8 +781,10 @@ def _introduced(ctx: Context) -> Spans:
     starts = [s for name in ("override", "conceal") for s, _ in ctx.sig.get(name)]
     starts += [s for name in ("ignore", "neg") for s, _ in ctx.concept(name)]
     for start in sorted(set(starts))[:20]:
-        if _EXAMPLE.search(low, max(0, start - 24), start):
-            end = _EXAMPLE_END.search(low, start + 3)
+        marker = _EXAMPLE.search(low, max(0, start - 24), start)
+        if marker:  # a list introduced with a colon runs to the sentence end; otherwise to the clause end
+            stop = _SENTENCE_STOP if ":" in marker.group() else _EXAMPLE_END
+            end = stop.search(low, start + 3)
             out.append((start, end.start() if end else len(low)))
     return out
 
@@ -1305,6 +1317,10 @@ def _order_words(ctx: Context) -> bool:
     return bool((ctx.concept("read") or ctx.concept("send")) and (_secret_spans(ctx) or ctx.concept("sink")))
 
 
+SECRET_VALUE = "schema value points at a secret"  # titles the engine recognizes (pipeline.scan.engine)
+FIXED_RECIPIENT = "schema value fixes a recipient"
+
+
 def value_points_at(text: str, param: str, hits: list[Hit], secrets: Spans) -> None:
     """A default/enum/const/example that is a secret path, an upload URL on a raw IP or with data
     placeholders, or a fixed recipient."""
@@ -1316,7 +1332,7 @@ def value_points_at(text: str, param: str, hits: list[Hit], secrets: Spans) -> N
                 Severity.HIGH,
                 s,
                 e,
-                "schema value points at a secret",
+                SECRET_VALUE,
                 f"a value the model will pass unless told otherwise names a secret; parameter '{param}' is not a "
                 "key or identity setting",
             )
@@ -1345,7 +1361,7 @@ def value_points_at(text: str, param: str, hits: list[Hit], secrets: Spans) -> N
                     R.SCHEMA_INJECTION,
                     Severity.HIGH,
                     *fixed.span(),
-                    "schema value fixes a recipient",
+                    FIXED_RECIPIENT,
                     f"parameter '{param}' comes with a recipient the user did not choose",
                 )
             )
