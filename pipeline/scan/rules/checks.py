@@ -242,6 +242,8 @@ def instruction_block(ctx: Context) -> None:
             )
             sev = Severity.HIGH if extra else Severity.MEDIUM
             ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, *note, "text addressed to the model", detail))
+    if ctx.concepts and not ctx.has(R.INSTRUCTION_BLOCK):
+        _claimed_consent(ctx)
     refusal = sig.get("refusal_override")
     if refusal and not ctx.has(R.INSTRUCTION_BLOCK):
         # a lifted restriction with a claim of authority, a safety word, or an order to read a secret is an attack
@@ -263,6 +265,46 @@ def instruction_block(ctx: Context) -> None:
                 "instead" + (f"; {with_(lifted)}" if lifted else ""),
             )
         )
+
+
+# A condition ("if the user has already agreed", "wenn", "si", "если", "如果"): a gate, not a claim
+_CONDITION = re.compile(
+    r"\b(?:if|when|once|unless|only|wenn|falls|sobald|nur|si|se|cuando|quando|solo|sólo|seulement|lorsque|если|когда"
+    r"|только|якщо|коли|jika|kalau|jeśli|gdy|als|indien|eğer|nếu)\b|如果|若|只有|もし|場合|만약|경우|अगर|यदि|إذا|اگر|אם"
+)
+
+
+# A relative clause: the consent describes a noun ("the changes that the user approved"), it is not claimed
+_RELATIVE = re.compile(r"\b(?:which|che|que|qui|welche\w*|которы\w*|які\w*|яку|який|yang|któr\w*|hangi)\b")
+
+
+def _claimed_consent(ctx: Context) -> None:
+    """The user (or an admin) said to have already agreed, asserted rather than set as a condition, with an order
+    that uses it (always, any, without asking): consent claimed to lift a safety step, in any language."""
+    claim = _window([ctx.concept("user"), ctx.concept("already"), ctx.concept("confirm")], 60)
+    if claim is None:
+        return
+    lo, _ = clause(ctx.text, *claim)
+    if _CONDITION.search(ctx.low, max(lo, claim[0] - 40), claim[0] + 1) or _RELATIVE.search(
+        ctx.low, max(lo, claim[0] - 24), claim[0] + 1
+    ):
+        return  # "only if the user has already agreed", "the changes that the user already approved"
+    uses = [
+        what
+        for what, spans in (
+            ("always", ctx.concept("always")),
+            ("any/every", ctx.concept("any") + ctx.concept("previous")),
+            ("without asking", _window([ctx.concept("neg"), ctx.concept("confirm")], 30)),
+            ("skip", ctx.concept("skip")),
+        )
+        if spans
+    ]
+    if not uses:
+        return
+    detail = (
+        "signals: the user + already + agreed, asserted + " + " + ".join(uses) + " (multilingual lexicon)"
+    )
+    ctx.add(Hit(R.INSTRUCTION_BLOCK, Severity.HIGH, *claim, "claims the user already consented", detail))
 
 
 _AUTHORITY = re.compile(
