@@ -707,6 +707,11 @@ _USER_DECIDES = re.compile(
     r"|chose|agrees?|agreed|selects?|selected|confirms?|confirmed)\b|\bask\s+(?:the\s+user|them)\b"
     r"|\bmake\s+sure\s+the\s+user\s+(?:has|have)\b"
 )
+# A tool said to be this server's own, in several languages
+_THIS_SERVER = re.compile(
+    r"\b(?:of|from|in|on|provided\s+by)\s+(?:this|the\s+same)\s+(?:mcp\s+)?server\b|\bde\s+(?:este|ce|cet|esse|este)\s+(?:servidor|serveur)\b"
+    r"|\bdieses\s+servers\b|\bdi\s+questo\s+server\b|\bэтого\s+сервера\b|本服务器|此服务器|该服务器|このサーバー|이\s*서버"
+)
 _SAME_SERVER = re.compile(
     r"\s+(?:\w+\s+)?(?:from|of|in|on|provided\s+by)\s+(?:this|the\s+same)\s+(?:mcp\s+)?server\b"
 )
@@ -949,6 +954,10 @@ def shadowing(ctx: Context) -> None:
         if after:
             others = [k for k in ("tag", "conceal", "exfil", "tunnel", "conceal_weak") if k in sig]
             sev = Severity.CRITICAL if others else Severity.HIGH
+            detail = with_(others)
+            if not others and _THIS_SERVER.search(ctx.low, start, end + 40):
+                sev = Severity.MEDIUM  # "the send_email tool of this server": the server describes itself
+                detail = "the text says the tool is this server's own; if the server does not provide it, it is shadowing"
             ref = _IDENTIFIER.search(text, start, end)
             ctx.add(
                 Hit(
@@ -957,7 +966,7 @@ def shadowing(ctx: Context) -> None:
                     start,
                     after[0][1],
                     "changes how another tool behaves",
-                    with_(others),
+                    detail,
                     ref=ref.group(1) if ref else "",
                 )
             )
@@ -985,6 +994,8 @@ def shadowing(ctx: Context) -> None:
         )
         if change is None or _self_or_negated(ctx, change, start, end):
             continue
+        if _THIS_SERVER.search(ctx.low, end, end + 40) and not _hide_spans(ctx) and "conceal" not in sig:
+            continue  # said to be this server's own tool (the finding above covers a false claim with more)
         described = name in known or bool(
             sig.get("shadow_ref")
             or _near_any(ctx.concept("tool"), start, end, 24)
