@@ -46,7 +46,9 @@ SIG: dict[str, re.Pattern[str]] = {
         + r"[_ -]?(?:note|instructions?|"
         r"only)|do[_ -]?not[_ -]?show|priority)\s*/?\s*>"
         r"|\[\s*(?:system|assistant|admin|instructions?)\s*\]\s*\(|\[/?inst\]|<<\s*/?sys\s*>>|<\|(?:im_start|im_end|system|endoftext|start_header_id)\|>"
-        r"|(?:^|\n)[ \t]*+#{2,}+[ \t]*+(?:system|instructions?|important)\b",
+        r"|(?:^|\n)[ \t]*+#{2,}+[ \t]*+(?:system|instructions?|important)\b"
+        # the same words between brackets of other scripts and blocks: ⟦SYSTEM⟧, 【指示】-style, «ADMIN», 〔override〕
+        r"|[⟦【〔〖《〈⟨«‹「『]\s*+/?\s*+(?:system|instructions?|important|admin|override|hidden|secret|priority)\s*+[⟧】〕〗》〉⟩»›」』]",
         CI,
     ),
     "tag_label": re.compile(
@@ -86,6 +88,12 @@ SIG: dict[str, re.Pattern[str]] = {
         r"\b(?:the\s+user|they|your\s+(?:owner|operator|admin)|the\s+(?:operator|admin(?:istrator)?|developer|owner))\s+"
         r"(?:has|have)\s+(?:already\s+)?(?:authori[sz]ed|approved|agreed"
         r"|consented|granted|allowed)\b|\b(?:users?|the\s+user|they)\s+(?:are|is)\s+(?:already\s+|fully\s+)?aware\b",
+        CI,
+    ),
+    # consent stretched to what was never asked: "their approvals cover all future actions"
+    "address_stretch": re.compile(
+        r"\b(?:approvals?|consent|permissions?|authori[sz]ations?)\s+(?:now\s+)?(?:covers?|appl(?:y|ies)\s+to"
+        r"|extends?\s+to)\s+(?:all|every|any|future)\b",
         CI,
     ),
     "secret_dot": re.compile(
@@ -255,6 +263,7 @@ SIG: dict[str, re.Pattern[str]] = {
     ),
     "frame": re.compile(
         r"\byou\s+(?:must|should|need\s+to|have\s+to|are\s+required\s+to|will\s+need\s+to)\b"
+        r"|\b(?:do\s+not|don'?t|never)\s+ask\s+(?:\w+\s+)?again\b"
         r"|\bmust\s+(?:first|always|also)\b|\b(?:first|always|also),?\s+(?:read|send|call|use|include|pass"
         r"|get|fetch|open)\b|\bbefore\s+(?:using|calling|invoking|executing|running|responding|answering|you)\b"
         r"|\bmake\s+sure\s+(?:to|you)\b|\bbe\s+sure\s+to\b|\bdo\s+not\s+forget\b|\bit\s+is\s+(?:very\s+|"
@@ -341,7 +350,10 @@ def _inflected(text: str) -> frozenset[str]:
 # tests/scan/test_rules.py checks that triggers never hide a match (same signals with and without them).
 _Trigger = tuple[frozenset[str], tuple[str, ...]]
 TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
-    "tag_markup": (frozenset(), ("<", "[", "#", "###", "<!--")),
+    "tag_markup": (
+        _words("system instructions instruction important admin override hidden secret priority"),
+        ("<", "[", "#", "###", "<!--"),
+    ),
     "tag_label": [(_words("system"), ()), (frozenset(), (":",))],
     "override": (
         _words(
@@ -367,6 +379,15 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         (_words("authorized authorised approved agreed consented granted allowed aware"), ()),
         (_words("has have are is"), ()),
         (_words("user they owner operator admin administrator developer"), ()),
+    ],
+    "address_stretch": [
+        (
+            _words(
+                "approval approvals consent permission permissions authorization authorizations authorisation"
+            ),
+            (),
+        ),
+        (_words("cover covers apply applies extend extends"), ()),
     ],
     "secret_dot": (
         _words(
@@ -506,7 +527,9 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         (),
     ),
     "frame": (
-        _words("you must first always also before after make be do it mandatory otherwise will properly"),
+        _words(
+            "you must first always also before after make be do don it mandatory otherwise will properly never"
+        ),
         (),
     ),
     "pressure": (
@@ -585,6 +608,7 @@ ANCHORS = (
     "address_must",
     "address_vocative",
     "address_claim",
+    "address_stretch",
     "secret_dot",
     "secret_id",
     "secret_word",
@@ -642,7 +666,14 @@ for _name in ANCHORS:
 VIRTUAL = {
     "exfil": ("exfil_param", "exfil_dest", "exfil_quoted"),
     "tag": ("tag_markup", "tag_label"),
-    "address": ("address_note", "address_hey", "address_must", "address_vocative", "address_claim"),
+    "address": (
+        "address_note",
+        "address_hey",
+        "address_must",
+        "address_vocative",
+        "address_claim",
+        "address_stretch",
+    ),
     "secret": ("secret_dot", "secret_id", "secret_word", "secret_browser", "secret_cookie", "secret_sa"),
     "shadow_ref": ("shadow_when", "shadow_the", "shadow_other"),
 }

@@ -29,7 +29,13 @@ __all__ = [
 def _plain(text: str, sig: Signals) -> bool:
     """No sign at all, judged cheaply: ASCII English (no other language's function words), nothing encoded,
     no markdown link, no well-known tool of another server."""
-    if not text.isascii() or "](" in text or "]:" in text or lexicon.wanted(text, sig.present):
+    if (
+        not text.isascii()
+        or "](" in text
+        or "]:" in text
+        or "<img" in sig.low
+        or lexicon.wanted(text, sig.present)
+    ):
         return False
     if "://" in text and "_" in text and checks.SECRET_VAR.search(text):
         return False  # a secret variable beside a URL (see checks.exfiltration)

@@ -32,6 +32,7 @@ _CLAUSE_END = re.compile(r"[.!?;](?=\s|$)|[\n。！？；]")
 _NEG_ORDER = re.compile(r"\b(?:never|do\s+not|don'?t|must\s+not|should\s+not|shouldn'?t|no\s+need\s+to)\b")
 _MD_TARGET = re.compile(
     r"(?P<image>!?)\[[^\]\n]{0,200}\]\(\s*<?(?P<url>[^\s)>]{1,2048})"
+    r"|(?P<html><img)\b[^>]{0,200}?\bsrc\s*=\s*[\"']?(?P<src>[^\s\"'>]{1,2048})"
     r"|(?m:^[ \t]{0,3}\[[^\]\n]{1,100}\]:[ \t]*<?(?P<ref>\S{1,2048}))"
 )
 # Data in a URL: a placeholder ({x}, {{x}}, ${X}, $X, <x>, %7B...%7D) or an UPPER_CASE variable as a value.
@@ -632,11 +633,11 @@ def _multilingual_exfiltration(ctx: Context) -> None:
 def _markdown_beacons(ctx: Context) -> None:
     """A markdown image (fetched as soon as it is shown) or link whose URL carries data or a raw IP address."""
     text = ctx.text
-    if "](" not in text and "]:" not in text:
+    if "](" not in text and "]:" not in text and "<img" not in ctx.low:
         return
     for match in _MD_TARGET.finditer(text):
-        url = match.group("url") or match.group("ref") or ""
-        image = bool(match.group("image")) or bool(match.group("ref") and "![" in text)
+        url = match.group("url") or match.group("ref") or match.group("src") or ""
+        image = bool(match.group("image") or match.group("html")) or bool(match.group("ref") and "![" in text)
         data, host = _carries_data(url), public_ip_host(url)
         if not data and not host:
             continue
