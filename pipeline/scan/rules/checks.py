@@ -199,13 +199,25 @@ def instruction_block(ctx: Context) -> None:
             continue
         others = [k for k in ctx.strong_context if k != key]
         sev = Severity.CRITICAL if others else Severity.HIGH
+        detail = with_(others)
         if key == "tag":  # the block from its first marker to its last (e.g. <IMPORTANT> ... </IMPORTANT>)
             start, end = spans[0][0], spans[-1][1]
             title = "instruction block addressed to the model"
+            markup_only = not sig.get("tag_label")  # a "System message:" label claims authority by itself
+            if markup_only and not others and not _orders_in(ctx.text[start : max(end, start + 300)]):
+                # "<important>Requires Python 3.11+</important>": markup, no order in it
+                sev = Severity.MEDIUM
+                detail = "the block orders nothing; still, markup addressed to the model has no place in a description"
         else:
             start, end = spans[0]
             title = "order to override instructions"
-        ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, start, end, title, with_(others)))
+            piece = ctx.low[start:end]
+            if not others and _CONFIRM_WORD.search(piece) and _BOUNDED.match(ctx.low, end):
+                sev = (
+                    Severity.MEDIUM
+                )  # "skip confirmation for read-only queries": a bounded, declared behaviour
+                detail = "bounded to some inputs (for read-only queries, on dry runs); still, let the client decide"
+        ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, start, end, title, detail))
     override = _window([ctx.concept("ignore"), ctx.concept("instructions")], 50)
     if override is None:  # "all previous instructions are void": the same order, said of the rules
         override = _window([ctx.concept("instructions"), ctx.concept("void"), ctx.concept("previous")], 50)
@@ -306,6 +318,44 @@ def _claimed_consent(ctx: Context) -> None:
         "signals: the user + already + agreed, asserted + " + " + ".join(uses) + " (multilingual lexicon)"
     )
     ctx.add(Hit(R.INSTRUCTION_BLOCK, Severity.HIGH, *claim, "claims the user already consented", detail))
+
+
+_CONFIRM_WORD = re.compile(r"confirm|approv|permission|consent")
+_BOUNDED = re.compile(
+    r"\s+(?:for|on|in|during)\s+(?!(?:all|any|every|each|everything|anything|this\s+session)\b)"
+)
+
+
+_ORDER_SIGNALS = (
+    "imperative",
+    "frame",
+    "read",
+    "secret",
+    "secret_weak",
+    "exfil",
+    "convo",
+    "conceal",
+    "conceal_weak",
+    "override",
+    "address",
+    "precedence",
+    "shadow_ref",
+    "tunnel",
+    "command",
+    "personal",
+)
+
+
+def _orders_in(block: str) -> bool:
+    """Whether a block of markup orders anything: an order, a read, a send, a secret, the conversation (in
+    English signals or in the concepts of any language)."""
+    inner = signals(block)
+    if any(k in inner for k in _ORDER_SIGNALS):
+        return True
+    words = lexicon.concepts(block, english=True)
+    return any(
+        words.get(c) for c in ("read", "send", "put", "always", "neg", "ignore", "model", "secret", "modify")
+    )
 
 
 _AUTHORITY = re.compile(
