@@ -126,7 +126,7 @@ class ScanStats:
     too_deep: int = 0
 
 
-def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
+def _hits(text: str, kind: str, own: str, params: frozenset[str] = frozenset()) -> list[tuple[Hit, str]]:
     """Hits in one string (and in text decoded from its hidden Unicode or base64), each with a suffix
     for the path when it was found in decoded text. A pure function of its arguments (memoized)."""
     out: list[tuple[Hit, str]] = []
@@ -149,7 +149,7 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
             )
         )
         text = text[:half] + "\n" + text[-half:]
-    out += [(hit, "") for hit in evaluate(text, kind, own_name=own)]
+    out += [(hit, "") for hit in evaluate(text, kind, own_name=own, params=params)]
     if kind == "name" and not text.isascii():
         out += _lookalike_hits(own or text)
     if uni.SUSPICIOUS.search(text):
@@ -168,7 +168,7 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
         folded = uni.fold_disguise(text)
         if folded is not None:  # words spelled with look-alike letters: scanned as they read
             known = {h.rule for h, _ in out}
-            for hit in evaluate(folded, kind, own_name=own):
+            for hit in evaluate(folded, kind, own_name=own, params=params):
                 if hit.rule not in known:
                     if Severity.MEDIUM <= hit.severity < Severity.CRITICAL:
                         hit.severity = bump(hit.severity)  # the disguise is itself a sign of intent
@@ -324,7 +324,9 @@ def scan_servers(
         for s, rec in servers.items()
     }
     summary: dict[str, Any] = {"servers": len(servers), "tools": 0, "prompts": 0, "resources": 0}
-    memo: dict[tuple[str, str, str], list[tuple[Hit, str]]] = {}  # schemas repeat the same strings a lot
+    memo: dict[
+        tuple[str, str, str, frozenset[str]], list[tuple[Hit, str]]
+    ] = {}  # schemas repeat strings a lot
     for server, record in servers.items():
         summary["tools"] += len(record.get("tools") or [])
         summary["prompts"] += len(record.get("prompts") or [])
@@ -332,6 +334,7 @@ def scan_servers(
             record.get("resourceTemplates") or []
         )
         seen: set[tuple[Rule, str, int]] = set()
+        tool_params = _tool_params(record)
         others = _other_names(names, server) if many else None
         for f in fields(record):
             if f.kind == TOO_DEEP:
@@ -344,10 +347,13 @@ def scan_servers(
             if len(f.text) > MAX_STRING:
                 stats.capped += 1
             own = f.param or (f.entry if f.kind == "name" else "")
-            key = (f.text, f.kind, own)
+            params = (
+                tool_params.get(f.entry, frozenset()) if f.kind == "text" and not f.param else frozenset()
+            )
+            key = (f.text, f.kind, own, params)
             cached = memo.get(key) if len(f.text) <= MEMO_MAX_CHARS else None
             if cached is None:
-                cached = _hits(f.text, f.kind, own)
+                cached = _hits(f.text, f.kind, own, params)
                 if len(f.text) <= MEMO_MAX_CHARS and len(memo) < MEMO_ENTRIES:
                     memo[key] = cached
             if others is not None and f.kind in ("text", "param", "instructions"):
@@ -390,6 +396,19 @@ _WORD = re.compile(r"[a-z0-9]{3,}")
 _PATH_WORDS = frozenset(
     {"config", "json", "yaml", "yml", "toml", "ini", "home", "etc", "file", "files", "data", "new"}
 )
+
+
+def _tool_params(record: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Each tool's own parameter names (three characters or more): places its description may order data into."""
+    out: dict[str, frozenset[str]] = {}
+    for tool in record.get("tools") or []:
+        if not isinstance(tool, dict):
+            continue
+        schema = tool.get("inputSchema")
+        props = schema.get("properties") if isinstance(schema, dict) else None
+        if isinstance(props, dict):
+            out[str(tool.get("name", "?"))] = frozenset(str(n) for n in props if len(str(n)) >= 3)
+    return out
 
 
 def _declared_secret(hit: Hit, f: Field, record: dict[str, Any]) -> Hit:

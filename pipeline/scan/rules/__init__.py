@@ -44,14 +44,15 @@ def _plain(text: str, sig: Signals) -> bool:
     return not checks.mentions_known_tool(text, sig.low, sig.present)
 
 
-def evaluate(text: str, kind: str, *, own_name: str = "") -> list[Hit]:
+def evaluate(text: str, kind: str, *, own_name: str = "", params: frozenset[str] = frozenset()) -> list[Hit]:
     """Findings for one string. `kind`: text (descriptions), value (default/enum/const/examples), name
     (a tool or property name), param (a property's description; `own_name` is the property's name), ref (a
     schema `$ref`), instructions (the server's `instructions`: written for the model by design, so being
-    addressed to it, or telling it how to proceed, is no sign; only the stronger signals count there)."""
+    addressed to it, or telling it how to proceed, is no sign; only the stronger signals count there).
+    `params`: for a tool's description, the tool's own parameter names (fields its text may order data into)."""
     if kind == "ref":
         return checks.remote_ref(text)
-    ctx = Context.of(text, kind, own_name)
+    ctx = Context.of(text, kind, own_name, params)
     if ctx is None:
         return checks.short_value(text, kind, own_name)
     if not ctx.sig.anchors and ctx.kind in ("text", "param") and _plain(text, ctx.sig):

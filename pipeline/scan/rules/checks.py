@@ -658,7 +658,7 @@ def _multilingual_exfiltration(ctx: Context) -> None:
         return
     destinations = addresses(ctx.text)
     data = _secret_spans(ctx) + ctx.concept("convo")
-    target = near(send, destinations, 120) or near(send, ctx.concept("sink"), 80)
+    target = near(send, destinations, 120) or near(send, ctx.sinks, 80)
     # put into a field: a secret, or the conversation as a whole (all of it, always, or covertly)
     whole = ctx.concept("previous") or ctx.concept("always") or _hide_spans(ctx, weak=True)
     placed = _secret_spans(ctx) + (ctx.concept("convo") if whole else [])
@@ -666,7 +666,7 @@ def _multilingual_exfiltration(ctx: Context) -> None:
         target = next(
             (
                 p
-                for p in _pairs(put, ctx.concept("sink"), 80)
+                for p in _pairs(put, ctx.sinks, 80)
                 if same_sentence(ctx.text, *p) and _near_any(placed, *p, 80)
             ),
             None,
