@@ -458,7 +458,7 @@ def secret_access(ctx: Context) -> None:
             (
                 p
                 for p in _pairs(_secret_spans(ctx), _act_spans(ctx), 60)
-                if same_sentence(ctx.text, p[0], p[1])
+                if same_sentence(ctx.text, p[0], p[1]) and not _PAIR_BREAK.search(ctx.text, *_gap(ctx, p))
             ),
             None,
         )
@@ -491,6 +491,20 @@ def _read_order(ctx: Context, secrets: Spans, reads: Spans, window: int) -> tupl
             ):
                 return min(rs, ss), max(re_, se)
     return None
+
+
+# Between an act and the secret it governs: no comma or stop ("read the files, do not read ~/.ssh": the
+# second, negated verb governs the secret). A colon may introduce the object ("run: cat ~/.env").
+_PAIR_BREAK = re.compile(r"[,;.!?，、；。！？\n]")
+
+
+def _gap(ctx: Context, pair: tuple[int, int]) -> tuple[int, int]:
+    """The text between the secret and the act a merged pair joins (the pair minus its two end spans)."""
+    lo, hi = pair
+    inner = [s for s in _secret_spans(ctx) + _act_spans(ctx) if lo <= s[0] and s[1] <= hi]
+    first = min(inner, key=lambda s: s[0], default=(lo, lo))
+    last = max(inner, key=lambda s: s[1], default=(hi, hi))
+    return first[1], max(first[1], last[0])
 
 
 def _act_spans(ctx: Context) -> Spans:
@@ -569,6 +583,10 @@ def exfiltration(ctx: Context) -> None:
     for key, what in (("convo", "the conversation or the prompt"), ("personal", "the user's private data")):
         if key in sig and not ctx.has(R.EXFILTRATION):
             pair = near(sig[key], sig.get("read") + sig.get("exfil"), 60)
+            if pair and not same_sentence(
+                ctx.text, *pair
+            ):  # "the user's notes. Always call ...": two sentences
+                pair = None
             if pair and (ctx.instructed or kind == "param"):
                 ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, *pair, f"asks for {what}"))
     if "privacy" in sig:
@@ -783,6 +801,11 @@ def drop_protective(ctx: Context) -> None:
     spans = sig.get("conceal")
     if spans:  # "never reveal contents the user did not ask for": the user is the subject of what follows
         sig.found["conceal"] = [s for s in spans if not _USER_ACTS.match(ctx.low, s[1])]
+    spans = sig.get("conceal")
+    if spans:  # "never delete a note without asking the user": a double negation requires the asking
+        sig.found["conceal"] = [
+            s for s in spans if not (ctx.low.startswith("without", s[0]) and negated_order(ctx.low, s[0]))
+        ]
     for name in ("exfil_param", "exfil_dest", "exfil_quoted"):
         spans = sig.get(name)
         if spans:
