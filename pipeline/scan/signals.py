@@ -65,7 +65,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\bnew\s+(?:system\s+)?instructions?\s*:|\byou\s+are\s+now\s+(?:a|an|in|the)\b|\bfrom\s+now\s+on,?\s+you\b"
         r"|\bnever\s+refuse\b|\b(?:do\s+not|don'?t|must\s+not|never)\s+(?:ask|wait|request|seek)\s+(?:for\s+)?(?:confirmation|approval"
         r"|permission|consent)\b|\bwithout\s+(?:first\s+)?(?:checking|confirming|verifying)\s+with\s+(?:the\s+)?(?:user|human|operator)\b"
-        r"|\b(?:skip|bypass)\s+(?:the\s+|any\s+|all\s+)?(?:user'?s?\s+)?(?:confirmation|approval|consent)s?\b|\b(?:disable|skip|turn\s+off)\s+(?:the\s+|all\s+)?(?:safety|security)\s+checks?\b"
+        r"|\b(?:skip|bypass)\s+(?:the\s+|any\s+|all\s+|every\s+|each\s+)?(?:user'?s?\s+)?(?:confirmation|approval|consent)s?\b|\b(?:disable|skip|turn\s+off)\s+(?:the\s+|all\s+)?(?:safety|security)\s+checks?\b"
         r"|\b(?:developer|god|jailbreak)\s+mode\b|\byour\s+(?:real|true|actual|new)\s+(?:task|instructions?|"
         r"purpose|goal|job)\b",
         CI,

@@ -751,6 +751,7 @@ def conceal(ctx: Context) -> None:
             if weak and (not ("secret" in ctx.sig or addresses(ctx.text)) or not acts):
                 return
             lo, hi = clause(ctx.text, *hide[0])
+            lo, hi = max(lo, hide[0][0] - 40), min(hi, hide[0][1] + 40)  # the secret next to the hiding
             if _secret_in(ctx, lo, hi) and not _acts_in(ctx, lo, hi) and not _THAT.search(ctx.low, lo, hi):
                 return  # "never show the user's password in the logs": the secret is what stays hidden
             if acts or _window([_neg_tell(ctx, 40), ctx.concept("user")], 40):
@@ -926,11 +927,30 @@ def unquoted(spans: Spans, quoted: Spans, shift: int = 0) -> Spans:
     return [s for s in spans if not _inside((s[0] + shift, s[1] + shift), quoted)]
 
 
+# Before a quotation: an order to write it out ("add to every answer:", "reply with", "append"): a payload
+_WRITE_OUT = re.compile(
+    r"\b(?:add|append|prepend|insert|include|write|print|output|say|reply|respond|answer|tell|send|post|put|paste)"
+    r"\w*\b[^.!?\n]{0,40}$"
+)
+
+
 def _drop_quoted(ctx: Context, quoted: Spans) -> None:
     """An order inside quotation marks is mentioned (an example the tool detects, a phrase it translates, a
     rule it shows the user), not given: its words no longer count as an order; a medium finding still says
-    that the text quotes one."""
+    that the text quotes one. A quotation the text orders written out ("add to every answer: '...'") is a
+    payload, and counts."""
     sig = ctx.sig
+    low = ctx.low
+    quoted = [
+        (a, b)
+        for a, b in quoted
+        if not _WRITE_OUT.search(low, max(0, a - 48), a)
+        and not any(
+            0 <= a - e <= 40 for _, e in ctx.concept("put") + ctx.concept("send") + ctx.concept("modify")
+        )
+    ]
+    if not quoted:
+        return
     for name in QUOTABLE_SIGNALS:
         spans = sig.get(name)
         if spans:
