@@ -7,7 +7,7 @@ into hits. A signal alone is often harmless ("reads files from the given path");
 from __future__ import annotations
 
 from pipeline.scan import lexicon
-from pipeline.scan.decode import decode_all, decode_base64
+from pipeline.scan.decode import HINT_WORDS, decode_all, decode_base64, decode_hinted
 from pipeline.scan.rules import checks
 from pipeline.scan.rules.catalog import SPECS, rules
 from pipeline.scan.rules.context import ENCODED_MARKS, Context, Hit
@@ -37,6 +37,8 @@ def _plain(text: str, sig: Signals) -> bool:
         or lexicon.wanted(text, sig.present)
     ):
         return False
+    if not sig.present.isdisjoint(HINT_WORDS) and decode_hinted(text):
+        return False  # text a hint says is in ROT13 or backwards
     if "://" in text and "_" in text and checks.SECRET_VAR.search(text):
         return False  # a secret variable beside a URL (see checks.exfiltration)
     if not sig.present.isdisjoint(ENCODED_MARKS) and decode_all(text):

@@ -821,7 +821,9 @@ def drop_protective(ctx: Context) -> None:
         kept = [s for s in spans if not _NAMED_MARKUP.match(ctx.low, s[1])]
         ctx.mentions += [s for s in spans if s not in kept]
         sig.found["tag_markup"] = kept
-    quoted = quotations(ctx.text) + _introduced(ctx)
+    quoted = quotations(ctx.text)
+    if not ctx.text.isascii() or not sig.present.isdisjoint(_EXAMPLE_WORDS):
+        quoted += _introduced(ctx)
     if quoted:
         _drop_quoted(ctx, quoted)
     for virtual in ("exfil", "tag", "address", "secret", "shadow_ref"):
@@ -887,6 +889,11 @@ _EXAMPLE = re.compile(
     r"|\btel(?:le)?s?\s+que|\bpar\s+exemple|\bwie|\bz\.\s?b\.|\bzum\s+beispiel|\bcome|\bad\s+esempio|\bpor\s+ejemplo"
     r"|\bpor\s+exemplo|\bnapříklad|\bnp\.|\btakie\s+jak|\bzoals|\bseperti|\bmisalnya|\bgibi|\bкак|\bнапример"
     r"|\bнаприклад|例如|比如|像是|诸如|例えば|たとえば|예를\s*들어|जैसे|مثل|مانند)[\s:,]*$"
+)
+# The ASCII words of those markers (an ASCII text without any of them introduces no example)
+_EXAMPLE_WORDS = frozenset(
+    "such like g example instance including como comme tel tels telle telles exemple wie b beispiel come esempio "
+    "ejemplo exemplo np takie zoals seperti misalnya gibi".split()
 )
 # A phrase shown as an example runs to the end of its clause or list item
 _EXAMPLE_END = re.compile(r"[,;:.!?)\]\n。，；]|\s(?:or|and|o|y|ou|et|oder|und|e|или|и)\s")
@@ -1368,7 +1375,13 @@ def evasion_markup(ctx: Context) -> None:
         ]
         words = lexicon.concepts(blob.text, english=True) if not found else {}
         found += [c for c in ("read", "send", "secret", "ignore", "covert") if c in words]
-        hint = "decode_hint" in sig
+        turned = blob.layers in (("rot13",), ("reversed",))
+        hint = "decode_hint" in sig or turned
+        if turned:  # only what the text says once turned back, not what it said as written
+            plain = signals(text[blob.start : blob.end])
+            found = [k for k in found if k not in plain]
+            if not found:
+                continue  # a hint and text that says nothing new turned back: a cipher tool's own description
         if found:
             sev = Severity.CRITICAL if hint or len(found) > 1 else Severity.HIGH
         else:

@@ -8,7 +8,7 @@ from functools import cached_property
 from pipeline.findings import Severity
 from pipeline.rules import Rule
 from pipeline.scan import lexicon
-from pipeline.scan.decode import Decoded, decode_all
+from pipeline.scan.decode import HINT_WORDS, Decoded, decode_all, decode_hinted
 from pipeline.scan.signals import ASCII_LOWER, IDENT, Signals
 
 
@@ -69,7 +69,10 @@ class Context:
 
     @cached_property
     def decoded(self) -> list[Decoded]:
-        return decode_all(self.text) if self.sig.present & ENCODED_MARKS else []
+        found = decode_all(self.text) if self.sig.present & ENCODED_MARKS else []
+        if not self.text.isascii() or not self.sig.present.isdisjoint(HINT_WORDS):
+            found += decode_hinted(self.text)  # ROT13 or backwards text, when a hint says so
+        return found
 
     def concept(self, name: str) -> Spans:
         return self.concepts.get(name, [])
