@@ -892,8 +892,34 @@ _EXAMPLE = re.compile(
 )
 # The ASCII words of those markers (an ASCII text without any of them introduces no example)
 _EXAMPLE_WORDS = frozenset(
-    "such like g example instance including como comme tel tels telle telles exemple wie b beispiel come esempio "
-    "ejemplo exemplo np takie zoals seperti misalnya gibi".split()
+    [
+        "such",
+        "like",
+        "g",
+        "example",
+        "instance",
+        "including",
+        "como",
+        "comme",
+        "tel",
+        "tels",
+        "telle",
+        "telles",
+        "exemple",
+        "wie",
+        "b",
+        "beispiel",
+        "come",
+        "esempio",
+        "ejemplo",
+        "exemplo",
+        "np",
+        "takie",
+        "zoals",
+        "seperti",
+        "misalnya",
+        "gibi",
+    ]
 )
 # A phrase shown as an example runs to the end of its clause or list item
 _EXAMPLE_END = re.compile(r"[,;:.!?)\]\n。，；]|\s(?:or|and|o|y|ou|et|oder|und|e|или|и)\s")
