@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 CI = re.IGNORECASE  # marks a family run on the lowered text (see LOWERED)
+_OPENING_BRACKETS = "⟦【〔〖《〈⟨«‹「『"  # of other blocks and scripts: a marker inside them is markup too
 
 _MODEL = r"(?:ai|assistant|model|llm|agent|claude|gpt|chatgpt|copilot|cursor|gemini)"
 _MODEL_WORDS = frozenset(
@@ -48,7 +49,9 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\[\s*(?:system|assistant|admin|instructions?)\s*\]\s*\(|\[/?inst\]|<<\s*/?sys\s*>>|<\|(?:im_start|im_end|system|endoftext|start_header_id)\|>"
         r"|(?:^|\n)[ \t]*+#{2,}+[ \t]*+(?:system|instructions?|important)\b"
         # the same words between brackets of other scripts and blocks: ⟦SYSTEM⟧, 【指示】-style, «ADMIN», 〔override〕
-        r"|[⟦【〔〖《〈⟨«‹「『]\s*+/?\s*+(?:system|instructions?|important|admin|override|hidden|secret|priority)\s*+[⟧】〕〗》〉⟩»›」』]",
+        r"|["
+        + _OPENING_BRACKETS
+        + r"]\s*+/?\s*+(?:system|instructions?|important|admin|override|hidden|secret|priority)\s*+[⟧】〕〗》〉⟩»›」』]",
         CI,
     ),
     "tag_label": re.compile(
@@ -350,10 +353,7 @@ def _inflected(text: str) -> frozenset[str]:
 # tests/scan/test_rules.py checks that triggers never hide a match (same signals with and without them).
 _Trigger = tuple[frozenset[str], tuple[str, ...]]
 TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
-    "tag_markup": (
-        _words("system instructions instruction important admin override hidden secret priority"),
-        ("<", "[", "#", "###", "<!--"),
-    ),
+    "tag_markup": (frozenset(), ("<", "[", "#", "###", "<!--", *_OPENING_BRACKETS)),
     "tag_label": [(_words("system"), ()), (frozenset(), (":",))],
     "override": (
         _words(
@@ -679,7 +679,7 @@ VIRTUAL = {
 }
 _WORD_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
 _MARK_STRINGS = ("<!--", "{{", "###", "(((", "<", "[", "#", "'", '"', "`", ":", "@", "+", "_", ",", "/", "\\")
-_TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,/\\]")
+_TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,/\\" + _OPENING_BRACKETS + "]")
 _WIDE_SPACE = re.compile("[\t\u00a0\u2000-\u200a\u3000]|        ")
 _PAD_CHARS = tuple(c * 16 for c in "-=_.*#~+/\\|<>!?^%$&:;,'\"`")
 IDENT = re.compile(r"[\w.:/@+-]{0,64}")
