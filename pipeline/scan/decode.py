@@ -159,3 +159,47 @@ def decode_all(text: str) -> list[Decoded]:
         if readable(inner):
             out.append(Decoded(start, end, layers, inner[:MAX_BLOB]))
     return out
+
+
+# Hints that the text after them is written in a letter shift (ROT13, Caesar) or backwards, in several languages
+_HINT_SHIFT = re.compile(r"rot[- ]?13|\bcaesar|\bc[ée]sar\b|\bcäsar", re.IGNORECASE)
+_HINT_REVERSED = re.compile(
+    r"\brevers(?:ed|e)\b|\bbackwards?\b|\bright[- ]to[- ]left\b|à l'envers|al rev[ée]s|r[üu]ckw[äa]rts|de trás para a frente"
+    r"|alla rovescia|задом наперёд|справа налево|в обратном порядке|tersine|terbalik|od końca|ngược lại"
+    r"|逆から|逆順|倒着|反过来|倒过来|거꾸로|उल्टा|بالعكس|معکوس",
+    re.IGNORECASE,
+)
+# Words (lowercase, ASCII) that mark a possible hint, for the scanner's cheap first test
+HINT_WORDS = frozenset(
+    {"rot13", "rot", "caesar", "cesar", "reverse", "reversed", "backwards", "backward", "left"}
+)
+_ROT13 = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
+)
+_AFTER_HINT = re.compile(r"[^\n]{0,40}?[:：)）\]】]\s*+")
+MAX_HINTED = 2000
+
+
+def decode_hinted(text: str) -> list[Decoded]:
+    """Text a hint says is shifted (ROT13) or written backwards: the rest of the hint's line (after its colon or
+    closing bracket), shifted back or reversed. Kept only when it reads as text; the rules judge what it says."""
+    out: list[Decoded] = []
+    for pattern, how in ((_HINT_SHIFT, "rot13"), (_HINT_REVERSED, "reversed")):
+        match = pattern.search(text)
+        if match is None:
+            continue
+        lead = _AFTER_HINT.match(text, match.end())
+        start = lead.end() if lead else match.end()
+        line_end = text.find("\n", start)
+        end = min(line_end if line_end >= 0 else len(text), start + MAX_HINTED)
+        segment = text[start:end]
+        if len(segment.strip()) < 12:
+            continue
+        letters = [c for c in segment if c.isalpha()]
+        if how == "rot13" and sum(c.isascii() for c in letters) < 0.7 * len(letters):
+            continue  # ROT13 shifts Latin letters only: text in another script is not in it
+        decoded = segment.translate(_ROT13) if how == "rot13" else segment[::-1]
+        if readable(decoded):
+            out.append(Decoded(start, end, (how,), decoded))
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ from pipeline.scan import lexicon
 from pipeline.scan import unicode as uni
 from pipeline.scan.rules import Hit, evaluate, rules
 from pipeline.scan.rules import catalog as R
+from pipeline.scan.rules.checks import FIXED_RECIPIENT, SECRET_VALUE
+from pipeline.scan.rules.context import bump
 
 STAGE = "scan-tools"
 MAX_STRING = 64 * 1024  # characters scanned per string: the head and tail halves of anything longer
@@ -123,7 +126,7 @@ class ScanStats:
     too_deep: int = 0
 
 
-def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
+def _hits(text: str, kind: str, own: str, params: frozenset[str] = frozenset()) -> list[tuple[Hit, str]]:
     """Hits in one string (and in text decoded from its hidden Unicode or base64), each with a suffix
     for the path when it was found in decoded text. A pure function of its arguments (memoized)."""
     out: list[tuple[Hit, str]] = []
@@ -146,7 +149,7 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
             )
         )
         text = text[:half] + "\n" + text[-half:]
-    out += [(hit, "") for hit in evaluate(text, kind, own_name=own)]
+    out += [(hit, "") for hit in evaluate(text, kind, own_name=own, params=params)]
     if kind == "name" and not text.isascii():
         out += _lookalike_hits(own or text)
     if uni.SUSPICIOUS.search(text):
@@ -159,6 +162,17 @@ def _hits(text: str, kind: str, own: str) -> list[tuple[Hit, str]]:
                 if hit.rule not in known:
                     hit.start, hit.end = 0, len(text)
                     note = "found in the text as a reader sees it (invisible characters removed)"
+                    hit.detail = f"{hit.detail}; {note}" if hit.detail else note
+                    out.append((hit, ""))
+    if not text.isascii():
+        folded = uni.fold_disguise(text)
+        if folded is not None:  # words spelled with look-alike letters: scanned as they read
+            known = {h.rule for h, _ in out}
+            for hit in evaluate(folded, kind, own_name=own, params=params):
+                if hit.rule not in known:
+                    if Severity.MEDIUM <= hit.severity < Severity.CRITICAL:
+                        hit.severity = bump(hit.severity)  # the disguise is itself a sign of intent
+                    note = "found with look-alike (Cyrillic, Greek, fullwidth, mathematical) letters read as Latin"
                     hit.detail = f"{hit.detail}; {note}" if hit.detail else note
                     out.append((hit, ""))
     for hit, _ in list(out):
@@ -310,7 +324,9 @@ def scan_servers(
         for s, rec in servers.items()
     }
     summary: dict[str, Any] = {"servers": len(servers), "tools": 0, "prompts": 0, "resources": 0}
-    memo: dict[tuple[str, str, str], list[tuple[Hit, str]]] = {}  # schemas repeat the same strings a lot
+    memo: dict[
+        tuple[str, str, str, frozenset[str]], list[tuple[Hit, str]]
+    ] = {}  # schemas repeat strings a lot
     for server, record in servers.items():
         summary["tools"] += len(record.get("tools") or [])
         summary["prompts"] += len(record.get("prompts") or [])
@@ -318,6 +334,7 @@ def scan_servers(
             record.get("resourceTemplates") or []
         )
         seen: set[tuple[Rule, str, int]] = set()
+        tool_params = _tool_params(record)
         others = _other_names(names, server) if many else None
         for f in fields(record):
             if f.kind == TOO_DEEP:
@@ -330,10 +347,13 @@ def scan_servers(
             if len(f.text) > MAX_STRING:
                 stats.capped += 1
             own = f.param or (f.entry if f.kind == "name" else "")
-            key = (f.text, f.kind, own)
+            params = (
+                tool_params.get(f.entry, frozenset()) if f.kind == "text" and not f.param else frozenset()
+            )
+            key = (f.text, f.kind, own, params)
             cached = memo.get(key) if len(f.text) <= MEMO_MAX_CHARS else None
             if cached is None:
-                cached = _hits(f.text, f.kind, own)
+                cached = _hits(f.text, f.kind, own, params)
                 if len(f.text) <= MEMO_MAX_CHARS and len(memo) < MEMO_ENTRIES:
                     memo[key] = cached
             if others is not None and f.kind in ("text", "param", "instructions"):
@@ -341,6 +361,15 @@ def scan_servers(
             for hit, suffix in cached:
                 if hit.ref and hit.ref in names[server]:
                     continue  # shadowing names a tool this server provides itself: it describes itself
+                if hit.rule == R.SCHEMA_INJECTION and hit.title == SECRET_VALUE and f.kind == "value":
+                    hit = _declared_secret(hit, f, record)
+                elif (
+                    hit.rule == R.SCHEMA_INJECTION
+                    and hit.title == FIXED_RECIPIENT
+                    and _EXAMPLES.search(f.path)
+                ):
+                    detail = "an example recipient documents the format; a default or const would be passed unasked"
+                    hit = dataclasses.replace(hit, severity=Severity.MEDIUM, detail=detail)
                 once = (hit.rule, f.path + suffix, hit.start)
                 if once in seen or len(stage.findings) >= MAX_FINDINGS:
                     continue
@@ -359,6 +388,53 @@ def scan_servers(
         )
     summary["strings"] = stats.strings
     return stage, summary
+
+
+_EXAMPLES = re.compile(r"\.examples?(?:\[\d+\])?$")
+_WORD = re.compile(r"[a-z0-9]{3,}")
+# parts of a secret path that say nothing of what it is
+_PATH_WORDS = frozenset(
+    {"config", "json", "yaml", "yml", "toml", "ini", "home", "etc", "file", "files", "data", "new"}
+)
+
+
+def _tool_params(record: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Each tool's own parameter names (three characters or more): places its description may order data into."""
+    out: dict[str, frozenset[str]] = {}
+    for tool in record.get("tools") or []:
+        if not isinstance(tool, dict):
+            continue
+        schema = tool.get("inputSchema")
+        props = schema.get("properties") if isinstance(schema, dict) else None
+        if isinstance(props, dict):
+            out[str(tool.get("name", "?"))] = frozenset(str(n) for n in props if len(str(n)) >= 3)
+    return out
+
+
+def _declared_secret(hit: Hit, f: Field, record: dict[str, Any]) -> Hit:
+    """A default that names a secret file is medium, not high, when the tool's own name or description says it
+    works on that file (an SSH key generator's key path, a dotenv lister's .env): its declared function covers
+    it, and the user sees the default in the tool's definition."""
+    words = set(_WORD.findall(f.text.lower())) - _PATH_WORDS
+    if not words:
+        return hit
+    entry = next(
+        (t for t in record.get("tools") or [] if isinstance(t, dict) and str(t.get("name", "")) == f.entry),
+        None,
+    )
+    if entry is None:
+        return hit
+    own = f"{entry.get('name', '')} {entry.get('description', '')}".lower()
+    declared = words & set(_WORD.findall(own.replace("_", " ")))
+    if not declared:
+        return hit
+    detail = (
+        f"the tool's own name or description says it works on this ({', '.join(sorted(declared))}); still, a "
+        "default the model passes unasked should be the user's choice: leave it empty or ask"
+    )
+    return dataclasses.replace(
+        hit, severity=Severity.MEDIUM, title="schema default names a secret file", detail=detail
+    )
 
 
 def _other_names(names: dict[str, set[str]], server: str) -> re.Pattern[str] | None:

@@ -118,6 +118,9 @@ def _words_of(term: str) -> str:
     return " ".join(_TOKEN.findall(term.lower()))
 
 
+_ORDER_CONCEPTS = ("user", "neg", "tell", "send", "ignore", "instructions", "covert")
+
+
 def _build(data: dict[str, Any]) -> Lexicon:
     exact: dict[str, set[str]] = {}
     stems: dict[str, set[str]] = {}
@@ -149,6 +152,17 @@ def _build(data: dict[str, Any]) -> Lexicon:
     if not all(isinstance(w, str) for words in stop.values() for w in words):
         raise ValueError("a lexicon stopword is not a string (quote no/on/yes/off)")
     foreign = frozenset(w for lang, words in stop.items() if lang != "en" for w in words if w.isascii())
+    # and the distinctive words of an order (the user, telling, sending, ignoring, rules) in ASCII spelling,
+    # so that a short sentence in Swahili or Indonesian with few function words is still read
+    english_words = {t for c, t in english}
+    foreign |= frozenset(
+        term
+        for concept in _ORDER_CONCEPTS
+        for language, terms in data["concepts"].get(concept, {}).items()
+        if language != "en"
+        for term in terms
+        if term.isascii() and term.isalpha() and len(term) >= 6 and not {term, term + "s"} & english_words
+    )
     return Lexicon(
         languages=tuple(data["languages"]),
         exact={k: frozenset(v) for k, v in exact.items()},

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 CI = re.IGNORECASE  # marks a family run on the lowered text (see LOWERED)
+_OPENING_BRACKETS = "⟦【〔〖《〈⟨«‹「『"  # of other blocks and scripts: a marker inside them is markup too
 
 _MODEL = r"(?:ai|assistant|model|llm|agent|claude|gpt|chatgpt|copilot|cursor|gemini)"
 _MODEL_WORDS = frozenset(
@@ -46,7 +47,11 @@ SIG: dict[str, re.Pattern[str]] = {
         + r"[_ -]?(?:note|instructions?|"
         r"only)|do[_ -]?not[_ -]?show|priority)\s*/?\s*>"
         r"|\[\s*(?:system|assistant|admin|instructions?)\s*\]\s*\(|\[/?inst\]|<<\s*/?sys\s*>>|<\|(?:im_start|im_end|system|endoftext|start_header_id)\|>"
-        r"|(?:^|\n)[ \t]*+#{2,}+[ \t]*+(?:system|instructions?|important)\b",
+        r"|(?:^|\n)[ \t]*+#{2,}+[ \t]*+(?:system|instructions?|important)\b"
+        # the same words between brackets of other scripts and blocks: ⟦SYSTEM⟧, 【指示】-style, «ADMIN», 〔override〕
+        r"|["
+        + _OPENING_BRACKETS
+        + r"]\s*+/?\s*+(?:system|instructions?|important|admin|override|hidden|secret|priority)\s*+[⟧】〕〗》〉⟩»›」』]",
         CI,
     ),
     "tag_label": re.compile(
@@ -63,7 +68,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\bnew\s+(?:system\s+)?instructions?\s*:|\byou\s+are\s+now\s+(?:a|an|in|the)\b|\bfrom\s+now\s+on,?\s+you\b"
         r"|\bnever\s+refuse\b|\b(?:do\s+not|don'?t|must\s+not|never)\s+(?:ask|wait|request|seek)\s+(?:for\s+)?(?:confirmation|approval"
         r"|permission|consent)\b|\bwithout\s+(?:first\s+)?(?:checking|confirming|verifying)\s+with\s+(?:the\s+)?(?:user|human|operator)\b"
-        r"|\b(?:skip|bypass)\s+(?:the\s+|any\s+|all\s+)?(?:user'?s?\s+)?(?:confirmation|approval|consent)s?\b|\b(?:disable|skip|turn\s+off)\s+(?:the\s+|all\s+)?(?:safety|security)\s+checks?\b"
+        r"|\b(?:skip|bypass)\s+(?:the\s+|any\s+|all\s+|every\s+|each\s+)?(?:user'?s?\s+)?(?:confirmation|approval|consent)s?\b|\b(?:disable|skip|turn\s+off)\s+(?:the\s+|all\s+)?(?:safety|security)\s+checks?\b"
         r"|\b(?:developer|god|jailbreak)\s+mode\b|\byour\s+(?:real|true|actual|new)\s+(?:task|instructions?|"
         r"purpose|goal|job)\b",
         CI,
@@ -86,6 +91,12 @@ SIG: dict[str, re.Pattern[str]] = {
         r"\b(?:the\s+user|they|your\s+(?:owner|operator|admin)|the\s+(?:operator|admin(?:istrator)?|developer|owner))\s+"
         r"(?:has|have)\s+(?:already\s+)?(?:authori[sz]ed|approved|agreed"
         r"|consented|granted|allowed)\b|\b(?:users?|the\s+user|they)\s+(?:are|is)\s+(?:already\s+|fully\s+)?aware\b",
+        CI,
+    ),
+    # consent stretched to what was never asked: "their approvals cover all future actions"
+    "address_stretch": re.compile(
+        r"\b(?:approvals?|consent|permissions?|authori[sz]ations?)\s+(?:now\s+)?(?:covers?|appl(?:y|ies)\s+to"
+        r"|extends?\s+to)\s+(?:all|every|any|future)\b",
         CI,
     ),
     "secret_dot": re.compile(
@@ -245,11 +256,17 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\bbase64\s+(?:-d|--decode)\b[^\n]{0,40}\|\s*(?:ba)?sh\b|\brm\s+-(?:rf|fr)\s+(?:~|/|\$home|\*)"
         r"|\bchmod\s+(?:-r\s+)?(?:0?777|0?666)\s+(?:~|/)|\bnc\s+(?:-\w+\s+)*-e\s|/dev/tcp/|\bmkfifo\b"
         r"|\bpowershell\b[^\n]{0,40}-enc(?:odedcommand)?\b|\beval\s*\(\s*atob\b|\bpython3?\s+-c\s+['\"]import\s+"
-        r"(?:socket|os|subprocess)",
+        r"(?:socket|os|subprocess)"
+        # a local file uploaded: curl -T / --upload-file / -F name=@file / --data @file, wget --post-file, netcat
+        r"|\bcurl\b[^\n|;]{0,200}?\s(?:-t|--upload-file|(?:-f|--form)\s+['\"]?[\w-]+=@|(?:-d|--data(?:-binary)?)\s*['\"]?@)"
+        r"|\bwget\b[^\n|;]{0,200}?\s--post-file\b"
+        r"|\|\s*+(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\b"
+        r"|\b(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\s*<",
         CI,
     ),
     "frame": re.compile(
         r"\byou\s+(?:must|should|need\s+to|have\s+to|are\s+required\s+to|will\s+need\s+to)\b"
+        r"|\b(?:do\s+not|don'?t|never)\s+ask\s+(?:\w+\s+)?again\b"
         r"|\bmust\s+(?:first|always|also)\b|\b(?:first|always|also),?\s+(?:read|send|call|use|include|pass"
         r"|get|fetch|open)\b|\bbefore\s+(?:using|calling|invoking|executing|running|responding|answering|you)\b"
         r"|\bmake\s+sure\s+(?:to|you)\b|\bbe\s+sure\s+to\b|\bdo\s+not\s+forget\b|\bit\s+is\s+(?:very\s+|"
@@ -300,8 +317,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:this\s+tool|it)\s+now\s+(?:grants?|gives|allows|lets)\s+you\b|\b(?:advised|told|instructed)\s+to\s+refuse\b"
         r"|\b(?:that|this|the)\s+(?:restriction|limitation|rule)\s+(?:no\s+longer\s+applies|is\s+lifted|has\s+been\s+lifted)\b"
         r"|\bno\s+longer\s+(?:need\s+to\s+)?refuse\b"
-        r"|\b(?:guidance|guidelines|restrictions?|limitations?|rules?|polic(?:y|ies)|safeguards?)\s+(?:no\s+longer\s+appl(?:y|ies)"
-        r"|(?:is|are|has\s+been|have\s+been)\s+(?:lifted|revoked|suspended|waived|void))\b",
+        r"|\b(?:guidance|guidelines|restrictions?|limitations?|rules?|polic(?:y|ies)|safeguards?)\b[^.;\n]{0,80}?\s(?:no\s+longer\s+appl(?:y|ies)"
+        r"|(?:is|are|has\s+been|have\s+been|were)\s+(?:now\s+)?(?:lifted|revoked|suspended|waived|void|retired|withdrawn|rescinded))\b",
         CI,
     ),
     "offscreen": re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]{120,}+"),
@@ -336,7 +353,7 @@ def _inflected(text: str) -> frozenset[str]:
 # tests/scan/test_rules.py checks that triggers never hide a match (same signals with and without them).
 _Trigger = tuple[frozenset[str], tuple[str, ...]]
 TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
-    "tag_markup": (frozenset(), ("<", "[", "#", "###", "<!--")),
+    "tag_markup": (frozenset(), ("<", "[", "#", "###", "<!--", *_OPENING_BRACKETS)),
     "tag_label": [(_words("system"), ()), (frozenset(), (":",))],
     "override": (
         _words(
@@ -362,6 +379,15 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         (_words("authorized authorised approved agreed consented granted allowed aware"), ()),
         (_words("has have are is"), ()),
         (_words("user they owner operator admin administrator developer"), ()),
+    ],
+    "address_stretch": [
+        (
+            _words(
+                "approval approvals consent permission permissions authorization authorizations authorisation"
+            ),
+            (),
+        ),
+        (_words("cover covers apply applies extend extends"), ()),
     ],
     "secret_dot": (
         _words(
@@ -495,11 +521,15 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         (),
     ),
     "command": (
-        _words("curl wget iwr invoke base64 rm chmod nc dev mkfifo powershell eval python python3"),
+        _words(
+            "curl wget iwr invoke base64 rm chmod nc ncat netcat dev mkfifo powershell eval python python3"
+        ),
         (),
     ),
     "frame": (
-        _words("you must first always also before after make be do it mandatory otherwise will properly"),
+        _words(
+            "you must first always also before after make be do don it mandatory otherwise will properly never"
+        ),
         (),
     ),
     "pressure": (
@@ -524,7 +554,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         ),
         (
             _words(
-                "did didn could couldn refuse grant grants gives allows lets longer lifted revoked suspended waived void"
+                "did didn could couldn refuse grant grants gives allows lets longer lifted revoked suspended waived void "
+                "retired withdrawn rescinded"
             ),
             (),
         ),
@@ -577,6 +608,7 @@ ANCHORS = (
     "address_must",
     "address_vocative",
     "address_claim",
+    "address_stretch",
     "secret_dot",
     "secret_id",
     "secret_word",
@@ -634,13 +666,20 @@ for _name in ANCHORS:
 VIRTUAL = {
     "exfil": ("exfil_param", "exfil_dest", "exfil_quoted"),
     "tag": ("tag_markup", "tag_label"),
-    "address": ("address_note", "address_hey", "address_must", "address_vocative", "address_claim"),
+    "address": (
+        "address_note",
+        "address_hey",
+        "address_must",
+        "address_vocative",
+        "address_claim",
+        "address_stretch",
+    ),
     "secret": ("secret_dot", "secret_id", "secret_word", "secret_browser", "secret_cookie", "secret_sa"),
     "shadow_ref": ("shadow_when", "shadow_the", "shadow_other"),
 }
 _WORD_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
 _MARK_STRINGS = ("<!--", "{{", "###", "(((", "<", "[", "#", "'", '"', "`", ":", "@", "+", "_", ",", "/", "\\")
-_TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,/\\]")
+_TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,/\\" + _OPENING_BRACKETS + "]")
 _WIDE_SPACE = re.compile("[\t\u00a0\u2000-\u200a\u3000]|        ")
 _PAD_CHARS = tuple(c * 16 for c in "-=_.*#~+/\\|<>!?^%$&:;,'\"`")
 IDENT = re.compile(r"[\w.:/@+-]{0,64}")

@@ -9,6 +9,7 @@ escape sequences (text concealed or overwritten in a terminal) and bidi controls
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 # Cc except tab/newline/carriage return, and the invisible Cf/Mn/Lo code points seen in smuggling attacks.
@@ -79,10 +80,18 @@ def _benign(text: str, start: int, run: str) -> bool:
         return True
     if len(run) == 1 and (run in _JOINERS or "\ufe00" <= run <= "\ufe0f"):
         before = text[start - 1] if start else ""
+        if run in _JOINERS and _joining_letter(before) and _joining_letter(text[start + 1 : start + 2]):
+            return True  # Persian, Urdu, Hindi, Bengali... spell words with a (non-)joiner between letters
         return bool(before) and ord(before) > 0x2000
     if run == "\u00ad":  # soft hyphen inside a word
         return 0 < start < len(text) - 1 and text[start - 1].isalpha() and text[start + 1].isalpha()
     return False
+
+
+def _joining_letter(ch: str) -> bool:
+    """A letter of a script whose spelling uses zero-width (non-)joiners (Arabic, Hebrew, Indic, ...): not Latin,
+    Greek or Cyrillic, where a joiner inside a word only splits it for a keyword filter."""
+    return bool(ch) and 0x0590 <= ord(ch) < 0x2000 and (ch.isalpha() or unicodedata.category(ch) == "Mn")
 
 
 def _decode_tags(run: str) -> str:
@@ -179,6 +188,38 @@ _LOOKALIKE = str.maketrans(
     "аеорсухіјѕһԁԛԝӏкАВЕКМНОРСТХУІЈЅαορνικυΑΒΕΖΗΙΚΜΝΟΡΤΥΧıℓ",
     "aeopcyxijshdqwlkABEKMHOPCTXYIJSaopvikuABEZHIKMNOPTYXil",
 )
+
+
+_LOOKALIKE_KEYS = "аеорсухіјѕһԁԛԝӏкАВЕКМНОРСТХУІЈЅαορνικυΑΒΕΖΗΙΚΜΝΟΡΤΥΧıℓ"
+# A sign of disguised words: fullwidth or mathematical letters, or a look-alike letter beside a Latin one
+_DISGUISE_HINT = re.compile(
+    "[\uff01-\uff5e\U0001d400-\U0001d7ff]|[A-Za-z][" + _LOOKALIKE_KEYS + "]|[" + _LOOKALIKE_KEYS + "][A-Za-z]"
+)
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def fold_disguise(text: str) -> str | None:
+    """The text as it reads, when it disguises Latin words: fullwidth and mathematical letters (and fullwidth
+    marks) as ASCII, Cyrillic or Greek look-alikes inside words that also have Latin letters as the Latin
+    letters they imitate; offsets unchanged. None when nothing is disguised (a word wholly in Cyrillic or
+    Greek is a word of that language)."""
+    if text.isascii() or _DISGUISE_HINT.search(text) is None:
+        return None
+    chars = list(text)
+    for index, ch in enumerate(chars):
+        if "\uff01" <= ch <= "\uff5e" or "\U0001d400" <= ch <= "\U0001d7ff":
+            folded = unicodedata.normalize("NFKC", ch)
+            if len(folded) == 1 and folded.isascii():
+                chars[index] = folded
+    for match in _LETTERS.finditer("".join(chars)):
+        word = match.group()
+        if word.isascii() or not any(c.isascii() for c in word):
+            continue
+        read = word.translate(_LOOKALIKE)
+        if read.isascii():
+            chars[match.start() : match.end()] = list(read)
+    out = "".join(chars)
+    return out if out != text else None
 
 
 def lookalike(name: str) -> tuple[str, list[tuple[int, str]]] | None:

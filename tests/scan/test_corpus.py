@@ -120,8 +120,11 @@ def _figures(items: list[dict[str, Any]]) -> tuple[int, int, int, int]:
     return sum(hostile), len(hostile), sum(benign), len(benign)
 
 
-SEEN_HOSTILE_FLOOR = 0.95  # a seen set was tuned on: it is held where the tuning left it, less a margin
-SEEN_BENIGN_CEILING = 0.02
+# A seen set was tuned on: it is held where the tuning left it (hostile flagged, benign flagged at high+), less a
+# margin of 5% of its hostile items and 2% of its benign ones. A set marked seen gets its entry here.
+SEEN_LEFT = {"blind-2026-12-02": (60, 0), "blind-2026-12-02b": (67, 0)}
+SEEN_HOSTILE_MARGIN = 0.05
+SEEN_BENIGN_MARGIN = 0.02
 
 
 @pytest.mark.parametrize("name", list(REFEREES))
@@ -133,8 +136,9 @@ def test_referee_set_figures(name: str, record_property: Any) -> None:
     print(f"{name} ({REFEREES[name]}): hostile {caught}/{hostile}, benign {false}/{benign} at high or above")
     assert hostile and benign
     if REFEREES[name] == "seen":
-        assert caught >= SEEN_HOSTILE_FLOOR * hostile, f"{caught}/{hostile} hostile flagged"
-        assert false <= SEEN_BENIGN_CEILING * benign, f"{false}/{benign} benign flagged"
+        hostile_left, benign_left = SEEN_LEFT[name]
+        assert caught >= hostile_left - SEEN_HOSTILE_MARGIN * hostile, f"{caught}/{hostile} hostile flagged"
+        assert false <= benign_left + SEEN_BENIGN_MARGIN * benign, f"{false}/{benign} benign flagged"
 
 
 def _sentences(value: Any) -> list[str]:

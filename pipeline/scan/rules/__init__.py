@@ -7,7 +7,7 @@ into hits. A signal alone is often harmless ("reads files from the given path");
 from __future__ import annotations
 
 from pipeline.scan import lexicon
-from pipeline.scan.decode import decode_all, decode_base64
+from pipeline.scan.decode import HINT_WORDS, decode_all, decode_base64, decode_hinted
 from pipeline.scan.rules import checks
 from pipeline.scan.rules.catalog import SPECS, rules
 from pipeline.scan.rules.context import ENCODED_MARKS, Context, Hit
@@ -29,21 +29,32 @@ __all__ = [
 def _plain(text: str, sig: Signals) -> bool:
     """No sign at all, judged cheaply: ASCII English (no other language's function words), nothing encoded,
     no markdown link, no well-known tool of another server."""
-    if not text.isascii() or "](" in text or "]:" in text or lexicon.wanted(text, sig.present):
+    if (
+        not text.isascii()
+        or "](" in text
+        or "]:" in text
+        or "<img" in sig.low
+        or lexicon.wanted(text, sig.present)
+    ):
         return False
+    if not sig.present.isdisjoint(HINT_WORDS) and decode_hinted(text):
+        return False  # text a hint says is in ROT13 or backwards
+    if "://" in text and "_" in text and checks.SECRET_VAR.search(text):
+        return False  # a secret variable beside a URL (see checks.exfiltration)
     if not sig.present.isdisjoint(ENCODED_MARKS) and decode_all(text):
         return False
     return not checks.mentions_known_tool(text, sig.low, sig.present)
 
 
-def evaluate(text: str, kind: str, *, own_name: str = "") -> list[Hit]:
+def evaluate(text: str, kind: str, *, own_name: str = "", params: frozenset[str] = frozenset()) -> list[Hit]:
     """Findings for one string. `kind`: text (descriptions), value (default/enum/const/examples), name
     (a tool or property name), param (a property's description; `own_name` is the property's name), ref (a
     schema `$ref`), instructions (the server's `instructions`: written for the model by design, so being
-    addressed to it, or telling it how to proceed, is no sign; only the stronger signals count there)."""
+    addressed to it, or telling it how to proceed, is no sign; only the stronger signals count there).
+    `params`: for a tool's description, the tool's own parameter names (fields its text may order data into)."""
     if kind == "ref":
         return checks.remote_ref(text)
-    ctx = Context.of(text, kind, own_name)
+    ctx = Context.of(text, kind, own_name, params)
     if ctx is None:
         return checks.short_value(text, kind, own_name)
     if not ctx.sig.anchors and ctx.kind in ("text", "param") and _plain(text, ctx.sig):

@@ -32,6 +32,7 @@ _CLAUSE_END = re.compile(r"[.!?;](?=\s|$)|[\n。！？；]")
 _NEG_ORDER = re.compile(r"\b(?:never|do\s+not|don'?t|must\s+not|should\s+not|shouldn'?t|no\s+need\s+to)\b")
 _MD_TARGET = re.compile(
     r"(?P<image>!?)\[[^\]\n]{0,200}\]\(\s*<?(?P<url>[^\s)>]{1,2048})"
+    r"|(?P<html><img)\b[^>]{0,200}?\bsrc\s*=\s*[\"']?(?P<src>[^\s\"'>]{1,2048})"
     r"|(?m:^[ \t]{0,3}\[[^\]\n]{1,100}\]:[ \t]*<?(?P<ref>\S{1,2048}))"
 )
 # Data in a URL: a placeholder ({x}, {{x}}, ${X}, $X, <x>, %7B...%7D) or an UPPER_CASE variable as a value.
@@ -41,8 +42,8 @@ _PLACEHOLDER = re.compile(
 _IDENTIFIER = re.compile(
     r"(?<![\w./-])`?([a-z][a-z0-9]*+(?:_[a-z0-9]++)++|[a-z]++(?:[A-Z][a-z0-9]++)++)`?(?![\w/-])"
 )
-_RECIPIENT_PARAM = re.compile(
-    r"(?:^|_)(?:bcc|cc|to|recipients?|forward(?:_to)?|reply_to|send_to)$", re.IGNORECASE
+_RECIPIENT_PARAM = re.compile(  # and blind copy in French (cci), Spanish and Portuguese (cco), Italian (ccn)
+    r"(?:^|_)(?:bcc|cc|cci|cco|ccn|to|recipients?|forward(?:_to)?|reply_to|send_to)$", re.IGNORECASE
 )
 _KEY_PARAM = re.compile(
     r"key|identity|cert|credential|ssh|kube|auth|token|secret|pem|keystore|dotenv|env|passw|login|profile",
@@ -73,7 +74,30 @@ def public_ip_host(url: str) -> str:
 def _carries_data(url: str) -> bool:
     query = url.split("?", 1)[1] if "?" in url else ""
     path_tail = url.rsplit("/", 1)[-1]
+    if _PROSE_VALUE.search(query) and _fill_order(query):  # a query value written as an order of what to put
+        return True
     return bool(_PLACEHOLDER.search(query) or _PLACEHOLDER.search(path_tail))
+
+
+# A query value with words of a script other than Latin, four letters or more (a place name, or an order)
+_PROSE_VALUE = re.compile(r"=[^&#\s]{0,16}?[^\W\d_\u0000-\u024f]{4}")
+
+
+def _fill_order(query: str) -> bool:
+    """Whether a query value says what to fill it with (the user's message, the conversation, a secret, the
+    content of...), in any language: a city's name in Cyrillic is a value, not an order."""
+    from urllib.parse import unquote
+
+    words = lexicon.concepts(unquote(query), english=True)
+    return any(words.get(c) for c in ("convo", "secret", "content", "put")) or bool(
+        words.get("user") and words.get("previous")
+    )
+
+
+# An environment variable that holds a secret, by its conventional name: OPENAI_API_KEY, GITHUB_TOKEN, DB_PASSWORD
+SECRET_VAR = re.compile(
+    r"(?<![\w$])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|PAT|CREDENTIALS?)(?![\w])"
+)
 
 
 def addresses(text: str) -> Spans:
@@ -175,13 +199,25 @@ def instruction_block(ctx: Context) -> None:
             continue
         others = [k for k in ctx.strong_context if k != key]
         sev = Severity.CRITICAL if others else Severity.HIGH
+        detail = with_(others)
         if key == "tag":  # the block from its first marker to its last (e.g. <IMPORTANT> ... </IMPORTANT>)
             start, end = spans[0][0], spans[-1][1]
             title = "instruction block addressed to the model"
+            markup_only = not sig.get("tag_label")  # a "System message:" label claims authority by itself
+            if markup_only and not others and not _orders_in(ctx.text[start : max(end, start + 300)]):
+                # "<important>Requires Python 3.11+</important>": markup, no order in it
+                sev = Severity.MEDIUM
+                detail = "the block orders nothing; still, markup addressed to the model has no place in a description"
         else:
             start, end = spans[0]
             title = "order to override instructions"
-        ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, start, end, title, with_(others)))
+            piece = ctx.low[start:end]
+            if not others and _CONFIRM_WORD.search(piece) and _BOUNDED.match(ctx.low, end):
+                sev = (
+                    Severity.MEDIUM
+                )  # "skip confirmation for read-only queries": a bounded, declared behaviour
+                detail = "bounded to some inputs (for read-only queries, on dry runs); still, let the client decide"
+        ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, start, end, title, detail))
     override = _window([ctx.concept("ignore"), ctx.concept("instructions")], 50)
     if override is None:  # "all previous instructions are void": the same order, said of the rules
         override = _window([ctx.concept("instructions"), ctx.concept("void"), ctx.concept("previous")], 50)
@@ -219,6 +255,8 @@ def instruction_block(ctx: Context) -> None:
             )
             sev = Severity.HIGH if extra else Severity.MEDIUM
             ctx.add(Hit(R.INSTRUCTION_BLOCK, sev, *note, "text addressed to the model", detail))
+    if ctx.concepts and not ctx.has(R.INSTRUCTION_BLOCK):
+        _claimed_consent(ctx)
     refusal = sig.get("refusal_override")
     if refusal and not ctx.has(R.INSTRUCTION_BLOCK):
         # a lifted restriction with a claim of authority, a safety word, or an order to read a secret is an attack
@@ -242,6 +280,84 @@ def instruction_block(ctx: Context) -> None:
         )
 
 
+# A condition ("if the user has already agreed", "wenn", "si", "если", "如果"): a gate, not a claim
+_CONDITION = re.compile(
+    r"\b(?:if|when|once|unless|only|wenn|falls|sobald|nur|si|se|cuando|quando|solo|sólo|seulement|lorsque|если|когда"
+    r"|только|якщо|коли|jika|kalau|jeśli|gdy|als|indien|eğer|nếu)\b|如果|若|只有|もし|場合|만약|경우|अगर|यदि|إذا|اگر|אם"
+)
+
+
+# A relative clause: the consent describes a noun ("the changes that the user approved"), it is not claimed
+_RELATIVE = re.compile(r"\b(?:which|che|que|qui|welche\w*|которы\w*|які\w*|яку|який|yang|któr\w*|hangi)\b")
+
+
+def _claimed_consent(ctx: Context) -> None:
+    """The user (or an admin) said to have already agreed, asserted rather than set as a condition, with an order
+    that uses it (always, any, without asking): consent claimed to lift a safety step, in any language."""
+    claim = _window([ctx.concept("user"), ctx.concept("already"), ctx.concept("confirm")], 60)
+    if claim is None:
+        return
+    lo, _ = clause(ctx.text, *claim)
+    if _CONDITION.search(ctx.low, max(lo, claim[0] - 40), claim[0] + 1) or _RELATIVE.search(
+        ctx.low, max(lo, claim[0] - 24), claim[0] + 1
+    ):
+        return  # "only if the user has already agreed", "the changes that the user already approved"
+    uses = [
+        what
+        for what, spans in (
+            ("always", ctx.concept("always")),
+            ("any/every", ctx.concept("any") + ctx.concept("previous")),
+            ("without asking", _window([ctx.concept("neg"), ctx.concept("confirm")], 30)),
+            ("skip", ctx.concept("skip")),
+        )
+        if spans
+    ]
+    if not uses:
+        return
+    detail = (
+        "signals: the user + already + agreed, asserted + " + " + ".join(uses) + " (multilingual lexicon)"
+    )
+    ctx.add(Hit(R.INSTRUCTION_BLOCK, Severity.HIGH, *claim, "claims the user already consented", detail))
+
+
+_CONFIRM_WORD = re.compile(r"confirm|approv|permission|consent")
+_BOUNDED = re.compile(
+    r"\s+(?:for|on|in|during)\s+(?!(?:all|any|every|each|everything|anything|this\s+session)\b)"
+)
+
+
+_ORDER_SIGNALS = (
+    "imperative",
+    "frame",
+    "read",
+    "secret",
+    "secret_weak",
+    "exfil",
+    "convo",
+    "conceal",
+    "conceal_weak",
+    "override",
+    "address",
+    "precedence",
+    "shadow_ref",
+    "tunnel",
+    "command",
+    "personal",
+)
+
+
+def _orders_in(block: str) -> bool:
+    """Whether a block of markup orders anything: an order, a read, a send, a secret, the conversation (in
+    English signals or in the concepts of any language)."""
+    inner = signals(block)
+    if any(k in inner for k in _ORDER_SIGNALS):
+        return True
+    words = lexicon.concepts(block, english=True)
+    return any(
+        words.get(c) for c in ("read", "send", "put", "always", "neg", "ignore", "model", "secret", "modify")
+    )
+
+
 _AUTHORITY = re.compile(
     r"\bby\s+(?:the\s+|your\s+)?(?:admin(?:istrator)?|operator|developer|owner|security\s+team|system)s?\b"
 )
@@ -254,14 +370,48 @@ def _hide_spans(ctx: Context, *, weak: bool = False) -> Spans:
     user", which a privacy promise says too ("the password stays hidden from the user")."""
     spans = list(ctx.concept("covert"))
     user = ctx.concept("user")
+    neg_tell = _neg_tell(ctx, 40)
     for pair in (
-        _window([ctx.concept("neg"), ctx.concept("tell"), user], 40),
+        _window([neg_tell, user], 40),
         _window([ctx.concept("hidden"), user], 30) if weak else None,
-        _window([ctx.concept("neg"), ctx.concept("tell")], 12) if weak else None,
+        _window([_neg_tell(ctx, 12)], 0) if weak else None,
     ):
         if pair:
             spans.append(pair)
     return sorted(spans)
+
+
+_CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？\n]")
+
+
+def _neg_tell(ctx: Context, width: int) -> Spans:
+    """A negation and 'tell' in one clause (no comma or stop between them: "without the user's request, and
+    show the draft" negates the request, not the showing), merged."""
+    text = ctx.text
+    out = []
+    for ns, ne in ctx.concept("neg"):
+        for ts, te in ctx.concept("tell"):
+            if ts - ne <= width and ns - te <= width:
+                lo, hi = min(ne, te), max(ns, ts)
+                if not _CLAUSE_BREAK.search(text, lo, hi):
+                    out.append((min(ns, ts), max(ne, te)))
+    return sorted(out)[:20]
+
+
+# A complementizer ("do not tell the user THAT the key was sent"): what is hidden is an event, not the secret
+_THAT = re.compile(
+    r"\b(?:that|que|dass|что|чтобы|що|che|bahwa|że|dat|rằng|ki)\b|(?<![\u0900-\u097f])कि(?![\u0900-\u097f])|ということ|こと|って|했다는|다는"
+)
+
+
+def _secret_in(ctx: Context, lo: int, hi: int) -> bool:
+    return any(lo <= s < hi for s, _ in _secret_spans(ctx) + ctx.sig.get("secret_weak"))
+
+
+def _acts_in(ctx: Context, lo: int, hi: int) -> bool:
+    """A read, send or put (other than showing) in text[lo:hi], in any language."""
+    spans = unnegated(ctx, ctx.concept("read") + ctx.concept("send") + ctx.concept("put"))
+    return any(lo <= s < hi for s, _ in spans)
 
 
 def _secret_spans(ctx: Context) -> Spans:
@@ -276,10 +426,14 @@ def secret_access(ctx: Context) -> None:
         boosts = [
             k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word", "address") if k in sig
         ]
+        ordered = _read_order(ctx, sig.get("secret"), sig.get("read"), 60)
         if boosts:
-            sev = Severity.CRITICAL
+            sev = Severity.CRITICAL if ordered else Severity.HIGH
+        elif ordered is None:  # "the key is read by the SSH client", "never reads ~/.ssh": a description
+            sev = Severity.MEDIUM
         else:
             sev = Severity.HIGH if ctx.instructed or ctx.kind != "text" else Severity.MEDIUM
+        pair = ordered or pair
         ctx.add(
             Hit(
                 R.SECRET_ACCESS,
@@ -290,8 +444,9 @@ def secret_access(ctx: Context) -> None:
             )
         )
     else:
+        reads = [r for r in sig.get("read") if not negated_order(ctx.low, r[0])]  # "don't include secrets"
         pair = next(
-            (p for p in _pairs(sig.get("secret_weak"), sig.get("read"), 40) if _one_clause(ctx.text, *p)),
+            (p for p in _pairs(sig.get("secret_weak"), reads, 40) if _one_clause(ctx.text, *p)),
             None,
         )
         boosts = [k for k in ("tag", "override", "exfil", "conceal", "tunnel", "hidden_word") if k in sig]
@@ -303,7 +458,7 @@ def secret_access(ctx: Context) -> None:
             (
                 p
                 for p in _pairs(_secret_spans(ctx), _act_spans(ctx), 60)
-                if same_sentence(ctx.text, p[0], p[1])
+                if same_sentence(ctx.text, p[0], p[1]) and not _PAIR_BREAK.search(ctx.text, *_gap(ctx, p))
             ),
             None,
         )
@@ -315,9 +470,67 @@ def secret_access(ctx: Context) -> None:
                 ctx.add(Hit(R.SECRET_ACCESS, sev, *pair, "order to read a secret", detail))
 
 
+# A read described rather than ordered: "the key is read by the client", "files are opened read-only"
+_PASSIVE = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|gets?|got)\s+(?:\w+ly\s+|never\s+|not\s+|only\s+)?$"
+)
+
+
+def _read_order(ctx: Context, secrets: Spans, reads: Spans, window: int) -> tuple[int, int] | None:
+    """A read verb and a secret in one sentence, the verb an order: not negated ("never reads ~/.ssh"),
+    not passive ("the key is read by the SSH client")."""
+    low = ctx.low
+    for rs, re_ in reads:
+        if negated_order(low, rs) or _PASSIVE.search(low, max(0, rs - 24), rs):
+            continue
+        for ss, se in secrets:
+            if (
+                ss - re_ <= window
+                and rs - se <= window
+                and same_sentence(ctx.text, min(rs, ss), max(re_, se))
+            ):
+                return min(rs, ss), max(re_, se)
+    return None
+
+
+# Between an act and the secret it governs: no comma or stop ("read the files, do not read ~/.ssh": the
+# second, negated verb governs the secret). A colon may introduce the object ("run: cat ~/.env").
+_PAIR_BREAK = re.compile(r"[,;.!?，、；。！？\n]")
+
+
+def _gap(ctx: Context, pair: tuple[int, int]) -> tuple[int, int]:
+    """The text between the secret and the act a merged pair joins (the pair minus its two end spans)."""
+    lo, hi = pair
+    inner = [s for s in _secret_spans(ctx) + _act_spans(ctx) if lo <= s[0] and s[1] <= hi]
+    first = min(inner, key=lambda s: s[0], default=(lo, lo))
+    last = max(inner, key=lambda s: s[1], default=(hi, hi))
+    return first[1], max(first[1], last[0])
+
+
 def _act_spans(ctx: Context) -> Spans:
-    """Reading, sending or putting something somewhere, or naming its content, in any language."""
-    return sorted(ctx.concept("read") + ctx.concept("content") + ctx.concept("put") + ctx.concept("send"))
+    """Reading, sending or putting something somewhere, or naming its content, in any language (an act
+    negated, "não envie senhas", is a rule against it and left out)."""
+    acts = ctx.concept("read") + ctx.concept("put") + ctx.concept("send")
+    return sorted(unnegated(ctx, acts) + ctx.concept("content"))
+
+
+def unnegated(ctx: Context, acts: Spans) -> Spans:
+    """The acts no negation governs, in any language: a negation just before the verb in its clause ("no
+    envíes", "never send", "न भेजें") or attached just after it ("送信しないで", "sende nicht")."""
+    negs = ctx.concept("neg")
+    if not negs:
+        return acts
+    text = ctx.text
+    kept = []
+    for start, end in acts:
+        governed = any(
+            (0 <= start - ne <= 12 and not _CLAUSE_BREAK.search(text, ne, start))
+            or (0 <= ns - end <= 6 and not _CLAUSE_BREAK.search(text, end, ns))
+            for ns, ne in negs
+        )
+        if not governed:
+            kept.append((start, end))
+    return kept
 
 
 def _pairs(a: Spans, b: Spans, window: int) -> list[tuple[int, int]]:
@@ -370,6 +583,10 @@ def exfiltration(ctx: Context) -> None:
     for key, what in (("convo", "the conversation or the prompt"), ("personal", "the user's private data")):
         if key in sig and not ctx.has(R.EXFILTRATION):
             pair = near(sig[key], sig.get("read") + sig.get("exfil"), 60)
+            if pair and not same_sentence(
+                ctx.text, *pair
+            ):  # "the user's notes. Always call ...": two sentences
+                pair = None
             if pair and (ctx.instructed or kind == "param"):
                 ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, *pair, f"asks for {what}"))
     if "privacy" in sig:
@@ -378,20 +595,43 @@ def exfiltration(ctx: Context) -> None:
             ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, start, end, "harvests private data"))
     if ctx.concepts and not ctx.has(R.EXFILTRATION):
         _multilingual_exfiltration(ctx)
-    if not ctx.has(R.EXFILTRATION) and "://" in ctx.text and ("secret" in sig or "convo" in sig):
-        _secret_to_open_url(ctx)
+    if not ctx.has(R.EXFILTRATION) and "://" in ctx.text:
+        if "secret" in sig or "convo" in sig:
+            _secret_to_open_url(ctx)
+        elif "_" in ctx.text and SECRET_VAR.search(ctx.text):
+            _secret_to_open_url(ctx, variable=True)
     _markdown_beacons(ctx)
 
 
-def _secret_to_open_url(ctx: Context) -> None:
+def _secret_to_open_url(ctx: Context, *, variable: bool = False) -> None:
     """A secret file (or the conversation) named beside a URL that takes data (a raw public IP address, a query
-    left open for a value, a placeholder): in any language, with no verb needed."""
+    left open for a value, a placeholder): in any language, with no verb needed. `variable`: the secret is an
+    environment variable named by convention (GITHUB_TOKEN), which a setup note names too, so only a URL on a raw
+    IP address that takes data, or a markdown link or image to a raw IP address, counts."""
     for match in _URL.finditer(ctx.text):
         url = match.group().rstrip(".,;:")
         host = public_ip_host(url)
         open_query = url.endswith(("=", "?")) or _carries_data(url)
+        linked = ctx.text[max(0, match.start() - 2) : match.start()] == "]("
+        if variable and not (host and (open_query or linked or "?" in url)):
+            continue
         if not host and not open_query:
             continue
+        if variable:
+            var = SECRET_VAR.search(ctx.text)
+            assert var is not None
+            ctx.add(
+                Hit(
+                    R.EXFILTRATION,
+                    Severity.HIGH,
+                    min(var.start(), match.start()),
+                    max(var.end(), match.start() + len(url)),
+                    "a secret variable and a raw IP address that takes data",
+                    f"signals: {var.group()} (a secret by its name) + a URL on a raw IP address ({host})"
+                    + (" with its query open for data" if open_query else " with a query"),
+                )
+            )
+            return
         why = ([f"a raw IP address ({host})"] if host else []) + (
             ["a query open for data"] if open_query else []
         )
@@ -431,12 +671,12 @@ def _param_exfil(ctx: Context) -> bool:
 def _multilingual_exfiltration(ctx: Context) -> None:
     """Send to a destination or a field, with data or concealment; or put a secret or the conversation into a
     field (data the user never gave the tool), in any language."""
-    send, put = ctx.concept("send"), ctx.concept("put")
+    send, put = unnegated(ctx, ctx.concept("send")), unnegated(ctx, ctx.concept("put"))
     if not send and not put:
         return
     destinations = addresses(ctx.text)
     data = _secret_spans(ctx) + ctx.concept("convo")
-    target = near(send, destinations, 120) or near(send, ctx.concept("sink"), 80)
+    target = near(send, destinations, 120) or near(send, ctx.sinks, 80)
     # put into a field: a secret, or the conversation as a whole (all of it, always, or covertly)
     whole = ctx.concept("previous") or ctx.concept("always") or _hide_spans(ctx, weak=True)
     placed = _secret_spans(ctx) + (ctx.concept("convo") if whole else [])
@@ -444,7 +684,7 @@ def _multilingual_exfiltration(ctx: Context) -> None:
         target = next(
             (
                 p
-                for p in _pairs(put, ctx.concept("sink"), 80)
+                for p in _pairs(put, ctx.sinks, 80)
                 if same_sentence(ctx.text, *p) and _near_any(placed, *p, 80)
             ),
             None,
@@ -461,11 +701,11 @@ def _multilingual_exfiltration(ctx: Context) -> None:
 def _markdown_beacons(ctx: Context) -> None:
     """A markdown image (fetched as soon as it is shown) or link whose URL carries data or a raw IP address."""
     text = ctx.text
-    if "](" not in text and "]:" not in text:
+    if "](" not in text and "]:" not in text and "<img" not in ctx.low:
         return
     for match in _MD_TARGET.finditer(text):
-        url = match.group("url") or match.group("ref") or ""
-        image = bool(match.group("image")) or bool(match.group("ref") and "![" in text)
+        url = match.group("url") or match.group("ref") or match.group("src") or ""
+        image = bool(match.group("image") or match.group("html")) or bool(match.group("ref") and "![" in text)
         data, host = _carries_data(url), public_ip_host(url)
         if not data and not host:
             continue
@@ -510,7 +750,11 @@ def conceal(ctx: Context) -> None:
             # a bare "do not mention it": only beside a secret file or a destination, and an act
             if weak and (not ("secret" in ctx.sig or addresses(ctx.text)) or not acts):
                 return
-            if acts or _window([ctx.concept("neg"), ctx.concept("tell"), ctx.concept("user")], 40):
+            lo, hi = clause(ctx.text, *hide[0])
+            lo, hi = max(lo, hide[0][0] - 40), min(hi, hide[0][1] + 40)  # the secret next to the hiding
+            if _secret_in(ctx, lo, hi) and not _acts_in(ctx, lo, hi) and not _THAT.search(ctx.low, lo, hi):
+                return  # "never show the user's password in the logs": the secret is what stays hidden
+            if acts or _window([_neg_tell(ctx, 40), ctx.concept("user")], 40):
                 detail = (
                     "signals: concealment"
                     + (" + " + " + ".join(acts) if acts else "")
@@ -520,11 +764,23 @@ def conceal(ctx: Context) -> None:
                 ctx.add(Hit(R.CONCEAL, sev, *hide[0], "concealment from the user", detail))
 
 
+# "instead of read_file for files larger than 10 MB": the preference bounded to some inputs, by its object
+_SCOPED = re.compile(
+    r"\s*+(?:the\s+)?[`'\"]?[\w.-]{1,40}[`'\"]?(?:\s+tool)?\s+(?:for|when|if|on)\s+(?!(?:all|any|every|each|everything|anything)\b)"
+)
+_ESCALATED = re.compile(r"\b(?:always|never|must|only|all|any|every|everything|whenever)\b")
+
+
 # The user decides: "if the user asks", "ask them", "make sure the user has selected"
 _USER_DECIDES = re.compile(
     r"\b(?:if|when|unless|once|whether)\s+the\s+user\s+(?:\w+\s+)?(?:asks?|asked|wants?|wishes|requests?|chooses"
     r"|chose|agrees?|agreed|selects?|selected|confirms?|confirmed)\b|\bask\s+(?:the\s+user|them)\b"
     r"|\bmake\s+sure\s+the\s+user\s+(?:has|have)\b"
+)
+# A tool said to be this server's own, in several languages
+_THIS_SERVER = re.compile(
+    r"\b(?:of|from|in|on|provided\s+by)\s+(?:this|the\s+same)\s+(?:mcp\s+)?server\b|\bde\s+(?:este|ce|cet|esse|este)\s+(?:servidor|serveur)\b"
+    r"|\bdieses\s+servers\b|\bdi\s+questo\s+server\b|\bэтого\s+сервера\b|本服务器|此服务器|该服务器|このサーバー|이\s*서버"
 )
 _SAME_SERVER = re.compile(
     r"\s+(?:\w+\s+)?(?:from|of|in|on|provided\s+by)\s+(?:this|the\s+same)\s+(?:mcp\s+)?server\b"
@@ -543,10 +799,205 @@ def drop_protective(ctx: Context) -> None:
         spans = sig.get(name)
         if spans:
             sig.found[name] = [span for span in spans if not _asks_for_secret(ctx, *span)]
+    spans = sig.get("conceal")
+    if spans:  # "never reveal contents the user did not ask for": the user is the subject of what follows
+        sig.found["conceal"] = [s for s in spans if not _USER_ACTS.match(ctx.low, s[1])]
+    spans = sig.get("conceal")
+    if spans:  # "never delete a note without asking the user": a double negation requires the asking
+        sig.found["conceal"] = [
+            s for s in spans if not (ctx.low.startswith("without", s[0]) and negated_order(ctx.low, s[0]))
+        ]
     for name in ("exfil_param", "exfil_dest", "exfil_quoted"):
         spans = sig.get(name)
         if spans:
             sig.found[name] = [span for span in spans if not negated_order(ctx.low, span[0])]
+    spans = sig.get("conceal_weak")
+    if spans:  # "rather than silently dropping them", "never quietly": the covert act refused
+        sig.found["conceal_weak"] = [
+            s for s in spans if not _REFUSED_BEFORE.search(ctx.low[max(0, s[0] - 24) : s[0]])
+        ]
+    spans = sig.get("tag_markup")
+    if spans:  # "fake <IMPORTANT> or <system> tags": markup named, not used
+        kept = [s for s in spans if not _NAMED_MARKUP.match(ctx.low, s[1])]
+        ctx.mentions += [s for s in spans if s not in kept]
+        sig.found["tag_markup"] = kept
+    quoted = quotations(ctx.text)
+    if not ctx.text.isascii() or not sig.present.isdisjoint(_EXAMPLE_WORDS):
+        quoted += _introduced(ctx)
+    if quoted:
+        _drop_quoted(ctx, quoted)
+    for virtual in ("exfil", "tag", "address", "secret", "shadow_ref"):
+        sig.found.pop(virtual, None)  # recomputed from the parts
+    sig.anchors = [name for name in sig.anchors if sig.found.get(name, True)]
+
+
+_USER_ACTS = re.compile(
+    r"\s+(?:did|does|do|didn'?t|doesn'?t|has|have|had|asked|asks|wants?|wanted|requested|requests|chose|chooses"
+    r"|selected|selects|can|could|may|might|will|would|is|was|typed|gave|provided)\b"
+)
+# A covert adverb refused: "rather than silently", "instead of quietly", "not secretly", "never silently"
+_REFUSED_BEFORE = re.compile(r"\b(?:rather\s+than|instead\s+of|not|never|no|nor)\s+$")
+# After a tag marker: other markers, then a word that names them ("<IMPORTANT> or <system> tags")
+_NAMED_MARKUP = re.compile(
+    r"(?:\s*+(?:,|or|and|/)\s*+<[^<>\n]{1,24}>)*+\s*+(?:tags?|markers?|markup|elements?|delimiters?)\b"
+)
+# A quotation (a phrase shown as an example, a pattern the tool detects, text it translates): straight and
+# typographic quotes, guillemets, CJK corner brackets. A single quote opens only after a space or a mark (so
+# the apostrophes of "don't" or "l'utente" open nothing).
+_QUOTATION = re.compile(
+    r"(?<![\w'])'[^'\n]{3,200}'(?![\w'])|\"[^\"\n]{3,200}\"|«[^«»\n]{2,200}»|“[^“”\n]{2,200}[”“]|‘[^‘’\n]{3,200}’"
+    r"|„[^„“\n]{2,200}[“”]|「[^「」\n]{1,200}」|『[^『』\n]{1,200}』|‹[^‹›\n]{2,200}›"
+)
+_QUOTE_MARKS = ("'", '"', "«", "“", "‘", "„", "「", "『", "‹")
+# What an order says, not what it is about: inside a quotation these are a mention of the order
+QUOTABLE_SIGNALS = (
+    "override",
+    "tag_label",
+    "conceal",
+    "conceal_weak",
+    "precedence",
+    "exfil_dest",
+    "exfil_param",
+    "address_note",
+    "address_hey",
+    "address_must",
+    "refusal_override",
+)
+QUOTABLE_CONCEPTS = (
+    "ignore",
+    "instructions",
+    "void",
+    "previous",
+    "neg",
+    "tell",
+    "covert",
+    "always",
+    "before",
+    "instead",
+    "supersede",
+    "skip",
+    "confirm",
+    "send",
+    "read",
+    "put",
+)
+
+
+# Words that introduce an example or a pattern ("phrases such as ...", "e.g.", "como", "wie", "например", "例如")
+_EXAMPLE = re.compile(
+    r"(?:\bsuch\s+as|\blike|\be\.g\.,?|\bfor\s+example|\bfor\s+instance|\bincluding|\bcomo|\btales\s+como|\bcomme"
+    r"|\btel(?:le)?s?\s+que|\bpar\s+exemple|\bwie|\bz\.\s?b\.|\bzum\s+beispiel|\bcome|\bad\s+esempio|\bpor\s+ejemplo"
+    r"|\bpor\s+exemplo|\bnapříklad|\bnp\.|\btakie\s+jak|\bzoals|\bseperti|\bmisalnya|\bgibi|\bкак|\bнапример"
+    r"|\bнаприклад|例如|比如|像是|诸如|例えば|たとえば|예를\s*들어|जैसे|مثل|مانند)[\s:,]*$"
+)
+# The ASCII words of those markers (an ASCII text without any of them introduces no example)
+_EXAMPLE_WORDS = frozenset(
+    [
+        "such",
+        "like",
+        "g",
+        "example",
+        "instance",
+        "including",
+        "como",
+        "comme",
+        "tel",
+        "tels",
+        "telle",
+        "telles",
+        "exemple",
+        "wie",
+        "b",
+        "beispiel",
+        "come",
+        "esempio",
+        "ejemplo",
+        "exemplo",
+        "np",
+        "takie",
+        "zoals",
+        "seperti",
+        "misalnya",
+        "gibi",
+    ]
+)
+# A phrase shown as an example runs to the end of its clause or list item
+_EXAMPLE_END = re.compile(r"[,;:.!?)\]\n。，；]|\s(?:or|and|o|y|ou|et|oder|und|e|или|и)\s")
+
+
+_SENTENCE_STOP = re.compile(r"[.!?;](?=\s|$)|[\n。！？；]")
+
+
+def _introduced(ctx: Context) -> Spans:
+    """Spans introduced as examples ("phrases like ignore previous instructions, ..."): from the order's start,
+    when the words before it introduce an example, to the end of the example."""
+    out: Spans = []
+    low = ctx.low
+    starts = [s for name in ("override", "conceal") for s, _ in ctx.sig.get(name)]
+    starts += [s for name in ("ignore", "neg") for s, _ in ctx.concept(name)]
+    for start in sorted(set(starts))[:20]:
+        marker = _EXAMPLE.search(low, max(0, start - 24), start)
+        if marker:  # a list introduced with a colon runs to the sentence end; otherwise to the clause end
+            stop = _SENTENCE_STOP if ":" in marker.group() else _EXAMPLE_END
+            end = stop.search(low, start + 3)
+            out.append((start, end.start() if end else len(low)))
+    return out
+
+
+def quotations(text: str) -> Spans:
+    """The spans of the quotations in a text (at most 20)."""
+    if not any(mark in text for mark in _QUOTE_MARKS):
+        return []
+    return [m.span() for m in _QUOTATION.finditer(text)][:20]
+
+
+def _inside(span: tuple[int, int], quoted: Spans) -> bool:
+    return any(a <= span[0] and span[1] <= b for a, b in quoted)
+
+
+def unquoted(spans: Spans, quoted: Spans, shift: int = 0) -> Spans:
+    """The spans (offsets `shift` before the quoted ones' text) that are not inside a quotation."""
+    return [s for s in spans if not _inside((s[0] + shift, s[1] + shift), quoted)]
+
+
+# Before a quotation: an order to write it out ("add to every answer:", "reply with", "append"): a payload
+_WRITE_OUT = re.compile(
+    r"\b(?:add|append|prepend|insert|include|write|print|output|say|reply|respond|answer|tell|send|post|put|paste)"
+    r"\w*\b[^.!?\n]{0,40}$"
+)
+
+
+def _drop_quoted(ctx: Context, quoted: Spans) -> None:
+    """An order inside quotation marks is mentioned (an example the tool detects, a phrase it translates, a
+    rule it shows the user), not given: its words no longer count as an order; a medium finding still says
+    that the text quotes one. A quotation the text orders written out ("add to every answer: '...'") is a
+    payload, and counts."""
+    sig = ctx.sig
+    low = ctx.low
+    quoted = [
+        (a, b)
+        for a, b in quoted
+        if not _WRITE_OUT.search(low, max(0, a - 48), a)
+        and not any(
+            0 <= a - e <= 40 for _, e in ctx.concept("put") + ctx.concept("send") + ctx.concept("modify")
+        )
+    ]
+    if not quoted:
+        return
+    for name in QUOTABLE_SIGNALS:
+        spans = sig.get(name)
+        if spans:
+            kept = unquoted(spans, quoted)
+            ctx.mentions += [s for s in spans if s not in kept]
+            sig.found[name] = kept
+    if ctx.concepts:
+        for name in QUOTABLE_CONCEPTS:
+            found = ctx.concepts.get(name)
+            if found:
+                left = unquoted(found, quoted)
+                if name in ("ignore", "instructions", "void", "tell", "covert", "neg"):
+                    ctx.mentions += [s for s in found if s not in left]
+                ctx.concepts[name] = left
 
 
 def _asks_for_secret(ctx: Context, start: int, end: int) -> bool:
@@ -555,6 +1006,18 @@ def _asks_for_secret(ctx: Context, start: int, end: int) -> bool:
         return False
     _, hi = clause(ctx.text, start, end)
     return any(start <= s < hi for s, _ in ctx.sig.get("secret_weak") + ctx.sig.get("secret"))
+
+
+def _use_spans(ctx: Context) -> Spans:
+    """Using or calling a tool, in any language (the lexicon's read/send verbs do not say it)."""
+    return [m.span() for m in _USE.finditer(ctx.low)]
+
+
+_USE = re.compile(
+    r"\b(?:use|uses|using|usa|usar|usare|usi|usate|utili[sz]\w*|benutz\w*|verwend\w*|nutz\w*|llam\w*|chiam\w*|appel\w*|aufruf\w*|invo\w*"
+    r"|kullan\w*|gunakan|pakai|używa\w*|użyj|gebruik\w*|sử dụng|dùng|использ\w*|вызыва\w*|вызов\w*"
+    r"|використ\w*|викли\w*)\b|使用|调用|呼び出|使わ|使う|사용|호출|इस्तेमाल|उपयोग|استخدم|تستخدم|استفاده"
+)
 
 
 def precedence(ctx: Context) -> None:
@@ -569,18 +1032,31 @@ def precedence(ctx: Context) -> None:
                 Hit(R.PRECEDENCE, Severity.MEDIUM, start, end, "orders itself before other tools", detail)
             )
             return
+        if (
+            _SCOPED.match(ctx.low, end, hi)
+            and not _ESCALATED.search(ctx.low, lo, hi)
+            and not ctx.strong_context
+        ):
+            detail = (
+                "a preference limited to a kind of input (for large files, when ...), with no 'always' or "
+                "'never': a feature claim; still, let the client choose its tools"
+            )
+            ctx.add(Hit(R.PRECEDENCE, Severity.MEDIUM, start, end, "prefers itself for some inputs", detail))
+            return
         ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, start, end, "forces itself before other tools"))
         return
     if not ctx.concepts:
         return
-    other, tool = ctx.concept("other"), ctx.concept("tool")
-    reach = sorted(other + ctx.concept("any"))
-    tools = sorted(tool + ctx.concept("server"))
-    found = (
-        _window([other, tool, ctx.concept("before")], 40)
-        or _window([other, tool, ctx.concept("instead")], 40)
-        or _window([ctx.concept("neg"), other, tool], 30)
+    # "other" qualifying "tool" (a few characters apart: "other tools", "otras herramientas", "अन्य टूल"), not
+    # "the tool never reads ~/.ssh or other key files"
+    other_tools = _pairs(ctx.concept("other"), ctx.concept("tool"), 12)
+    reach = sorted(ctx.concept("other") + ctx.concept("any"))
+    tools = sorted(ctx.concept("tool") + ctx.concept("server"))
+    found = _window([other_tools, ctx.concept("before")], 30) or _window(
+        [other_tools, ctx.concept("instead")], 30
     )
+    never = _window([ctx.concept("neg"), other_tools, ctx.concept("always") + _use_spans(ctx)], 30)
+    found = found or never
     detail = "signals: other + tool + before/instead/never (multilingual lexicon)"
     if not found:
         found = _window([ctx.concept("supersede"), reach, tools], 60)
@@ -605,6 +1081,10 @@ def shadowing(ctx: Context) -> None:
         if after:
             others = [k for k in ("tag", "conceal", "exfil", "tunnel", "conceal_weak") if k in sig]
             sev = Severity.CRITICAL if others else Severity.HIGH
+            detail = with_(others)
+            if not others and _THIS_SERVER.search(ctx.low, start, end + 40):
+                sev = Severity.MEDIUM  # "the send_email tool of this server": the server describes itself
+                detail = "the text says the tool is this server's own; if the server does not provide it, it is shadowing"
             ref = _IDENTIFIER.search(text, start, end)
             ctx.add(
                 Hit(
@@ -613,7 +1093,7 @@ def shadowing(ctx: Context) -> None:
                     start,
                     after[0][1],
                     "changes how another tool behaves",
-                    with_(others),
+                    detail,
                     ref=ref.group(1) if ref else "",
                 )
             )
@@ -639,8 +1119,10 @@ def shadowing(ctx: Context) -> None:
             (m for m in sorted(modify) if -160 <= m[0] - end <= 160 and _same_clause(text, start, end, *m)),
             None,
         )
-        if change is None:
+        if change is None or _self_or_negated(ctx, change, start, end):
             continue
+        if _THIS_SERVER.search(ctx.low, end, end + 40) and not _hide_spans(ctx) and "conceal" not in sig:
+            continue  # said to be this server's own tool (the finding above covers a false claim with more)
         described = name in known or bool(
             sig.get("shadow_ref")
             or _near_any(ctx.concept("tool"), start, end, 24)
@@ -662,6 +1144,20 @@ def shadowing(ctx: Context) -> None:
             )
         )
         return
+
+
+def _self_or_negated(ctx: Context, change: tuple[int, int], start: int, end: int) -> bool:
+    """'This tool replaces X' (the change's subject is the tool itself: a successor, not a rewrite of X), or a
+    negation next to the change or the name ("ersetzt send_mail nicht", "no modifica send_mail")."""
+    before = ctx.low[max(0, change[0] - 16) : change[0]]
+    if re.search(r"\btools?\s*$", before) or any(0 <= change[0] - te <= 4 for _, te in ctx.concept("tool")):
+        return True
+    if re.search(
+        r"\bhere\b|\b(?:to|in|into|with)\s+this\s+tool\b", ctx.low[max(0, change[0] - 24) : change[1] + 24]
+    ):
+        return True  # "pass its URL here to add a review": the change is made in this tool
+    lo, hi = min(change[0], start), max(change[1], end)
+    return any(lo - 12 <= ns and ne <= hi + 10 for ns, ne in ctx.concept("neg"))
 
 
 _NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\s+(?:\w+\s+)?$")
@@ -744,8 +1240,19 @@ def tunnel(ctx: Context) -> None:
     """MH-TOOL-TUNNEL-URL: a tunnel or request catcher URL."""
     sig = ctx.sig
     for start, end in sig.get("tunnel")[:2]:
-        sev = Severity.CRITICAL if "exfil" in sig or "secret" in sig or "convo" in sig else Severity.HIGH
-        ctx.add(Hit(R.TUNNEL_URL, sev, start, end, "URL of a tunnel or request catcher"))
+        if "exfil" in sig or "secret" in sig or "convo" in sig:
+            sev = Severity.CRITICAL
+        elif _EXAMPLE.search(ctx.low, max(0, start - 40), start) or re.search(
+            r"\b(?:e\.g\.|such\s+as|for\s+example|like)\s*(?:https?://)?$",
+            ctx.low[max(0, start - 40) : start],
+        ):
+            sev = Severity.MEDIUM  # named as an example of what the user may give
+        else:
+            sev = Severity.HIGH
+        detail = (
+            "" if sev != Severity.MEDIUM else "given as an example; keep request catchers out of descriptions"
+        )
+        ctx.add(Hit(R.TUNNEL_URL, sev, start, end, "URL of a tunnel or request catcher", detail))
 
 
 def command(ctx: Context) -> None:
@@ -793,11 +1300,14 @@ def hidden_param(ctx: Context) -> None:
             return
     # in any language: a parameter that asks for a secret file or the conversation, marked internal or
     # hidden from the user (and not a key or identity setting, whose description names a key path)
+    words = lexicon.concepts(
+        ctx.text, english=True
+    )  # English too ("Cookies" in Russian text): a parameter is short
     data = ["secret file"] if "secret" in sig else []
-    data += ["conversation"] if "convo" in sig or ctx.concept("convo") else []
+    data += ["a credential"] if not data and words.get("secret") else []
+    data += ["conversation"] if "convo" in sig or words.get("convo") else []
     if not data or _KEY_PARAM.search(own):
         return
-    words = ctx.concepts or lexicon.concepts(ctx.text, english=True)  # English too: a parameter is short
     hide = sig.get("conceal") + words.get("hidden", []) + words.get("covert", [])
     bare = _window([words.get("neg", []), words.get("tell", [])], 12)  # "do not show it"
     hide += [bare] if bare else []
@@ -851,6 +1361,23 @@ def evasion_markup(ctx: Context) -> None:
         title = "element styled not to be displayed hides text"
         detail = f'hidden text: "{clip(shown_not)}"' + (f"; {with_(orders)}" if orders else "")
         ctx.add(Hit(R.EVASION_MARKUP, sev, start, end, title, detail))
+    for match in _MD_COMMENT.finditer(text) if "]:" in text else ():
+        inner = match.group("body")
+        nested = signals(inner)
+        kinds: list[str] = [
+            k
+            for k in ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
+            if k in nested
+        ]
+        terms = lexicon.concepts(inner, english=True) if not kinds else {}
+        kinds += [
+            c for c in ("read", "send", "put", "secret", "ignore", "covert", "always", "model") if c in terms
+        ]
+        sev = Severity.HIGH if kinds else Severity.MEDIUM
+        title = "markdown comment (a link definition never displayed) hides text"
+        detail = f'hidden text: "{clip(inner)}"' + (f"; {with_(kinds)}" if kinds else "")
+        ctx.add(Hit(R.EVASION_MARKUP, sev, *match.span(), title, detail))
+        break
     for start, _ in sig.get("comment")[:1]:
         close = text.find("-->", start + 4, start + 4004)
         end = close + 3 if close >= 0 else min(len(text), start + 4004)
@@ -874,7 +1401,13 @@ def evasion_markup(ctx: Context) -> None:
         ]
         words = lexicon.concepts(blob.text, english=True) if not found else {}
         found += [c for c in ("read", "send", "secret", "ignore", "covert") if c in words]
-        hint = "decode_hint" in sig
+        turned = blob.layers in (("rot13",), ("reversed",))
+        hint = "decode_hint" in sig or turned
+        if turned:  # only what the text says once turned back, not what it said as written
+            plain = signals(text[blob.start : blob.end])
+            found = [k for k in found if k not in plain]
+            if not found:
+                continue  # a hint and text that says nothing new turned back: a cipher tool's own description
         if found:
             sev = Severity.CRITICAL if hint or len(found) > 1 else Severity.HIGH
         else:
@@ -890,6 +1423,12 @@ def evasion_markup(ctx: Context) -> None:
                 decoded=blob.text[:4096],
             )
         )
+
+
+# "[//]: # (text)", "[comment]: <> (text)", '[x]: # "text"': a reference definition, which markdown never shows
+_MD_COMMENT = re.compile(
+    r"(?m)^[ \t]{0,3}\[[^\]\n]{1,40}\]:[ \t]*(?:#|<>)[ \t]*(?P<body>\([^\n]{1,2000}\)|\"[^\n]{1,2000}\"|'[^\n]{1,2000}')"
+)
 
 
 def offscreen(ctx: Context) -> None:
@@ -919,6 +1458,9 @@ def language_switch(ctx: Context) -> None:
     offset, first, then = switch
     tail = ctx.text[offset:]
     words = lexicon.concepts(tail, english=True)
+    quoted = quotations(ctx.text)
+    if quoted:  # a quoted order (a phrase to translate, an example) is mentioned, not given
+        words = {name: kept for name, spans in words.items() if (kept := unquoted(spans, quoted, offset))}
     tail_sig = signals(tail)
     strong = []
     if _window([words.get("neg", []), words.get("tell", []), words.get("user", [])], 40) or "covert" in words:
@@ -961,6 +1503,10 @@ def _order_words(ctx: Context) -> bool:
     return bool((ctx.concept("read") or ctx.concept("send")) and (_secret_spans(ctx) or ctx.concept("sink")))
 
 
+SECRET_VALUE = "schema value points at a secret"  # titles the engine recognizes (pipeline.scan.engine)
+FIXED_RECIPIENT = "schema value fixes a recipient"
+
+
 def value_points_at(text: str, param: str, hits: list[Hit], secrets: Spans) -> None:
     """A default/enum/const/example that is a secret path, an upload URL on a raw IP or with data
     placeholders, or a fixed recipient."""
@@ -972,7 +1518,7 @@ def value_points_at(text: str, param: str, hits: list[Hit], secrets: Spans) -> N
                 Severity.HIGH,
                 s,
                 e,
-                "schema value points at a secret",
+                SECRET_VALUE,
                 f"a value the model will pass unless told otherwise names a secret; parameter '{param}' is not a "
                 "key or identity setting",
             )
@@ -1001,10 +1547,25 @@ def value_points_at(text: str, param: str, hits: list[Hit], secrets: Spans) -> N
                     R.SCHEMA_INJECTION,
                     Severity.HIGH,
                     *fixed.span(),
-                    "schema value fixes a recipient",
+                    FIXED_RECIPIENT,
                     f"parameter '{param}' comes with a recipient the user did not choose",
                 )
             )
+
+
+def mentioned_orders(ctx: Context) -> None:
+    """MH-TOOL-INSTRUCTION-BLOCK (medium): an order quoted or named rather than given (a detector's list of
+    attack phrases, a translator's example), when nothing else was found: said, so a reviewer can judge it."""
+    if ctx.mentions and not any(h.severity >= Severity.MEDIUM for h in ctx.hits):
+        start = min(s for s, _ in ctx.mentions)
+        end = max(e for _, e in ctx.mentions)
+        detail = (
+            "inside quotation marks or named as markup, so read as a mention (an example, a pattern the tool "
+            "looks for), not an order; if it is meant for the model, say what the tool does instead"
+        )
+        ctx.add(
+            Hit(R.INSTRUCTION_BLOCK, Severity.MEDIUM, start, end, "quotes an instruction-like phrase", detail)
+        )
 
 
 def manipulation(ctx: Context) -> None:
@@ -1079,4 +1640,5 @@ CHECKS: tuple[Callable[[Context], None], ...] = (
     language_switch,
     schema_injection,
     manipulation,
+    mentioned_orders,
 )

@@ -8,7 +8,7 @@ from functools import cached_property
 from pipeline.findings import Severity
 from pipeline.rules import Rule
 from pipeline.scan import lexicon
-from pipeline.scan.decode import Decoded, decode_all
+from pipeline.scan.decode import HINT_WORDS, Decoded, decode_all, decode_hinted
 from pipeline.scan.signals import ASCII_LOWER, IDENT, Signals
 
 
@@ -35,16 +35,18 @@ class Context:
     for_model: bool
     sig: Signals
     hits: list[Hit] = field(default_factory=list)
+    mentions: Spans = field(default_factory=list)  # orders quoted or named, not given (see drop_protective)
+    params: frozenset[str] = frozenset()  # the tool's own parameter names (for its description)
 
     @classmethod
-    def of(cls, text: str, kind: str, own_name: str) -> Context | None:
+    def of(cls, text: str, kind: str, own_name: str, params: frozenset[str] = frozenset()) -> Context | None:
         """None for a short identifier-like value (a word, a number, a short path or URL): see short_value."""
         for_model = kind == "instructions"
         if for_model:
             kind = "text"
         if len(text) < 40 and IDENT.fullmatch(text):
             return None
-        return cls(text, kind, own_name, for_model, Signals(text))
+        return cls(text, kind, own_name, for_model, Signals(text), params=params)
 
     @cached_property
     def strong_context(self) -> list[str]:
@@ -67,10 +69,29 @@ class Context:
 
     @cached_property
     def decoded(self) -> list[Decoded]:
-        return decode_all(self.text) if self.sig.present & ENCODED_MARKS else []
+        found = decode_all(self.text) if self.sig.present & ENCODED_MARKS else []
+        if not self.text.isascii() or not self.sig.present.isdisjoint(HINT_WORDS):
+            found += decode_hinted(self.text)  # ROT13 or backwards text, when a hint says so
+        return found
 
     def concept(self, name: str) -> Spans:
         return self.concepts.get(name, [])
+
+    @cached_property
+    def sinks(self) -> Spans:
+        """Fields to put data into, in any language: the word for one ("parameter", "Feld", "引数"), or one of the
+        tool's own parameter names written as a word ("put it in body")."""
+        spans = list(self.concept("sink"))
+        for name in sorted(self.params)[:64]:
+            start = self.text.find(name)
+            while start >= 0 and len(spans) < 40:
+                end = start + len(name)
+                before = self.text[start - 1 : start] if start else " "
+                after = self.text[end : end + 1] or " "
+                if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+                    spans.append((start, end))
+                start = self.text.find(name, end)
+        return sorted(spans)
 
     def has(self, rule: Rule) -> bool:
         return any(h.rule == rule for h in self.hits)
