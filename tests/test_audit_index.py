@@ -52,23 +52,16 @@ def _parsed(text: str) -> Version | None:
         return None
 
 
-_LISTED: dict[int, tuple[frozenset[str], frozenset[Version]]] = {}
-
-
-def _listed(affected: dict[str, Any]) -> tuple[frozenset[str], frozenset[Version]]:
-    """An affected entry's `versions`, as written and as PEP 440 reads them (once per entry: the scan keeps
-    every entry alive, so its id stays its own)."""
-    key = id(affected)
-    if key not in _LISTED:
-        texts = [str(v) for v in affected.get("versions") or []]
-        parsed = frozenset(p for p in map(_parsed, texts) if p is not None)
-        _LISTED[key] = (frozenset(texts), parsed)
-    return _LISTED[key]
+@functools.cache
+def _listed(texts: tuple[str, ...]) -> tuple[frozenset[str], frozenset[Version]]:
+    """An affected entry's `versions`, as written and as PEP 440 reads them (once per distinct list)."""
+    parsed = frozenset(p for p in map(_parsed, texts) if p is not None)
+    return frozenset(texts), parsed
 
 
 def _scan_matches(affected: dict[str, Any], version: str) -> bool:
     wanted = _parsed(version)
-    texts, parsed = _listed(affected)
+    texts, parsed = _listed(tuple(str(v) for v in affected.get("versions") or []))
     if version in texts or (wanted is not None and wanted in parsed):
         return True
     if wanted is None:

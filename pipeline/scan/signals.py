@@ -597,35 +597,35 @@ _SENTENCE_END = re.compile(r"[.!?\n](?=\s|$)|[。！？]")  # not the dot inside
 MAX_HITS = 20  # per signal per string: a string full of matches needs no more to be judged
 
 
+# A virtual signal: present when any of its parts is.
+VIRTUAL = {
+    "exfil": ("exfil_param", "exfil_dest", "exfil_quoted"),
+    "tag": ("tag_markup", "tag_label"),
+    "address": (
+        "address_note",
+        "address_hey",
+        "address_must",
+        "address_vocative",
+        "address_claim",
+        "address_stretch",
+    ),
+    "secret": ("secret_dot", "secret_id", "secret_word", "secret_browser", "secret_cookie", "secret_sa"),
+    "shadow_ref": ("shadow_when", "shadow_the", "shadow_other"),
+}
 # Signals that can raise a finding (alone or with support); the support signals are looked for only when
 # one of these is present, so the common case (a plain description) costs a few regex passes.
 ANCHORS = (
-    "tag_markup",
-    "tag_label",
+    *VIRTUAL["tag"],
     "override",
-    "address_note",
-    "address_hey",
-    "address_must",
-    "address_vocative",
-    "address_claim",
-    "address_stretch",
-    "secret_dot",
-    "secret_id",
-    "secret_word",
-    "secret_browser",
-    "secret_cookie",
-    "secret_sa",
-    "exfil_param",
-    "exfil_dest",
-    "exfil_quoted",
+    *VIRTUAL["address"],
+    *VIRTUAL["secret"],
+    *VIRTUAL["exfil"],
     "convo",
     "personal",
     "conceal",
     "conceal_weak",
     "precedence",
-    "shadow_when",
-    "shadow_the",
-    "shadow_other",
+    *VIRTUAL["shadow_ref"],
     "tunnel",
     "command",
     "privacy",
@@ -663,20 +663,6 @@ for _name in ANCHORS:
     assert _trigger is not None, _name
     for _token in _trigger[0]:
         _ANCHOR_INDEX.setdefault(_token, []).append(_name)
-VIRTUAL = {
-    "exfil": ("exfil_param", "exfil_dest", "exfil_quoted"),
-    "tag": ("tag_markup", "tag_label"),
-    "address": (
-        "address_note",
-        "address_hey",
-        "address_must",
-        "address_vocative",
-        "address_claim",
-        "address_stretch",
-    ),
-    "secret": ("secret_dot", "secret_id", "secret_word", "secret_browser", "secret_cookie", "secret_sa"),
-    "shadow_ref": ("shadow_when", "shadow_the", "shadow_other"),
-}
 _WORD_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
 _MARK_STRINGS = ("<!--", "{{", "###", "(((", "<", "[", "#", "'", '"', "`", ":", "@", "+", "_", ",", "/", "\\")
 _TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,/\\" + _OPENING_BRACKETS + "]")

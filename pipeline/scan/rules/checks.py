@@ -1339,6 +1339,21 @@ def _suspicious_param(name: str) -> bool:
 _SIDE_WORDS = frozenset({"ctx", "debug", "internal", "hidden", "trace", "telemetry", "meta", "sidenote"})
 
 
+_HIDDEN_SIGNALS = ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
+_HIDDEN_CONCEPTS = ("read", "send", "put", "secret", "ignore", "covert", "always", "model")
+
+
+def _hidden_orders(hidden: str, *, any_language: bool = True) -> list[str]:
+    """What text kept from the reader's eyes orders: its signals, else (`any_language`) its concepts in any
+    language."""
+    found = signals(hidden)
+    orders = [k for k in _HIDDEN_SIGNALS if k in found]
+    if orders or not any_language:
+        return orders
+    terms = lexicon.concepts(hidden, english=True)
+    return [c for c in _HIDDEN_CONCEPTS if c in terms]
+
+
 def evasion_markup(ctx: Context) -> None:
     """MH-TOOL-EVASION-MARKUP: HTML comments, elements styled not to display, bracket markers, and encoded
     payloads (decoded and rescanned)."""
@@ -1347,32 +1362,14 @@ def evasion_markup(ctx: Context) -> None:
         close = text.find("</", tag_end, tag_end + 4000)
         end = close if close >= 0 else min(len(text), tag_end + 4000)
         shown_not = text[tag_end:end]
-        inside = signals(shown_not)
-        orders: list[str] = [
-            k
-            for k in ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
-            if k in inside
-        ]
-        terms = lexicon.concepts(shown_not, english=True) if not orders else {}
-        orders += [
-            c for c in ("read", "send", "put", "secret", "ignore", "covert", "always", "model") if c in terms
-        ]
+        orders = _hidden_orders(shown_not)
         sev = Severity.HIGH if orders else Severity.MEDIUM
         title = "element styled not to be displayed hides text"
         detail = f'hidden text: "{clip(shown_not)}"' + (f"; {with_(orders)}" if orders else "")
         ctx.add(Hit(R.EVASION_MARKUP, sev, start, end, title, detail))
     for match in _MD_COMMENT.finditer(text) if "]:" in text else ():
         inner = match.group("body")
-        nested = signals(inner)
-        kinds: list[str] = [
-            k
-            for k in ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
-            if k in nested
-        ]
-        terms = lexicon.concepts(inner, english=True) if not kinds else {}
-        kinds += [
-            c for c in ("read", "send", "put", "secret", "ignore", "covert", "always", "model") if c in terms
-        ]
+        kinds = _hidden_orders(inner)
         sev = Severity.HIGH if kinds else Severity.MEDIUM
         title = "markdown comment (a link definition never displayed) hides text"
         detail = f'hidden text: "{clip(inner)}"' + (f"; {with_(kinds)}" if kinds else "")
@@ -1381,12 +1378,7 @@ def evasion_markup(ctx: Context) -> None:
     for start, _ in sig.get("comment")[:1]:
         close = text.find("-->", start + 4, start + 4004)
         end = close + 3 if close >= 0 else min(len(text), start + 4004)
-        nested = signals(text[start + 4 : end])
-        bad: list[str] = [
-            k
-            for k in ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
-            if k in nested
-        ]
+        bad = _hidden_orders(text[start + 4 : end], any_language=False)
         sev = Severity.HIGH if bad else Severity.MEDIUM
         ctx.add(Hit(R.EVASION_MARKUP, sev, start, end, "HTML comment hides text", with_(bad)))
     if "bracket" in sig:
