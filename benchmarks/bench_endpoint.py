@@ -18,6 +18,7 @@ The servers run in separate processes so they do not share the checker's interpr
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -60,9 +61,16 @@ def _start_servers(count: int, procs: int, folder: Path) -> tuple[list[subproces
             cwd=ROOT,
         )
         children.append(child)
+    listed = []
     for child in children:
         assert child.stdout is not None
-        urls += json.loads(child.stdout.readline())
+        listed.append(json.loads(child.stdout.readline()))
+    # One process's endpoints after the other's would make the checker, which starts endpoints in the order
+    # given, load one stand-in process at a time: that process's single event loop, not the checker, then
+    # bounds a fleet (1.4 of the 2 cores busy for 300, against 1.8 interleaved). A real fleet's endpoints are
+    # separate machines, so the URLs alternate between the processes.
+    for row in itertools.zip_longest(*listed):
+        urls += [url for url in row if url is not None]
     return children, urls
 
 
