@@ -26,11 +26,17 @@ def matches(spec: str, version: str) -> bool:
     return len(wanted) <= 3 and all(w in ("x", h) for w, h in zip(wanted, have, strict=False))
 
 
-def candidates() -> dict[str, str]:
+def candidates(spec: str) -> dict[str, str]:
+    """Host interpreters by version. A `python3.N` whose N the spec rules out is not started: on a machine
+    with pyenv every name is a shim, and each start runs its shell scripts first (about 0.1 s)."""
+    minor = spec.split(".")[1] if spec.count(".") >= 1 and spec.split(".")[1].isdigit() else None
     found: dict[str, str] = {}
     for folder in os.environ.get("PATH", "").split(os.pathsep):
         for path in sorted(Path(folder).glob("python3*")) if Path(folder).is_dir() else []:
-            if not re.fullmatch(r"python3(\.\d+)?", path.name) or not os.access(path, os.X_OK):
+            named = re.fullmatch(r"python3(?:\.(\d+))?", path.name)
+            if not named or not os.access(path, os.X_OK):
+                continue
+            if minor is not None and named.group(1) not in (None, minor):
                 continue
             done = subprocess.run([str(path), "-c", PROBE], capture_output=True, text=True, check=False)
             if done.returncode == 0:
@@ -43,7 +49,7 @@ def main() -> None:
     spec = os.environ["INPUT_PYTHON_VERSION"].strip()
     if not re.fullmatch(r"\d+(\.(\d+|x))?(\.\d+)?", spec):
         fail(f"python-version {spec!r} is not X.Y, X.Y.Z or X.x")
-    found = candidates()
+    found = candidates(spec)
     fitting = sorted((v for v in found if matches(spec, v)), key=lambda v: tuple(map(int, v.split("."))))
     if not fitting:
         fail(f"no host Python satisfies {spec!r} (found {', '.join(sorted(found)) or 'none'})")
