@@ -3,6 +3,7 @@
 One `StageResult` per endpoint, named `endpoint <url>`. TLS (`pipeline.endpoint.tls`) and the HTTP checks
 (`mcp_http`, `web`) of every endpoint run concurrently under one deadline per endpoint, which starts when the
 endpoint's first check starts (not when it is queued: the last endpoint of a fleet loses no time waiting).
+Endpoints start in turns across their hosts (`dispatch_order`): a list grouped by host still spreads its load.
 The run's TLS client contexts are built once and shared (`contexts.py`). Each endpoint's HTTP probes keep
 their connection alive from one request to the next (`http.py` says when not); no connection is shared
 between endpoints. An endpoint that cannot be checked gets `error` set (exit 3); the others' results still come.
@@ -10,6 +11,7 @@ between endpoints. An endpoint that cannot be checked gets `error` set (exit 3);
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -103,17 +105,30 @@ def check_endpoints(
         contexts=Contexts(options.ca_file),
     )
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="endpoint") as pool:
-        jobs: list[tuple[Target, _Clock, Future[Any] | None, Future[Any]]] = []
-        for target in targets:
-            clock = _Clock(_total(options))
+        started: dict[int, tuple[Target, _Clock, Future[Any] | None, Future[Any]]] = {}
+        for index in dispatch_order(targets):
+            target, clock = targets[index], _Clock(_total(options))
             tls_job = pool.submit(clock.run, _run_tls, target, options) if target.scheme == "https" else None
             http_job = pool.submit(clock.run, _run_http, target, options)
-            jobs.append((target, clock, tls_job, http_job))
+            started[index] = (target, clock, tls_job, http_job)
+        jobs = [started[index] for index in range(len(targets))]
         for done, (target, clock, tls_job, http_job) in enumerate(jobs, start=1):
             results.append(_assemble(target, options, tls_job, http_job, clock))
             if progress is not None:
                 progress(done, len(jobs), target.url)
     return results
+
+
+def dispatch_order(targets: list[Target]) -> list[int]:
+    """The order the endpoints start in, as indexes into `targets`: one endpoint of each host in turn, each
+    host's own in the order given. A list written host by host (one gateway's hundred servers, then the
+    next's) would otherwise put every worker on one host while the others wait, and that host's load, not
+    the checker, would set the pace."""
+    by_host: dict[str, list[int]] = {}
+    for index, target in enumerate(targets):
+        by_host.setdefault(target.host.lower(), []).append(index)
+    rounds = itertools.zip_longest(*by_host.values())
+    return [index for row in rounds for index in row if index is not None]
 
 
 def check_endpoint(url: str, options: EndpointOptions) -> StageResult:
