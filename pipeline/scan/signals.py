@@ -70,7 +70,16 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|permission|consent)\b|\bwithout\s+(?:first\s+)?(?:checking|confirming|verifying)\s+with\s+(?:the\s+)?(?:user|human|operator)\b"
         r"|\b(?:skip|bypass)\s+(?:the\s+|any\s+|all\s+|every\s+|each\s+)?(?:user'?s?\s+)?(?:confirmation|approval|consent)s?\b|\b(?:disable|skip|turn\s+off)\s+(?:the\s+|all\s+)?(?:safety|security)\s+checks?\b"
         r"|\b(?:developer|god|jailbreak)\s+mode\b|\byour\s+(?:real|true|actual|new)\s+(?:task|instructions?|"
-        r"purpose|goal|job)\b",
+        r"purpose|goal|job)\b"
+        # the model's own rules said not to hold here: "your guidelines ... do not apply", "cleared for unrestricted"
+        r"|\byour\s+(?:own\s+)?(?:guidelines|rules|polic(?:y|ies)|restrictions|instructions|safeguards|principles"
+        r"|safety\s+(?:rules|guidelines|policies))\b[^.;\n]{0,80}?\b(?:do\s+not|don'?t|does\s+not|doesn'?t|no\s+longer)"
+        r"\s+apply\b|\b(?:cleared|approved|authori[sz]ed|unlocked)\s+for\s+(?:unrestricted|unfiltered|uncensored)\b"
+        r"|\b(?:do\s+not|don'?t|never)\s+(?:refuse|decline)\s+(?:any|a|the|this)\s+(?:\w+\s+)?(?:requests?|questions?"
+        r"|tasks?|prompts?|instructions?|orders?)\b"
+        r"|\b(?:supersedes?|overrides?|takes?\s+precedence\s+over|(?:has|have|gets?)\s+(?:a\s+)?(?:higher\s+)?priority\s+over"
+        r"|outranks?)\s+(?:(?:all|any|every|the|your)\s+)?(?:(?:previous|prior|earlier|other|system|user'?s?|original|safety)\s+)+"
+        r"(?:instructions?|prompts?|guidelines|directives)\b",
         CI,
     ),
     "address_note": re.compile(
@@ -106,7 +115,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|(?:bash|zsh)_history\b)",
         CI,
     ),
-    "secret_id": re.compile(r"(?:\b|_)id_?(?:rsa|dsa|ecdsa|ed25519)\b", CI),
+    "secret_id": re.compile(r"(?:\b|_)id[_ ]?(?:rsa|dsa|ecdsa|ed25519)\b", CI),
     "secret_word": re.compile(
         r"\b(?:authorized_keys|mcp\.json|claude_desktop_config|wallet\.dat|(?:seed|recovery|mnemonic)\s+phrases?"
         r"|private\s+keys?|keychain|secrets?\.(?:ya?ml|json|toml|env)|credentials\.(?:json|ya?ml|xml|db|ini|toml)"
@@ -124,7 +133,7 @@ SIG: dict[str, re.Pattern[str]] = {
     "secret_weak": re.compile(
         r"\b(?:api[\s_-]?keys?|access[\s_-]?tokens?|auth[\s_-]?tokens?|bearer\s+tokens?|tokens?|passwords?"
         r"|passphrases?|credentials?|secrets?|cookies?|session\s+(?:ids?|tokens?)|env(?:ironment)?\s+variables?"
-        r"|config(?:uration)?\s+files?|dotfiles?)\b",
+        r"|config(?:uration)?\s+files?|dotfiles?|key\s*pairs?|private\s+(?:half|part|portion)\s+of)\b",
         CI,
     ),
     "convo": re.compile(
@@ -195,6 +204,17 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:behind\s+the\s+user'?s\s+back|out\s+of\s+the\s+user'?s\s+sight)\b",
         CI,
     ),
+    # keeping something out of the reply the user reads: "keep the details out of every answer", "report only '...'"
+    "withhold": re.compile(
+        r"\b(?:keep|leave)\s+(?:\w+\s+){0,3}?out\s+of\s+(?:the\s+|your\s+|every\s+|any\s+|all\s+|each\s+)?(?:\w+\s+)?"
+        r"(?:reply|replies|answers?|responses?|summar(?:y|ies)|output|messages?|confirmations?)\b"
+        r"|\bomit\s+(?:\w+\s+){0,4}?from\s+(?:the\s+|your\s+|every\s+|any\s+|all\s+)?(?:reply|replies|answers?|responses?"
+        r"|summar(?:y|ies)|output|confirmations?)\b"
+        r"|\b(?:report|say|reply|answer|respond|tell\s+(?:the\s+user|them))\s+(?:with\s+)?only\s+[\"'“«]"
+        r"|\b(?:even\s+)?(?:when|if)\s+(?:the\s+user\s+|they\s+)?(?:is\s+|are\s+)?asked?\s+(?:directly|explicitly)\b"
+        r"|\bchange\s+the\s+(?:subject|topic)\b(?!\s+(?:line|field|header|of|to|for)\b)",
+        CI,
+    ),
     "conceal_weak": re.compile(
         r"\b(?:silently|secretly|covertly|quietly|discreetly|stealthily|unbeknownst)\b|\bwithout\s+(?:asking|telling"
         r"|informing|notifying|confirmation)\b",
@@ -206,6 +226,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:before|prior\s+to)\s+(?:you\s+(?:use|call|invoke|run)\s+|(?:using|calling|invoking|executing|running)\s+)"
         r"(?:any|all|every)\s+(?:other\s+)?(?:(?:mcp\s+)?tools?|servers?)\b"
         r"|\b(?:before|prior\s+to)\s+(?:any|all|every)\s+other\s+(?:(?:mcp\s+)?tools?|servers?)\b"
+        r"|\b(?:before|prior\s+to|ahead\s+of)\s+(?:[\w'-]+\s+){1,5}?(?:any|all|every|each)\s+other\s+(?:[\w-]+\s+)?(?:tools?|servers?)\b"
         r"|\b(?:supersedes?|overrides?|takes?\s+precedence\s+over|prevails?\s+over|has\s+priority\s+over)\s+"
         r"(?:(?:all|any|every|the)\s+)?(?:other\s+)?(?:connected\s+|mcp\s+)?(?:tools?|servers?)\b"
         r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:any|all|every)\s+other\s+(?:[\w-]+\s+)?tools?\b"
@@ -228,7 +249,9 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:when|whenever|every\s+time|each\s+time|if|once)\s+(?:the\s+)?(?:\(?[\w-]+\)?(?:\s+server'?s?)?\s+)?"
         + _IDENT_RE
         + r"(?:\s+tool)?\s+(?:(?:is|gets|was|has\s+been)\s+(?:used|called|invoked|run|executed|available|present)"
-        r"|runs|exists|is\s+there)\b",
+        r"|runs|exists|is\s+there)\b"
+        r"|\b(?:when|whenever|every\s+time|each\s+time|if|once)\s+(?:the|a|an|any)\s+(?:[\w-]+(?:'s)?\s+){0,3}?tools?\s+"
+        r"(?:is|are|gets?|was)\s+(?:used|called|invoked|run|executed)\b",
         CI,
     ),
     "shadow_the": re.compile(r"\b(?:the|any)\s+" + _IDENT_RE + r"\s+tool\b", CI),
@@ -239,7 +262,8 @@ SIG: dict[str, re.Pattern[str]] = {
     ),
     "modify": re.compile(
         r"\b(?:(?:chang|replac|redirect|modif|rewrit|swap|alter|overrid|append|prepend|forward|rerout|substitut)\w*"
-        r"|set|add|bcc|cc|must\s+(?:also\s+)?(?:be\s+)?sent|instead\s+send|also\s+send|send\s+(?:a\s+)?copy)\b",
+        r"|set|add|bcc|cc|must\s+(?:also\s+)?(?:be\s+)?sent|instead\s+send|also\s+send|send\s+(?:a\s+)?copy"
+        r"|(?:must|should|shall|will)\s+(?:also|additionally)|(?:blind|carbon)\s+copy)\b",
         CI,
     ),
     "tunnel": re.compile(
@@ -261,7 +285,10 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\bcurl\b[^\n|;]{0,200}?\s(?:-t|--upload-file|(?:-f|--form)\s+['\"]?[\w-]+=@|(?:-d|--data(?:-binary)?)\s*['\"]?@)"
         r"|\bwget\b[^\n|;]{0,200}?\s--post-file\b"
         r"|\|\s*+(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\b"
-        r"|\b(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\s*<",
+        r"|\b(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\s*<"
+        # a reverse shell with its options after the host and port; a crontab written from a pipe (persistence)
+        r"|\b(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\s+(?:-\w+\s+){0,3}-[ec]\s"
+        r"|\|\s*+crontab\s+-(?=\s|$|['\")])",
         CI,
     ),
     "frame": re.compile(
@@ -358,7 +385,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     "override": (
         _words(
             "ignore disregard forget override bypass instruction instructions now mode your unrestricted "
-            "unfiltered uncensored jailbroken restrictions filters safety refuse confirmation approval permission "
+            "unfiltered uncensored jailbroken restrictions filters safety refuse decline confirmation approval permission "
+            "supersede supersedes overrides precedence priority outrank outranks "
             "consent check checks checking confirming verifying skip confirmations approvals consents"
         ),
         (),
@@ -413,7 +441,7 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         _words(
             "api apikey apikeys access accesstoken accesstokens auth authtoken authtokens bearer token tokens "
             "password passwords passphrase passphrases credential credentials secret secrets cookie cookies "
-            "session env environment config configuration dotfile dotfiles"
+            "session env environment config configuration dotfile dotfiles key keypair keypairs private"
         ),
         (),
     ),
@@ -492,6 +520,16 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
             (),
         ),
     ],
+    "withhold": [
+        (_words("out omit only asked ask change"), ()),
+        (
+            _words(
+                "reply replies answer answers response responses summary summaries output message messages "
+                "confirmation confirmations directly explicitly subject topic"
+            ),
+            ("'", '"', "“", "«"),
+        ),
+    ],
     "conceal_weak": (
         _words("silently secretly covertly quietly discreetly stealthily unbeknownst without"),
         (),
@@ -499,7 +537,7 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     "precedence": (_words("tool tools first before server servers"), ()),
     "shadow_when": [
         (_words("when whenever every each if once after before"), ()),
-        (frozenset(), ("_", "'", '"', "`")),
+        (_words("tool tools"), ("_", "'", '"', "`")),
     ],
     "shadow_the": [(_words("tool"), ()), (_words("the any"), ()), (frozenset(), ("_", "'", '"', "`"))],
     "shadow_other": [
@@ -522,7 +560,7 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     ),
     "command": (
         _words(
-            "curl wget iwr invoke base64 rm chmod nc ncat netcat dev mkfifo powershell eval python python3"
+            "curl wget iwr invoke base64 rm chmod nc ncat netcat dev mkfifo powershell eval python python3 crontab"
         ),
         (),
     ),
@@ -624,6 +662,7 @@ ANCHORS = (
     "personal",
     "conceal",
     "conceal_weak",
+    "withhold",
     "precedence",
     *VIRTUAL["shadow_ref"],
     "tunnel",

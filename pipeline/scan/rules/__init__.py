@@ -57,8 +57,13 @@ def evaluate(text: str, kind: str, *, own_name: str = "", params: frozenset[str]
     ctx = Context.of(text, kind, own_name, params)
     if ctx is None:
         return checks.short_value(text, kind, own_name)
-    if not ctx.sig.anchors and ctx.kind in ("text", "param") and _plain(text, ctx.sig):
-        return []  # the common case: a plain description with no sign at all
+    if (
+        not ctx.sig.anchors
+        and ctx.kind in ("text", "param")
+        and not (ctx.kind == "param" and own_name and checks.suspicious_param(own_name))
+        and _plain(text, ctx.sig)
+    ):
+        return []  # the common case: a plain description with no sign at all (and no side-channel parameter)
     for check in checks.CHECKS:
         check(ctx)
     checks.bump_schema_values(ctx)
