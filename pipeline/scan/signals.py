@@ -70,7 +70,15 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|permission|consent)\b|\bwithout\s+(?:first\s+)?(?:checking|confirming|verifying)\s+with\s+(?:the\s+)?(?:user|human|operator)\b"
         r"|\b(?:skip|bypass)\s+(?:the\s+|any\s+|all\s+|every\s+|each\s+)?(?:user'?s?\s+)?(?:confirmation|approval|consent)s?\b|\b(?:disable|skip|turn\s+off)\s+(?:the\s+|all\s+)?(?:safety|security)\s+checks?\b"
         r"|\b(?:developer|god|jailbreak)\s+mode\b|\byour\s+(?:real|true|actual|new)\s+(?:task|instructions?|"
-        r"purpose|goal|job)\b"
+        r"purpose|goal|job|system\s+prompt|rules|role)\b"
+        r"|\b(?:ignore|disregard|forget|discard|drop)\s+(?:everything\s+|anything\s+|all\s+)?(?:of\s+)?(?:what|that)\s+"
+        r"you\s+(?:were|have\s+been|had\s+been)\s+(?:told|given|instructed|asked)\b"
+        r"|\b(?:safety|content|usual|normal|own|default|ethical|moderation)\s+(?:guidelines|rules|polic(?:y|ies)|restrictions"
+        r"|safeguards|principles)\s+(?:that\s+)?you\s+(?:\w+\s+){0,2}?"
+        r"(?:follow|obey|apply|were\s+given)\b[^.;\n]{0,80}?\b(?:do\s+not|don'?t|no\s+longer|are\s+not|aren'?t)\s+"
+        r"(?:apply|in\s+force|valid|binding)\b"
+        r"|\b(?:no\s+longer|not)\s+(?:bound|restricted|limited|constrained)\s+by\s+(?:your|any|the)\b"
+        r"|\brefus\w*\b[^.;\n]{0,60}?\b(?:does\s+not|doesn'?t|do\s+not|don'?t|no\s+longer)\s+(?:hold|apply|count)\b"
         # the model's own rules said not to hold here: "your guidelines ... do not apply", "cleared for unrestricted"
         r"|\byour\s+(?:own\s+)?(?:guidelines|rules|polic(?:y|ies)|restrictions|instructions|safeguards|principles"
         r"|safety\s+(?:rules|guidelines|policies))\b[^.;\n]{0,80}?\b(?:do\s+not|don'?t|does\s+not|doesn'?t|no\s+longer)"
@@ -140,7 +148,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"\b(?:(?:full|entire|whole|complete|previous|prior|earlier|recent|last|all)\s+(?:\w+\s+)?"
         r"(?:conversation|chat|messages|turns|prompts|exchanges)|conversation\s+(?:history|so\s+far|context)"
         r"|chat\s+(?:history|log|transcript)|system\s+prompt|(?:your|the)\s+instructions\s+above"
-        r"|user'?s\s+(?:previous\s+|last\s+|latest\s+)?(?:messages|prompts|queries|questions)"
+        r"|user'?s\s+(?:previous\s+|last\s+|latest\s+|current\s+)?(?:messages?|prompts?|quer(?:y|ies)|questions?)"
         r"|(?:your|the)\s+(?:hidden|system|initial|original)\s+(?:prompt|instructions)"
         r"|everything\s+(?:the\s+user|they|you)\s+(?:said|says|wrote|typed|asked|shared))\b",
         CI,
@@ -212,7 +220,9 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|summar(?:y|ies)|output|confirmations?)\b"
         r"|\b(?:report|say|reply|answer|respond|tell\s+(?:the\s+user|them))\s+(?:with\s+)?only\s+[\"'“«]"
         r"|\b(?:even\s+)?(?:when|if)\s+(?:the\s+user\s+|they\s+)?(?:is\s+|are\s+)?asked?\s+(?:directly|explicitly)\b"
-        r"|\bchange\s+the\s+(?:subject|topic)\b(?!\s+(?:line|field|header|of|to|for)\b)",
+        r"|\bchange\s+the\s+(?:subject|topic)\b(?!\s+(?:line|field|header|of|to|for)\b)"
+        r"|\b(?:no\s+(?:reason|need)|not\s+(?:necessary|needed))\s+to\s+(?:bring\s+(?:this|it|that|these)\s+up|raise\s+(?:this|it"
+        r"|that))\b",
         CI,
     ),
     "conceal_weak": re.compile(
@@ -227,6 +237,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"(?:any|all|every)\s+(?:other\s+)?(?:(?:mcp\s+)?tools?|servers?)\b"
         r"|\b(?:before|prior\s+to)\s+(?:any|all|every)\s+other\s+(?:(?:mcp\s+)?tools?|servers?)\b"
         r"|\b(?:before|prior\s+to|ahead\s+of)\s+(?:[\w'-]+\s+){1,5}?(?:any|all|every|each)\s+other\s+(?:[\w-]+\s+)?(?:tools?|servers?)\b"
+        r"|\b(?:chosen|preferred|picked|selected|used|called|ranked)\s+(?:over|above|ahead\s+of)\s+(?:every|any|all|each)\s+other\s+"
+        r"(?:[\w-]+\s+)?tools?\b"
         r"|\b(?:supersedes?|overrides?|takes?\s+precedence\s+over|prevails?\s+over|has\s+priority\s+over)\s+"
         r"(?:(?:all|any|every|the)\s+)?(?:other\s+)?(?:connected\s+|mcp\s+)?(?:tools?|servers?)\b"
         r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:any|all|every)\s+other\s+(?:[\w-]+\s+)?tools?\b"
@@ -236,6 +248,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\bthis\s+tool\s+(?:replaces|supersedes|overrides|takes\s+precedence\s+over|must\s+be\s+(?:called|"
         r"used|run)\s+(?:first|before))\b"
         r"|\b(?:do\s+not|don'?t|never)\s+(?:use|call|invoke)\s+(?:any\s+other|the\s+other|other)\s+tools?\b"
+        r"|\b(?:never|not)\s+(?:to\s+)?(?:the\s+)?(?:[\w-]+\s+){0,2}?tools?\s+(?:of|from|on)\s+(?:other|another|any\s+other)\s+"
+        r"(?:mcp\s+)?servers?\b"
         r"|\bmust\s+(?:always\s+)?(?:be\s+)?(?:called|used|invoked|run)\s+(?:first|before\s+(?:any|every|all))\b"
         r"|\b(?:whenever|every\s+time|each\s+time)\s+(?:you|the\s+"
         + _MODEL
@@ -251,19 +265,22 @@ SIG: dict[str, re.Pattern[str]] = {
         + r"(?:\s+tool)?\s+(?:(?:is|gets|was|has\s+been)\s+(?:used|called|invoked|run|executed|available|present)"
         r"|runs|exists|is\s+there)\b"
         r"|\b(?:when|whenever|every\s+time|each\s+time|if|once)\s+(?:the|a|an|any)\s+(?:[\w-]+(?:'s)?\s+){0,3}?tools?\s+"
-        r"(?:is|are|gets?|was)\s+(?:used|called|invoked|run|executed)\b",
+        r"(?:is|are|gets?|was)\s+(?:used|called|invoked|run|executed)\b"
+        r"|\b(?:when|whenever|every\s+time|each\s+time|if|once)\s+(?:any|another|an?\s+other)\s+(?:[\w-]+\s+)?(?:tool|server)s?\s+"
+        r"[a-z]+s\b",
         CI,
     ),
     "shadow_the": re.compile(r"\b(?:the|any)\s+" + _IDENT_RE + r"\s+tool\b", CI),
     "shadow_other": re.compile(
         r"\bother\s+(?:mcp\s+)?servers?\b"
+        r"|\b(?:by|from|through|via)\s+(?:another|any\s+other)\s+(?:[\w-]+\s+)?(?:tools?|servers?)\b"
         r"|\b(?:all|any|every)\s+(?:outgoing|other)\s+(?:e-?mails?|messages|requests|calls|outputs|results|responses)\b",
         CI,
     ),
     "modify": re.compile(
         r"\b(?:(?:chang|replac|redirect|modif|rewrit|swap|alter|overrid|append|prepend|forward|rerout|substitut)\w*"
         r"|set|add|bcc|cc|must\s+(?:also\s+)?(?:be\s+)?sent|instead\s+send|also\s+send|send\s+(?:a\s+)?copy"
-        r"|(?:must|should|shall|will)\s+(?:also|additionally)|(?:blind|carbon)\s+copy)\b",
+        r"|(?:must|should|shall|will)\s+(?:also|additionally)|(?:blind|carbon)\s+copy|make\s+the)\b",
         CI,
     ),
     "tunnel": re.compile(
@@ -276,7 +293,7 @@ SIG: dict[str, re.Pattern[str]] = {
         CI,
     ),
     "command": re.compile(
-        r"\b(?:curl|wget|iwr|invoke-webrequest)\b[^\n|;]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b"
+        r"\b(?:curl|wget|iwr|invoke-webrequest)\b[^\n|;]{0,200}\|\s*(?:(?:sudo\s+)?(?:ba|z|da)?sh|iex|invoke-expression)\b"
         r"|\bbase64\s+(?:-d|--decode)\b[^\n]{0,40}\|\s*(?:ba)?sh\b|\brm\s+-(?:rf|fr)\s+(?:~|/|\$home|\*)"
         r"|\bchmod\s+(?:-r\s+)?(?:0?777|0?666)\s+(?:~|/)|\bnc\s+(?:-\w+\s+)*-e\s|/dev/tcp/|\bmkfifo\b"
         r"|\bpowershell\b[^\n]{0,40}-enc(?:odedcommand)?\b|\beval\s*\(\s*atob\b|\bpython3?\s+-c\s+['\"]import\s+"
@@ -386,7 +403,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         _words(
             "ignore disregard forget override bypass instruction instructions now mode your unrestricted "
             "unfiltered uncensored jailbroken restrictions filters safety refuse decline confirmation approval permission "
-            "supersede supersedes overrides precedence priority outrank outranks "
+            "supersede supersedes overrides precedence priority outrank outranks discard drop told guidelines rules "
+            "policy policies safeguards principles bound restricted limited constrained refusing refusal "
             "consent check checks checking confirming verifying skip confirmations approvals consents"
         ),
         (),
@@ -447,7 +465,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     ),
     "convo": (
         _words(
-            "conversation chat messages turns prompts exchanges prompt instructions queries questions everything"
+            "conversation chat messages turns prompts exchanges prompt instructions queries questions everything "
+            "message query question"
         ),
         (),
     ),
@@ -521,11 +540,11 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         ),
     ],
     "withhold": [
-        (_words("out omit only asked ask change"), ()),
+        (_words("out omit only asked ask change reason need necessary needed"), ()),
         (
             _words(
                 "reply replies answer answers response responses summary summaries output message messages "
-                "confirmation confirmations directly explicitly subject topic"
+                "confirmation confirmations directly explicitly subject topic up raise"
             ),
             ("'", '"', "“", "«"),
         ),
@@ -537,14 +556,14 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     "precedence": (_words("tool tools first before server servers"), ()),
     "shadow_when": [
         (_words("when whenever every each if once after before"), ()),
-        (_words("tool tools"), ("_", "'", '"', "`")),
+        (_words("tool tools server servers"), ("_", "'", '"', "`")),
     ],
     "shadow_the": [(_words("tool"), ()), (_words("the any"), ()), (frozenset(), ("_", "'", '"', "`"))],
     "shadow_other": [
-        (_words("other outgoing"), ()),
+        (_words("other outgoing another"), ()),
         (
             _words(
-                "server servers email emails mail mails messages requests calls outputs results responses"
+                "server servers email emails mail mails messages requests calls outputs results responses tool tools"
             ),
             (),
         ),

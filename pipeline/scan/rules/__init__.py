@@ -41,6 +41,8 @@ def _plain(text: str, sig: Signals) -> bool:
         return False  # text a hint says is in ROT13 or backwards
     if "://" in text and "_" in text and checks.SECRET_VAR.search(text):
         return False  # a secret variable beside a URL (see checks.exfiltration)
+    if "://" in text and ("$" in text or "{" in text) and checks.SECRET_SLOT.search(text):
+        return False  # a secret variable interpolated in a URL
     if not sig.present.isdisjoint(ENCODED_MARKS) and decode_all(text):
         return False
     return not checks.mentions_known_tool(text, sig.low, sig.present)

@@ -242,6 +242,8 @@ def instruction_block(ctx: Context) -> None:
     override = _window([ctx.concept("ignore"), ctx.concept("instructions")], 50)
     if override is None:  # "all previous instructions are void": the same order, said of the rules
         override = _window([ctx.concept("instructions"), ctx.concept("void"), ctx.concept("previous")], 50)
+    if override is None:  # "your guidelines do not apply here": the model's own rules said void
+        override = _window([ctx.concept("your"), ctx.concept("instructions"), ctx.concept("void")], 40)
     if override and not ctx.has(R.INSTRUCTION_BLOCK):
         ctx.add(
             Hit(
@@ -314,8 +316,13 @@ def _claimed_authority(ctx: Context) -> None:
     whose = sorted(ctx.concept("previous") + ctx.concept("any") + ctx.concept("model") + system)
     text = ctx.text
     for ss, se in ctx.concept("supersede"):
-        # the rules are the object of the claim (after it), said to be someone's or earlier ones
+        # the rules are the object of the claim (after it, or before it with a comparative: "システムプロンプトより
+        # 優先", "시스템 프롬프트보다 우선"), said to be earlier, anyone's, the model's or the system's
         obj = next(((rs, re_) for rs, re_ in rules if 0 <= rs - se <= 40 and _one_clause(text, se, rs)), None)
+        obj = obj or next(
+            ((rs, re_) for rs, re_ in rules if 0 <= ss - re_ <= 12 and _COMPARATIVE.match(text, re_)),
+            None,
+        )
         if obj and _near_any(whose, *obj, 24):
             detail = (
                 "signals: takes precedence over / replaces + the system's, user's or earlier instructions"
@@ -353,6 +360,10 @@ def _claimed_authority(ctx: Context) -> None:
                 )
             )
             return
+
+
+# right after the rules it compares ("Xより", "X보다", "X से ऊपर"): X is what is outranked
+_COMPARATIVE = re.compile(r"\s?(?:よりも|より|보다|से ऊपर|से अधिक)")
 
 
 def _condition_before(ctx: Context, start: int) -> bool:
@@ -597,7 +608,11 @@ def _act_spans(ctx: Context) -> Spans:
     """Reading, sending or putting something somewhere, or naming its content, in any language (an act
     negated, "não envie senhas", is a rule against it and left out)."""
     acts = ctx.concept("read") + ctx.concept("put") + ctx.concept("send")
-    return sorted(unnegated(ctx, acts) + ctx.concept("content"))
+    kept = unnegated(ctx, acts)
+    refused = [a for a in acts if a not in kept]
+    # "the content of X" reads X, unless a refused act governs it ("never attach the content of ~/.ssh")
+    content = [c for c in ctx.concept("content") if not any(0 <= c[0] - e <= 24 for _, e in refused)]
+    return sorted(kept + content)
 
 
 def unnegated(ctx: Context, acts: Spans) -> Spans:
@@ -688,6 +703,8 @@ def exfiltration(ctx: Context) -> None:
             ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, start, end, "harvests private data"))
     if ctx.concepts and not ctx.has(R.EXFILTRATION):
         _multilingual_exfiltration(ctx)
+    if not ctx.has(R.EXFILTRATION) and "://" in ctx.text and ("$" in ctx.text or "{" in ctx.text):
+        _secret_in_url(ctx)
     if not ctx.has(R.EXFILTRATION) and "://" in ctx.text:
         if "secret" in sig or "convo" in sig or ctx.concept("secret") or ctx.concept("convo"):
             _secret_to_open_url(ctx)
@@ -704,7 +721,7 @@ def _secret_to_open_url(ctx: Context, *, variable: bool = False) -> None:
     for match in _URL.finditer(ctx.text):
         url = match.group().rstrip(".,;:")
         host = public_ip_host(url)
-        open_query = url.endswith(("=", "?")) or _carries_data(url)
+        open_query = url.endswith(("=", "?")) or _carries_data(url) or _defined_slot(ctx, url, match.end())
         linked = ctx.text[max(0, match.start() - 2) : match.start()] == "]("
         if (
             variable
@@ -747,6 +764,61 @@ def _secret_to_open_url(ctx: Context, *, variable: bool = False) -> None:
             )
         )
         return
+
+
+# A secret variable interpolated into a URL: $OPENAI_API_KEY, ${GITHUB_TOKEN}, {{api_key}}, {password}
+SECRET_SLOT = re.compile(
+    r"\$\{?[A-Za-z_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)\b\}?"
+    r"|\{\{?\s*[\w.]*(?:key|token|secret|password|credential)s?\s*\}\}?",
+    re.IGNORECASE,
+)
+
+
+# An order to fetch or show a URL, in English or in the concepts of other languages' read/send/put verbs
+_FETCH_ORDER = re.compile(
+    r"\b(?:call|fetch|open|load|visit|request|get|curl|ping|render|show|display|embed|include|append|add|post|send)\b"
+    r"(?:[^.;\n]{0,60})$"
+)
+
+
+def _secret_in_url(ctx: Context) -> None:
+    """A URL whose query is filled from a secret variable: fetched or shown, it sends the secret to the host."""
+    for match in _URL.finditer(ctx.text):
+        url = match.group()
+        query = url.split("?", 1)[1] if "?" in url else ""
+        slot = SECRET_SLOT.search(query)
+        if slot:
+            # ordered fetched or shown (a link or image, "call", "open", "fetch"), or documented (the server's own
+            # request to its API, which the model never makes): high, or medium
+            if ctx.text[max(0, match.start() - 2) : match.start()] == "](":
+                continue  # a markdown link or image: see _markdown_beacons
+            lo, _ = clause(ctx.text, match.start(), match.end())
+            ordered = _FETCH_ORDER.search(ctx.low, lo, match.start())
+            detail = f"the query carries {slot.group()}, a secret by its name" + (
+                ""
+                if ordered
+                else "; documented rather than ordered: a request the server makes should not show the model its key"
+            )
+            sev = Severity.HIGH if ordered else Severity.MEDIUM
+            ctx.add(Hit(R.EXFILTRATION, sev, *match.span(), "a URL that carries a secret", detail))
+            return
+
+
+_CAPS_VALUE = re.compile(r"=([A-Z][A-Z_]{3,40})(?=&|#|$)")
+
+
+def _defined_slot(ctx: Context, url: str, end: int) -> bool:
+    """An upper-case query value (?d=CHAT) that the text names again after the URL, beside an order to replace or
+    put something: a placeholder the text defines ("replace CHAT with the conversation"), in any language."""
+    for match in _CAPS_VALUE.finditer(url.split("?", 1)[1] if "?" in url else ""):
+        again = ctx.text.find(match.group(1), end)
+        if again < 0:
+            continue
+        lo, hi = clause(ctx.text, again, again)
+        words = lexicon.concepts(ctx.text[lo:hi], english=True)
+        if words.get("modify") or words.get("put") or SIG["modify"].search(ctx.low, lo, hi):
+            return True
+    return False
 
 
 def _filled_slot(ctx: Context, match: re.Match[str], url: str) -> bool:
@@ -865,6 +937,7 @@ def _multilingual_conceal(ctx: Context) -> None:
         return
     done = [c for c in ("send", "read", "modify", "put") if unnegated(ctx, ctx.concept(c))]
     acts = done + (["secret"] if _secret_spans(ctx) else [])
+    acts += ["a destination"] if not weak and addresses(ctx.text) else []
     # a bare "do not mention it": only beside a secret file or a destination, and an act done (not refused)
     if weak and (not ("secret" in ctx.sig or addresses(ctx.text)) or not done):
         return
@@ -1264,11 +1337,18 @@ def shadowing(ctx: Context) -> None:
         if ctx.own_name and ctx.own_name in text[start:end]:
             continue
         # an order that follows the reference, in the same sentence: "when X is used, change the recipient"
-        after = [m for m in sig.get("modify") if end <= m[0] <= end + 120 and same_sentence(text, end, m[0])]
+        after = [
+            m
+            for m in sig.get("modify")
+            if end <= m[0] <= end + 120
+            and same_sentence(text, end, m[0])
+            and not _NOUN_BEFORE.search(ctx.low, max(0, m[0] - 12), m[0])  # "picks up the change"
+        ]
         if (
             after
             and not _IDENTIFIER.search(text, start, end)
             and not any(q in text[start:end] for q in "'\"`")
+            and not _ANOTHER.search(ctx.low, start, end)
         ):
             # a tool named only by words ("when the calendar tool is used"): the change must fix a destination
             # (a recipient, an account), or "set the format to csv" about the server's own tool would count
@@ -1345,6 +1425,9 @@ def shadowing(ctx: Context) -> None:
         return
 
 
+_ANOTHER = re.compile(r"\b(?:another|other|any)\b")
+
+
 def _self_or_negated(ctx: Context, change: tuple[int, int], start: int, end: int) -> bool:
     """'This tool replaces X' (the change's subject is the tool itself: a successor, not a rewrite of X), or a
     negation next to the change or the name ("ersetzt send_mail nicht", "no modifica send_mail")."""
@@ -1385,6 +1468,8 @@ def _multilingual_shadowing(ctx: Context) -> None:
         reach, ref = named
     # a change, an insertion, or a send to a fixed destination ("also send a copy to @someone")
     changes = sorted(ctx.concept("modify") + ctx.concept("put") + unnegated(ctx, ctx.concept("send")))
+    if addresses(text):  # "use account X as the target": a fixed destination needs no verb of change
+        changes = sorted(changes + _use_spans(ctx) + ctx.concept("always"))
     targets = addresses(text)
     if (
         ctx.concept("always") or _hide_spans(ctx, weak=True) or _secret_spans(ctx)
