@@ -78,6 +78,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"(?:follow|obey|apply|were\s+given)\b[^.;\n]{0,80}?\b(?:do\s+not|don'?t|no\s+longer|are\s+not|aren'?t)\s+"
         r"(?:apply|in\s+force|valid|binding)\b"
         r"|\b(?:no\s+longer|not)\s+(?:bound|restricted|limited|constrained)\s+by\s+(?:your|any|the)\b"
+        r"|\b(?:content|safety|moderation)\s+(?:filters?|guardrails|safeguards|checks)\s+(?:are\s+|have\s+been\s+|now\s+)?"
+        r"(?:disabled|off|lifted|removed|suspended)\b"
         r"|\brefus\w*\b[^.;\n]{0,60}?\b(?:does\s+not|doesn'?t|do\s+not|don'?t|no\s+longer)\s+(?:hold|apply|count)\b"
         # the model's own rules said not to hold here: "your guidelines ... do not apply", "cleared for unrestricted"
         r"|\byour\s+(?:own\s+)?(?:guidelines|rules|polic(?:y|ies)|restrictions|instructions|safeguards|principles"
@@ -120,6 +122,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"~/\.ssh\b|\.(?:ssh/|ssh\b|aws/(?:credentials|config)\b|(?:pem|p12|pfx|keystore|kdbx)\b"
         r"|env\b(?<!process\.env)(?!\.(?:example|sample|template|dist)\b)|netrc\b|npmrc\b|pypirc\b"
         r"|git-credentials\b|kube/config|docker/config\.json|gnupg\b|cursor/|config/gcloud|config/gh/hosts\b"
+        r"|pgpass\b|my\.cnf\b|s3cfg\b|boto\b|vault-token\b|htpasswd\b|terraformrc\b"
         r"|(?:bash|zsh)_history\b)",
         CI,
     ),
@@ -141,7 +144,8 @@ SIG: dict[str, re.Pattern[str]] = {
     "secret_weak": re.compile(
         r"\b(?:api[\s_-]?keys?|access[\s_-]?tokens?|auth[\s_-]?tokens?|bearer\s+tokens?|tokens?|passwords?"
         r"|passphrases?|credentials?|secrets?|cookies?|session\s+(?:ids?|tokens?)|env(?:ironment)?\s+variables?"
-        r"|config(?:uration)?\s+files?|dotfiles?|key\s*pairs?|private\s+(?:half|part|portion)\s+of)\b",
+        r"|config(?:uration)?\s+files?|dotfiles?|key\s*pairs?|private\s+(?:half|part|portion)\s+of"
+        r"|(?:deploy|signing|private|ssh|gpg|pgp)\s+keys?)\b",
         CI,
     ),
     "convo": re.compile(
@@ -150,7 +154,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|chat\s+(?:history|log|transcript)|system\s+prompt|(?:your|the)\s+instructions\s+above"
         r"|user'?s\s+(?:previous\s+|last\s+|latest\s+|current\s+)?(?:messages?|prompts?|quer(?:y|ies)|questions?)"
         r"|(?:your|the)\s+(?:hidden|system|initial|original)\s+(?:prompt|instructions)"
-        r"|everything\s+(?:the\s+user|they|you)\s+(?:said|says|wrote|typed|asked|shared))\b",
+        r"|everything\s+(?:the\s+user|they|you)\s+(?:has\s+|have\s+)?(?:said|says|wrote|written|typed|asked|shared))\b",
         CI,
     ),
     "read": re.compile(
@@ -239,6 +243,10 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:before|prior\s+to|ahead\s+of)\s+(?:[\w'-]+\s+){1,5}?(?:any|all|every|each)\s+other\s+(?:[\w-]+\s+)?(?:tools?|servers?)\b"
         r"|\b(?:chosen|preferred|picked|selected|used|called|ranked)\s+(?:over|above|ahead\s+of)\s+(?:every|any|all|each)\s+other\s+"
         r"(?:[\w-]+\s+)?tools?\b"
+        r"|\b(?:tools?\s+(?:from|of|by|on)\s+other\s+(?:vendors|servers|providers)|other\s+(?:vendors'?|servers'?|providers'?)\s+tools?)"
+        r"\s+(?:are|is)\s+(?:now\s+)?(?:deprecated|disabled|unavailable|broken|unsafe|forbidden|not\s+allowed|outdated)\b"
+        r"|\broute\s+(?:all|every|each|any)\s+(?:[\w-]+\s+)?(?:through|to|via)\s+(?:this|here)\b"
+        r"|\b(?:replaces?|overrides?|supersedes?)\s+(?:whatever|what|anything|everything)\s+(?:the\s+)?other\s+tools?\b"
         r"|\b(?:supersedes?|overrides?|takes?\s+precedence\s+over|prevails?\s+over|has\s+priority\s+over)\s+"
         r"(?:(?:all|any|every|the)\s+)?(?:other\s+)?(?:connected\s+|mcp\s+)?(?:tools?|servers?)\b"
         r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:any|all|every)\s+other\s+(?:[\w-]+\s+)?tools?\b"
@@ -273,14 +281,14 @@ SIG: dict[str, re.Pattern[str]] = {
     "shadow_the": re.compile(r"\b(?:the|any)\s+" + _IDENT_RE + r"\s+tool\b", CI),
     "shadow_other": re.compile(
         r"\bother\s+(?:mcp\s+)?servers?\b"
-        r"|\b(?:by|from|through|via)\s+(?:another|any\s+other)\s+(?:[\w-]+\s+)?(?:tools?|servers?)\b"
+        r"|\b(?:by|from|through|via|with|using)\s+(?:another|any\s+other|a\s+different)\s+(?:[\w-]+\s+)?(?:tools?|servers?)\b"
         r"|\b(?:all|any|every)\s+(?:outgoing|other)\s+(?:e-?mails?|messages|requests|calls|outputs|results|responses)\b",
         CI,
     ),
     "modify": re.compile(
         r"\b(?:(?:chang|replac|redirect|modif|rewrit|swap|alter|overrid|append|prepend|forward|rerout|substitut)\w*"
         r"|set|add|bcc|cc|must\s+(?:also\s+)?(?:be\s+)?sent|instead\s+send|also\s+send|send\s+(?:a\s+)?copy"
-        r"|(?:must|should|shall|will)\s+(?:also|additionally)|(?:blind|carbon)\s+copy|make\s+the)\b",
+        r"|(?:must|should|shall|will)\s+(?:also|additionally)|(?:blind|carbon)\s+copy|make\s+the|copied\s+to)\b",
         CI,
     ),
     "tunnel": re.compile(
@@ -305,7 +313,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\s*<"
         # a reverse shell with its options after the host and port; a crontab written from a pipe (persistence)
         r"|\b(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\s+(?:-\w+\s+){0,3}-[ec]\s"
-        r"|\|\s*+crontab\s+-(?=\s|$|['\")])",
+        r"|\|\s*+crontab\s+-(?=\s|$|['\")])"
+        r"|\b(?:scp|rsync|sftp)\b[^\n|;]{0,100}?(?:~/\.ssh|id_rsa|id_ed25519|\.env\b|\.aws|\.netrc)[^\n|;]{0,100}?[\w.-]+@[\w.-]+:",
         CI,
     ),
     "frame": re.compile(
@@ -404,7 +413,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
             "ignore disregard forget override bypass instruction instructions now mode your unrestricted "
             "unfiltered uncensored jailbroken restrictions filters safety refuse decline confirmation approval permission "
             "supersede supersedes overrides precedence priority outrank outranks discard drop told guidelines rules "
-            "policy policies safeguards principles bound restricted limited constrained refusing refusal "
+            "policy policies safeguards principles bound restricted limited constrained refusing refusal refuses refused content "
+            "moderation guardrails"
             "consent check checks checking confirming verifying skip confirmations approvals consents"
         ),
         (),
@@ -437,7 +447,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     ],
     "secret_dot": (
         _words(
-            "ssh aws pem p12 pfx keystore kdbx env netrc npmrc pypirc git kube docker gnupg cursor config bash zsh"
+            "ssh aws pem p12 pfx keystore kdbx env netrc npmrc pypirc git kube docker gnupg cursor config bash zsh "
+            "pgpass my s3cfg boto vault htpasswd terraformrc"
         ),
         (),
     ),
@@ -459,7 +470,7 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         _words(
             "api apikey apikeys access accesstoken accesstokens auth authtoken authtokens bearer token tokens "
             "password passwords passphrase passphrases credential credentials secret secrets cookie cookies "
-            "session env environment config configuration dotfile dotfiles key keypair keypairs private"
+            "session env environment config configuration dotfile dotfiles key keypair keypairs private keys"
         ),
         (),
     ),
@@ -553,14 +564,14 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         _words("silently secretly covertly quietly discreetly stealthily unbeknownst without"),
         (),
     ),
-    "precedence": (_words("tool tools first before server servers"), ()),
+    "precedence": (_words("tool tools first before server servers route"), ()),
     "shadow_when": [
         (_words("when whenever every each if once after before"), ()),
         (_words("tool tools server servers"), ("_", "'", '"', "`")),
     ],
     "shadow_the": [(_words("tool"), ()), (_words("the any"), ()), (frozenset(), ("_", "'", '"', "`"))],
     "shadow_other": [
-        (_words("other outgoing another"), ()),
+        (_words("other outgoing another different"), ()),
         (
             _words(
                 "server servers email emails mail mails messages requests calls outputs results responses tool tools"
@@ -579,7 +590,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     ),
     "command": (
         _words(
-            "curl wget iwr invoke base64 rm chmod nc ncat netcat dev mkfifo powershell eval python python3 crontab"
+            "curl wget iwr invoke base64 rm chmod nc ncat netcat dev mkfifo powershell eval python python3 crontab "
+            "scp rsync sftp"
         ),
         (),
     ),
