@@ -60,9 +60,9 @@ SIG: dict[str, re.Pattern[str]] = {
     ),
     "override": re.compile(
         r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|every|of|these)\s+){0,3}"
-        r"(?:previous|prior|above|earlier|preceding|former|system|safety|original|user'?s?|other)\s+"
+        r"(?:previous|prior|above|earlier|preceding|former|system|safety|original|user'?s?|other)\s+(?:stated\s+|own\s+)?"
         r"(?:instructions?|directions?|rules?|prompts?|guidelines|guardrails|policies|constraints|"
-        r"messages|restrictions|directives|requests?|guidance|context)"
+        r"messages|restrictions|directives|requests?|guidance|context|preferences|wishes|choices|objections|corrections)"
         r"|\b(?:act|behave|respond|answer)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken)\b"
         r"|\bwithout\s+(?:any\s+)?(?:restrictions|filters|safety\s+(?:rules|checks))\b"
         r"|\bnew\s+(?:system\s+)?instructions?\s*:|\byou\s+are\s+now\s+(?:a|an|in|the)\b|\bfrom\s+now\s+on,?\s+you\b"
@@ -82,8 +82,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"(?:disabled|off|lifted|removed|suspended)\b"
         r"|\brefus\w*\b[^.;\n]{0,60}?\b(?:does\s+not|doesn'?t|do\s+not|don'?t|no\s+longer)\s+(?:hold|apply|count)\b"
         # the model's own rules said not to hold here: "your guidelines ... do not apply", "cleared for unrestricted"
-        r"|\byour\s+(?:own\s+)?(?:guidelines|rules|polic(?:y|ies)|restrictions|instructions|safeguards|principles"
-        r"|safety\s+(?:rules|guidelines|policies))\b[^.;\n]{0,80}?\b(?:do\s+not|don'?t|does\s+not|doesn'?t|no\s+longer)"
+        r"|\byour\s+(?:own\s+)?(?:guidelines|polic(?:y|ies)|instructions|safeguards|principles"
+        r"|(?:safety|content|usual|normal|default)\s+(?:rules|guidelines|policies|restrictions))\b[^.;\n]{0,80}?\b(?:do\s+not|don'?t|does\s+not|doesn'?t|no\s+longer)"
         r"\s+apply\b|\b(?:cleared|approved|authori[sz]ed|unlocked)\s+for\s+(?:unrestricted|unfiltered|uncensored)\b"
         r"|\b(?:do\s+not|don'?t|never)\s+(?:refuse|decline)\s+(?:any|a|the|this)\s+(?:\w+\s+)?(?:requests?|questions?"
         r"|tasks?|prompts?|instructions?|orders?)\b"

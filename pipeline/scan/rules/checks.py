@@ -242,8 +242,13 @@ def instruction_block(ctx: Context) -> None:
     override = _window([ctx.concept("ignore"), ctx.concept("instructions")], 50)
     if override is None:  # "all previous instructions are void": the same order, said of the rules
         override = _window([ctx.concept("instructions"), ctx.concept("void"), ctx.concept("previous")], 50)
-    if override is None:  # "your guidelines do not apply here": the model's own rules said void
-        override = _window([ctx.concept("your"), ctx.concept("instructions"), ctx.concept("void")], 40)
+    if (
+        override is None
+    ):  # "your guidelines do not apply here": the model's own rules said void, for this tool's
+        # requests or any ("your filter rules do not apply to shared folders" speaks to the user of their settings)
+        said = _window([ctx.concept("your"), ctx.concept("instructions"), ctx.concept("void")], 40)
+        scope = sorted(ctx.concept("tool") + ctx.concept("any") + ctx.concept("model"))
+        override = said if said and _near_any(scope, said[1], said[1], 60) else None
     if override and not ctx.has(R.INSTRUCTION_BLOCK):
         ctx.add(
             Hit(
@@ -1656,9 +1661,19 @@ def hidden_param(ctx: Context) -> None:
 
 # A parameter that asks for what a secret holds (not for where it is): its content, the whole file, pasted in
 _CONTENT_ASK = re.compile(
-    r"\b(?:contents?|text\s+of|(?:whole|entire|full|complete)\s+(?:file|text)|paste\w*|populate\w*|fill\w*)\b"
+    r"\b(?:contents?|text\s+of|(?:whole|entire|full|complete)\s+(?:file|text)|paste\w*|populate\w*|fill\w*|write\s+here"
+    r"|verbatim)\b"
 )
 _STRONG_SECRET = ("secret_dot", "secret_id", "secret_word", "secret_browser", "secret_cookie", "secret_sa")
+
+
+_ASCII_WORD = re.compile(r"[a-z]+")
+# The value comes from the user: "as the user pasted it", "typed by the user", "the user provides"
+_USER_SUPPLIES = re.compile(
+    r"\b(?:the\s+)?user\s+(?:has\s+|had\s+)?(?:pasted|pastes|typed|types|gave|gives|provided|provides|entered|enters"
+    r"|supplied|supplies|chose|chooses|selected|selects|wrote|writes|uploaded|uploads)\b"
+    r"|\b(?:pasted|typed|given|provided|entered|supplied|chosen|selected|written|uploaded)\s+by\s+the\s+user\b"
+)
 
 
 @cache
@@ -1669,12 +1684,21 @@ def asks_for_secret(text: str, param: str) -> str:
     if _KEY_PARAM.search(param) or len(text) > 2000:
         return ""
     low = lowered(text)
+    if _USER_SUPPLIES.search(low):
+        return ""  # "the conversation to summarize, as the user pasted it": the user gives it
+    asks = _CONTENT_ASK.search(low)
     secret = any(SIG[name].search(low) for name in _STRONG_SECRET)
+    # a credential named with its file ("the AWS credentials file") is a secret file too
+    secret = secret or bool(asks and SIG["secret_weak"].search(low) and re.search(r"\bfiles?\b", low))
     convo = bool(SIG["convo"].search(low))
-    words = lexicon.concepts(text, english=True) if not text.isascii() else {}
-    if not (secret or convo or words.get("secret") or words.get("convo")):
+    # any language, ASCII included ("le contenu du fichier"); plain English with nothing to ask is skipped
+    readable = secret or convo or asks or lexicon.wanted(text, set(_ASCII_WORD.findall(low)))
+    words = lexicon.concepts(text, english=True) if readable else {}
+    # the user's earlier messages, said in words of any language ("all messages the user sent before")
+    earlier = bool(words.get("user") and words.get("previous") and words.get("put"))
+    if not (secret or convo or earlier or words.get("secret") or words.get("convo")):
         return ""
-    if not (_CONTENT_ASK.search(low) or words.get("content") or words.get("put")):
+    if not (asks or words.get("content") or words.get("put")):
         return ""
     return "a secret file's content" if secret or words.get("secret") else "the conversation"
 
@@ -1706,7 +1730,7 @@ def suspicious_param(name: str) -> bool:
 
 _SIDE_WORDS = frozenset({"ctx", "debug", "internal", "hidden", "trace", "telemetry", "meta", "sidenote"})
 # Filling a field with something ("populate it with", "fill with", "paste in"): in a parameter, where its value comes from
-_FILL = re.compile(r"\b(?:populate|fill|paste|copy|insert|put)\w*\b")
+_FILL = re.compile(r"\b(?:populate|fill|paste|copy|insert|put|write|enter)\w*\b")
 
 
 _HIDDEN_SIGNALS = ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
