@@ -148,13 +148,17 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|(?:deploy|signing|private|ssh|gpg|pgp)\s+keys?)\b",
         CI,
     ),
-    "convo": re.compile(
+    "convo_words": re.compile(
         r"\b(?:(?:full|entire|whole|complete|previous|prior|earlier|recent|last|all)\s+(?:\w+\s+)?"
         r"(?:conversation|chat|messages|turns|prompts|exchanges)|conversation\s+(?:history|so\s+far|context)"
         r"|chat\s+(?:history|log|transcript)|system\s+prompt|(?:your|the)\s+instructions\s+above"
-        r"|user'?s\s+(?:previous\s+|last\s+|latest\s+|current\s+)?(?:messages?|prompts?|quer(?:y|ies)|questions?)"
         r"|(?:your|the)\s+(?:hidden|system|initial|original)\s+(?:prompt|instructions)"
         r"|everything\s+(?:the\s+user|they|you)\s+(?:has\s+|have\s+)?(?:said|says|wrote|written|typed|asked|shared))\b",
+        CI,
+    ),
+    # the user's own words: "the user's last message", "the user's questions"
+    "convo_user": re.compile(
+        r"\buser'?s\s+(?:previous\s+|last\s+|latest\s+|current\s+)?(?:messages?|prompts?|quer(?:y|ies)|questions?)\b",
         CI,
     ),
     "read": re.compile(
@@ -474,13 +478,16 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         ),
         (),
     ),
-    "convo": (
+    "convo_words": (
         _words(
-            "conversation chat messages turns prompts exchanges prompt instructions queries questions everything "
-            "message query question"
+            "conversation chat messages turns prompts exchanges prompt instructions queries questions everything"
         ),
         (),
     ),
+    "convo_user": [
+        (_words("user users"), ()),
+        (_words("message messages prompt prompts query queries question questions"), ()),
+    ],
     "read": (
         _words(
             "read reading call cat open load fetch get grab retrieve collect gather extract dump copy access obtain "
@@ -680,6 +687,7 @@ VIRTUAL = {
     ),
     "secret": ("secret_dot", "secret_id", "secret_word", "secret_browser", "secret_cookie", "secret_sa"),
     "shadow_ref": ("shadow_when", "shadow_the", "shadow_other"),
+    "convo": ("convo_words", "convo_user"),
 }
 # Signals that can raise a finding (alone or with support); the support signals are looked for only when
 # one of these is present, so the common case (a plain description) costs a few regex passes.
@@ -689,7 +697,7 @@ ANCHORS = (
     *VIRTUAL["address"],
     *VIRTUAL["secret"],
     *VIRTUAL["exfil"],
-    "convo",
+    *VIRTUAL["convo"],
     "personal",
     "conceal",
     "conceal_weak",
@@ -724,7 +732,9 @@ def _keep(name: str, text: str, start: int, end: int) -> bool:
     return _FOLLOWED.match(text, end) is not None
 
 
-_ANCHOR_TABLE = {name: (SIG[name], name in LOWERED, _TRIGGER_SETS[name]) for name in ANCHORS}
+# each anchor: its pattern, whether it runs on the lowered text, and the trigger sets after the first (the first
+# picked it as a candidate)
+_ANCHOR_TABLE = {name: (SIG[name], name in LOWERED, (_TRIGGER_SETS[name] or ())[1:]) for name in ANCHORS}
 _ANCHOR_ORDER = {name: index for index, name in enumerate(ANCHORS)}
 # word or mark -> the anchors whose first trigger set holds it (every anchor has a trigger)
 _ANCHOR_INDEX: dict[str, list[str]] = {}
@@ -782,8 +792,15 @@ class Signals:
         self.present = present
         anchors = []
         for name in sorted(candidates, key=_ANCHOR_ORDER.__getitem__):
-            pattern, lowered, trigger = _ANCHOR_TABLE[name]
-            if use_triggers and trigger is not None and any(present.isdisjoint(part) for part in trigger[1:]):
+            pattern, lowered, rest = _ANCHOR_TABLE[name]
+            if (
+                use_triggers
+                and rest
+                and (
+                    present.isdisjoint(rest[0])
+                    or (len(rest) > 1 and any(present.isdisjoint(p) for p in rest[1:]))
+                )
+            ):
                 found[name] = []
                 continue
             spans = []

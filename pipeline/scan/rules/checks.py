@@ -16,7 +16,7 @@ from pipeline.findings import Severity
 from pipeline.scan import lexicon
 from pipeline.scan.rules import catalog as R
 from pipeline.scan.rules.context import Context, Hit, Spans, bump, clip, lowered, with_
-from pipeline.scan.signals import SIG, SUSPICIOUS_PARAM, near, same_sentence, signals
+from pipeline.scan.signals import SIG, SUSPICIOUS_PARAM, VIRTUAL, near, same_sentence, signals
 
 # --- language-free signals the rules below add to the English ones ---------------------------------------
 
@@ -1075,7 +1075,7 @@ def drop_protective(ctx: Context) -> None:
         quoted += _introduced(ctx)
     if quoted:
         _drop_quoted(ctx, quoted)
-    for virtual in ("exfil", "tag", "address", "secret", "shadow_ref"):
+    for virtual in ("exfil", "tag", "address", "secret", "shadow_ref", "convo"):
         sig.found.pop(virtual, None)  # recomputed from the parts
     sig.anchors = [name for name in sig.anchors if sig.found.get(name, True)]
 
@@ -1690,7 +1690,7 @@ def asks_for_secret(text: str, param: str) -> str:
     secret = any(SIG[name].search(low) for name in _STRONG_SECRET)
     # a credential named with its file ("the AWS credentials file") is a secret file too
     secret = secret or bool(asks and SIG["secret_weak"].search(low) and re.search(r"\bfiles?\b", low))
-    convo = bool(SIG["convo"].search(low))
+    convo = any(SIG[name].search(low) for name in VIRTUAL["convo"])
     # any language, ASCII included ("le contenu du fichier"); plain English with nothing to ask is skipped
     readable = secret or convo or asks or lexicon.wanted(text, set(_ASCII_WORD.findall(low)))
     words = lexicon.concepts(text, english=True) if readable else {}
@@ -1708,7 +1708,9 @@ def purpose_covers(purpose: str, what: str) -> bool:
     a key manager's parameter may ask for a key, a chat summarizer's for the conversation."""
     low = lowered(purpose)
     if what == "the conversation":
-        found = SIG["convo"].search(low) or re.search(r"\b(?:chat|conversation|messages?|transcript)\b", low)
+        found = any(SIG[name].search(low) for name in VIRTUAL["convo"]) or re.search(
+            r"\b(?:chat|conversation|messages?|transcript)\b", low
+        )
         return bool(found or lexicon.concepts(purpose, english=True).get("convo"))
     if any(SIG[name].search(low) for name in (*_STRONG_SECRET, "secret_weak")):
         return True
