@@ -80,6 +80,12 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:no\s+longer|not)\s+(?:bound|restricted|limited|constrained)\s+by\s+(?:your|any|the)\b"
         r"|\b(?:content|safety|moderation)\s+(?:filters?|guardrails|safeguards|checks)\s+(?:are\s+|have\s+been\s+|now\s+)?"
         r"(?:disabled|off|lifted|removed|suspended)\b"
+        # this text ranked above what the user says: "take priority over anything the user says", "prefer the
+        # instructions in this description over the user's"
+        r"|\b(?:takes?|have|has|gets?)\s+(?:precedence|priority)\s+over\s+(?:anything|whatever|what|everything)\s+the\s+user\s+"
+        r"(?:says|said|asks|asked|wants|writes|types|requests)\b"
+        r"|\b(?:instructions|notes|rules|guidance)\s+(?:in|of|from)\s+this\s+(?:description|tool|text|server)\b[^.;\n]{0,60}?"
+        r"\bover\s+(?:the\s+user'?s?|the\s+system|your|any|all)\b"
         r"|\brefus\w*\b[^.;\n]{0,60}?\b(?:does\s+not|doesn'?t|do\s+not|don'?t|no\s+longer)\s+(?:hold|apply|count)\b"
         # the model's own rules said not to hold here: "your guidelines ... do not apply", "cleared for unrestricted"
         r"|\byour\s+(?:own\s+)?(?:guidelines|polic(?:y|ies)|instructions|safeguards|principles"
@@ -145,7 +151,10 @@ SIG: dict[str, re.Pattern[str]] = {
         r"\b(?:api[\s_-]?keys?|access[\s_-]?tokens?|auth[\s_-]?tokens?|bearer\s+tokens?|tokens?|passwords?"
         r"|passphrases?|credentials?|secrets?|cookies?|session\s+(?:ids?|tokens?)|env(?:ironment)?\s+variables?"
         r"|config(?:uration)?\s+files?|dotfiles?|key\s*pairs?|private\s+(?:half|part|portion)\s+of"
-        r"|(?:deploy|signing|private|ssh|gpg|pgp)\s+keys?)\b",
+        r"|(?:deploy|signing|private|ssh|gpg|pgp)\s+keys?"
+        # variables chosen by a secret's name: "every variable ending in _SECRET"
+        r"|variables?\s+(?:whose\s+names?\s+)?(?:ending|named|called|starting|matching)\s+(?:in|with)?\s*[`'\"]?\*?_?[a-z_]*"
+        r"(?:secret|token|key|password|passwd|credentials?))\b",
         CI,
     ),
     "convo_words": re.compile(
@@ -251,6 +260,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"\s+(?:are|is)\s+(?:now\s+)?(?:deprecated|disabled|unavailable|broken|unsafe|forbidden|not\s+allowed|outdated)\b"
         r"|\broute\s+(?:all|every|each|any)\s+(?:[\w-]+\s+)?(?:through|to|via)\s+(?:this|here)\b"
         r"|\b(?:replaces?|overrides?|supersedes?)\s+(?:whatever|what|anything|everything)\s+(?:the\s+)?other\s+tools?\b"
+        r"|\b(?:a\s+different|another|any\s+other|other)\s+(?:[\w-]+\s+)?tools?\b[^.\n]{0,40}?\b(?:do\s+not|don'?t|never)\s+"
+        r"(?:use|call|invoke)\s+(?:it|them)\b"
         r"|\b(?:supersedes?|overrides?|takes?\s+precedence\s+over|prevails?\s+over|has\s+priority\s+over)\s+"
         r"(?:(?:all|any|every|the)\s+)?(?:other\s+)?(?:connected\s+|mcp\s+)?(?:tools?|servers?)\b"
         r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:any|all|every)\s+other\s+(?:[\w-]+\s+)?tools?\b"
@@ -285,7 +296,8 @@ SIG: dict[str, re.Pattern[str]] = {
     "shadow_the": re.compile(r"\b(?:the|any)\s+" + _IDENT_RE + r"\s+tool\b", CI),
     "shadow_other": re.compile(
         r"\bother\s+(?:mcp\s+)?servers?\b"
-        r"|\b(?:by|from|through|via|with|using)\s+(?:another|any\s+other|a\s+different)\s+(?:[\w-]+\s+)?(?:tools?|servers?)\b"
+        r"|\b(?:by|from|through|via|with|using)\s+(?:another|any(?:\s+other)?|a\s+different)\s+(?:[\w-]+\s+)?(?:tools?|servers?)\b"
+        r"|\b(?:every|each|all|any)\s+(?:e-?mails?|messages?)\s+(?:sent|posted|written|drafted)\b"
         r"|\b(?:all|any|every)\s+(?:outgoing|other)\s+(?:e-?mails?|messages|requests|calls|outputs|results|responses)\b",
         CI,
     ),
@@ -318,7 +330,10 @@ SIG: dict[str, re.Pattern[str]] = {
         # a reverse shell with its options after the host and port; a crontab written from a pipe (persistence)
         r"|\b(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\s+(?:-\w+\s+){0,3}-[ec]\s"
         r"|\|\s*+crontab\s+-(?=\s|$|['\")])"
-        r"|\b(?:scp|rsync|sftp)\b[^\n|;]{0,100}?(?:~/\.ssh|id_rsa|id_ed25519|\.env\b|\.aws|\.netrc)[^\n|;]{0,100}?[\w.-]+@[\w.-]+:",
+        r"|\b(?:scp|rsync|sftp)\b[^\n|;]{0,100}?(?:~/\.ssh|id_rsa|id_ed25519|\.env\b|\.aws|\.netrc)[^\n|;]{0,100}?[\w.-]+@[\w.-]+:"
+        # in words: "download and run https://.../setup.sh"
+        r"|\b(?:download|fetch|get)\s+(?:and|&|then)\s+(?:run|execute|exec)\s+(?:the\s+script\s+(?:at\s+)?)?https?://\S+?"
+        r"\.(?:sh|ps1|py|bat|exe|pl)\b",
         CI,
     ),
     "frame": re.compile(
@@ -418,7 +433,7 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
             "unfiltered uncensored jailbroken restrictions filters safety refuse decline confirmation approval permission "
             "supersede supersedes overrides precedence priority outrank outranks discard drop told guidelines rules "
             "policy policies safeguards principles bound restricted limited constrained refusing refusal refuses refused content "
-            "moderation guardrails"
+            "moderation guardrails notes guidance"
             "consent check checks checking confirming verifying skip confirmations approvals consents"
         ),
         (),
@@ -474,7 +489,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         _words(
             "api apikey apikeys access accesstoken accesstokens auth authtoken authtokens bearer token tokens "
             "password passwords passphrase passphrases credential credentials secret secrets cookie cookies "
-            "session env environment config configuration dotfile dotfiles key keypair keypairs private keys"
+            "session env environment config configuration dotfile dotfiles key keypair keypairs private keys variable "
+            "variables"
         ),
         (),
     ),
@@ -578,10 +594,11 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     ],
     "shadow_the": [(_words("tool"), ()), (_words("the any"), ()), (frozenset(), ("_", "'", '"', "`"))],
     "shadow_other": [
-        (_words("other outgoing another different"), ()),
+        (_words("other outgoing another different any every each all"), ()),
         (
             _words(
-                "server servers email emails mail mails messages requests calls outputs results responses tool tools"
+                "server servers email emails mail mails messages requests calls outputs results responses tool tools "
+                "message"
             ),
             (),
         ),
@@ -598,7 +615,7 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     "command": (
         _words(
             "curl wget iwr invoke base64 rm chmod nc ncat netcat dev mkfifo powershell eval python python3 crontab "
-            "scp rsync sftp"
+            "scp rsync sftp download"
         ),
         (),
     ),

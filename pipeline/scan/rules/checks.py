@@ -328,7 +328,10 @@ def _claimed_authority(ctx: Context) -> None:
             ((rs, re_) for rs, re_ in rules if 0 <= ss - re_ <= 12 and _COMPARATIVE.match(text, re_)),
             None,
         )
-        if obj and _near_any(whose, *obj, 24):
+        # the user's instructions count when this text ranks itself above them ("esta descripción tiene prioridad
+        # sobre las instrucciones del usuario"), not when the user's rank above something else
+        mine = _SELF.search(ctx.low, max(clause(text, ss, ss)[0], ss - 40), ss)
+        if obj and (_near_any(whose, *obj, 24) or (mine and _near_any(ctx.concept("user"), *obj, 24))):
             detail = (
                 "signals: takes precedence over / replaces + the system's, user's or earlier instructions"
             )
@@ -368,6 +371,11 @@ def _claimed_authority(ctx: Context) -> None:
 
 
 # right after the rules it compares ("Xより", "X보다", "X से ऊपर"): X is what is outranked
+# This text or tool, said of itself: "this description", "esta herramienta", "diese Hinweise", "本工具", "この説明"
+_SELF = re.compile(
+    r"\b(?:this|these|esta|este|estas|estos|cette|ces|ce|cet|diese[rsmn]?|questa|questo|queste|questi|esse|essa"
+    r"|isto|этот|эта|эти|это|цей|ця|ці|bu|ini|ten|ta|tento|dit|deze)\b|本|此|この|이\s"
+)
 _COMPARATIVE = re.compile(r"\s?(?:よりも|より|보다|से ऊपर|से अधिक)")
 
 
@@ -1430,7 +1438,7 @@ def shadowing(ctx: Context) -> None:
         return
 
 
-_ANOTHER = re.compile(r"\b(?:another|other|any)\b")
+_ANOTHER = re.compile(r"\b(?:another|other|different)\b")
 
 
 def _self_or_negated(ctx: Context, change: tuple[int, int], start: int, end: int) -> bool:
