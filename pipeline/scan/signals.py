@@ -77,7 +77,7 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|safeguards|principles)\s+(?:that\s+)?you\s+(?:\w+\s+){0,2}?"
         r"(?:follow|obey|apply|were\s+given)\b[^.;\n]{0,80}?\b(?:do\s+not|don'?t|no\s+longer|are\s+not|aren'?t)\s+"
         r"(?:apply|in\s+force|valid|binding)\b"
-        r"|\b(?:no\s+longer|not)\s+(?:bound|restricted|limited|constrained)\s+by\s+(?:your|any|the)\b"
+        r"|\b(?:no\s+longer|not)\s+(?:bound|constrained)\s+by\s+(?:your|any|the)\b"
         r"|\b(?:content|safety|moderation)\s+(?:filters?|guardrails|safeguards|checks)\s+(?:are\s+|have\s+been\s+|now\s+)?"
         r"(?:disabled|off|lifted|removed|suspended)\b"
         # this text ranked above what the user says: "take priority over anything the user says", "prefer the
@@ -430,11 +430,11 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     "override": (
         _words(
             "ignore disregard forget override bypass instruction instructions now mode your unrestricted "
-            "unfiltered uncensored jailbroken restrictions filters safety refuse decline confirmation approval permission "
-            "supersede supersedes overrides precedence priority outrank outranks discard drop told guidelines rules "
-            "policy policies safeguards principles bound restricted limited constrained refusing refusal refuses refused content "
-            "moderation guardrails notes guidance"
-            "consent check checks checking confirming verifying skip confirmations approvals consents"
+            "unfiltered uncensored jailbroken restrictions filters safety refuse confirmation approval permission "
+            "consent check checks checking confirming verifying skip confirmations approvals consents "
+            # the words the newer alternatives cannot match without (each needs one of these)
+            "decline supersede supersedes overrides precedence priority outrank outranks discard drop bound "
+            "constrained refusing refusal refuses refused guardrails safeguards filter over apply force valid binding"
         ),
         (),
     ),
