@@ -1328,11 +1328,15 @@ def precedence(ctx: Context) -> None:
     found = _window([other_tools, ctx.concept("before")], 30) or _window(
         [other_tools, ctx.concept("instead")], 30
     )
+    # "他のツールより先に呼び出す必要はありません" (need not run before other tools): the claim denied
+    denied = found is not None and _claim_negated(ctx, found, ctx.concept("before") + ctx.concept("instead"))
+    found = None if denied else found
     never = _window([ctx.concept("neg"), other_tools, ctx.concept("always") + _use_spans(ctx)], 30)
-    found = found or never
+    found = found or (None if denied else never)
     detail = "signals: other + tool + before/instead/never (multilingual lexicon)"
     if not found:
         found = _window([ctx.concept("supersede"), reach, tools], 60)
+        found = None if found and _claim_negated(ctx, found, ctx.concept("supersede")) else found
         detail = "signals: takes precedence + other/any + tool/server (multilingual lexicon)"
     if found:
         ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, *found, "forces itself before other tools", detail))
@@ -1341,6 +1345,23 @@ def precedence(ctx: Context) -> None:
     if skip and _window([reach, tools], 30):
         detail = "signals: skip + confirmation + other/any tool or server (multilingual lexicon)"
         ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, *skip, "removes other tools' confirmation step", detail))
+
+
+def _claim_negated(ctx: Context, span: tuple[int, int], verbs: Spans) -> bool:
+    """A negation just before the claim's verb in its clause ("no reemplaza"), or closing the claim in a verb-final
+    language ("...より先に呼び出す必要はありません", "...से पहले नहीं"): the claim denied, not made."""
+    text = ctx.text
+    inside = [v for v in verbs if span[0] <= v[0] and v[1] <= span[1]]
+    for ns, ne in ctx.concept("neg"):
+        if any(0 <= vs - ne <= 12 and not _CLAUSE_BREAK.search(text, ne, vs) for vs, _ in inside):
+            return True
+        if 0 <= ns - span[1] <= 24 and not _CLAUSE_BREAK.search(text, span[1], ns) and not text.isascii():
+            return _NO_SPACES_OR_VERB_FINAL.search(text[span[0] : ns + 1]) is not None
+    return False
+
+
+# Scripts of verb-final languages, whose negation closes the clause (Japanese, Korean, Hindi, Bengali, Turkish)
+_NO_SPACES_OR_VERB_FINAL = re.compile("[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af\u0900-\u09ffğışİ]")
 
 
 def shadowing(ctx: Context) -> None:
