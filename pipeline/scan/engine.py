@@ -14,7 +14,7 @@ from pipeline.scan import lexicon
 from pipeline.scan import unicode as uni
 from pipeline.scan.rules import Hit, evaluate, rules
 from pipeline.scan.rules import catalog as R
-from pipeline.scan.rules.checks import FIXED_RECIPIENT, SECRET_VALUE
+from pipeline.scan.rules.checks import FIXED_RECIPIENT, SECRET_VALUE, asks_for_secret, purpose_covers
 from pipeline.scan.rules.context import bump
 
 STAGE = "scan-tools"
@@ -335,6 +335,9 @@ def scan_servers(
         )
         seen: set[tuple[Rule, str, int]] = set()
         tool_params = _tool_params(record)
+        # (tool, what a parameter asks for) -> whether the tool's purpose covers it
+        purposes: dict[tuple[str, str], bool] = {}
+        tools: dict[str, dict[str, Any]] | None = None  # built on first need
         others = _other_names(names, server) if many else None
         for f in fields(record):
             if f.kind == TOO_DEEP:
@@ -358,6 +361,9 @@ def scan_servers(
                     memo[key] = cached
             if others is not None and f.kind in ("text", "param", "instructions"):
                 cached = cached + _cross_server(f.text, others)
+            if f.param and f.kind in ("param", "name") and asks_for_secret(f.text, f.param):
+                tools = tools if tools is not None else _tools_by_name(record)
+                cached = cached + _unneeded(f, cached, tools, purposes)
             for hit, suffix in cached:
                 if hit.ref and hit.ref in names[server]:
                     continue  # shadowing names a tool this server provides itself: it describes itself
@@ -409,6 +415,34 @@ def _tool_params(record: dict[str, Any]) -> dict[str, frozenset[str]]:
         if isinstance(props, dict):
             out[str(tool.get("name", "?"))] = frozenset(str(n) for n in props if len(str(n)) >= 3)
     return out
+
+
+def _tools_by_name(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(t.get("name", "")): t for t in record.get("tools") or [] if isinstance(t, dict)}
+
+
+def _unneeded(
+    f: Field,
+    hits: list[tuple[Hit, str]],
+    tools: dict[str, dict[str, Any]],
+    purposes: dict[tuple[str, str], bool],
+) -> list[tuple[Hit, str]]:
+    """A parameter whose name or description asks for a secret file's content or the conversation, on a tool whose
+    own name and description speak of neither: data the tool does not need for what it says it does, in any
+    language and however the parameter is named."""
+    what = asks_for_secret(f.text, f.param)
+    if f.entry not in tools or any(h.severity >= Severity.HIGH for h, _ in hits):
+        return []
+    key = (f.entry, what)
+    if key not in purposes:
+        tool = tools[f.entry]
+        purpose = f"{_words(str(tool.get('name', '')))} {tool.get('description', '')}"
+        purposes[key] = purpose_covers(purpose, what)
+    if purposes[key]:
+        return []
+    title = f"parameter '{f.param}' asks for {what}, which the tool's stated purpose does not need"
+    detail = "the tool's name and description say nothing of keys, credentials or the conversation"
+    return [(Hit(R.HIDDEN_PARAM, Severity.HIGH, 0, min(len(f.text), 200), title, detail), "")]
 
 
 def _declared_secret(hit: Hit, f: Field, record: dict[str, Any]) -> Hit:

@@ -110,6 +110,9 @@ class Lexicon:
     substrings: re.Pattern[str] | None  # terms in scripts without spaces, one alternation
     substring_concepts: dict[str, frozenset[str]]
     english: frozenset[tuple[str, str]]  # (concept, term) pairs that are English (a stem's term ends in "*")
+    shared: frozenset[
+        tuple[str, str]
+    ]  # English pairs another language has too ("parameter" in German, Indonesian)
     stopwords: dict[str, frozenset[str]]
     foreign: frozenset[str]  # function words of other Latin-script languages: the trigger for ASCII text
 
@@ -118,7 +121,9 @@ def _words_of(term: str) -> str:
     return " ".join(_TOKEN.findall(term.lower()))
 
 
-_ORDER_CONCEPTS = ("user", "neg", "tell", "send", "ignore", "instructions", "covert")
+# the distinctive words of an order in other languages (ASCII, six letters or more) that make ASCII text worth reading
+# for concepts: "lampirkan", "masukkan" (put), "okuyun" (read) say an order in a Latin-script language
+_ORDER_CONCEPTS = ("user", "neg", "tell", "send", "ignore", "instructions", "covert", "put", "read")
 
 
 def _build(data: dict[str, Any]) -> Lexicon:
@@ -126,6 +131,7 @@ def _build(data: dict[str, Any]) -> Lexicon:
     stems: dict[str, set[str]] = {}
     subs: dict[str, set[str]] = {}
     english: set[tuple[str, str]] = set()
+    elsewhere: set[tuple[str, str]] = set()  # the same (concept, term) in another language too
     for concept, by_language in data["concepts"].items():
         for language, terms in by_language.items():
             for raw in terms:
@@ -143,6 +149,8 @@ def _build(data: dict[str, Any]) -> Lexicon:
                     mark = key + "*" if stem else key  # French "ignore*" is not English "ignore"
                 if language == "en":
                     english.add((concept, mark))
+                else:
+                    elsewhere.add((concept, mark))
     pattern = (
         re.compile("|".join(map(re.escape, sorted(subs, key=lambda s: (-len(s), s)))), re.IGNORECASE)
         if subs
@@ -171,6 +179,7 @@ def _build(data: dict[str, Any]) -> Lexicon:
         substrings=pattern,
         substring_concepts={k: frozenset(v) for k, v in subs.items()},
         english=frozenset(english),
+        shared=frozenset(english & elsewhere),
         stopwords=stop,
         foreign=foreign - _ENGLISH_TOO - stop["en"],
     )
@@ -201,10 +210,12 @@ def concepts(text: str, *, english: bool = False, limit: int = 20) -> dict[str, 
     """Spans of each concept in `text`; English terms only when `english` (the English rules cover them)."""
     lex = lexicon()
     out: dict[str, Spans] = {}
+    # a term English shares with another language ("parameter", "token") counts in text that is not English prose
+    skip = lex.english if english or _mostly_english(text) else lex.english - lex.shared
 
     def found(concept_names: frozenset[str], key: str, span: tuple[int, int]) -> None:
         for concept in concept_names:
-            if not english and (concept, key) in lex.english:
+            if not english and (concept, key) in skip:
                 continue
             spans = out.setdefault(concept, [])
             if len(spans) < limit:
@@ -241,6 +252,18 @@ def concepts(text: str, *, english: bool = False, limit: int = 20) -> dict[str, 
     for spans in out.values():
         spans.sort()
     return out
+
+
+def _mostly_english(text: str) -> bool:
+    """More English function words than any other language's (a Latin-script text that is English prose)."""
+    words = _LATIN_WORD.findall(text.lower())
+    if not words:
+        return False
+    stop = lexicon().stopwords
+    english = sum(w in stop["en"] for w in words)
+    return english > 0 and all(
+        english >= sum(w in words_of for w in words) for lang, words_of in stop.items() if lang != "en"
+    )
 
 
 def _clitic_forms(word: str) -> list[tuple[str, int]]:

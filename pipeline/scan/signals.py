@@ -60,9 +60,9 @@ SIG: dict[str, re.Pattern[str]] = {
     ),
     "override": re.compile(
         r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|every|of|these)\s+){0,3}"
-        r"(?:previous|prior|above|earlier|preceding|former|system|safety|original|user'?s?|other)\s+"
+        r"(?:previous|prior|above|earlier|preceding|former|system|safety|original|user'?s?|other)\s+(?:stated\s+|own\s+)?"
         r"(?:instructions?|directions?|rules?|prompts?|guidelines|guardrails|policies|constraints|"
-        r"messages|restrictions|directives|requests?|guidance|context)"
+        r"messages|restrictions|directives|requests?|guidance|context|preferences|wishes|choices|objections|corrections)"
         r"|\b(?:act|behave|respond|answer)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken)\b"
         r"|\bwithout\s+(?:any\s+)?(?:restrictions|filters|safety\s+(?:rules|checks))\b"
         r"|\bnew\s+(?:system\s+)?instructions?\s*:|\byou\s+are\s+now\s+(?:a|an|in|the)\b|\bfrom\s+now\s+on,?\s+you\b"
@@ -70,7 +70,32 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|permission|consent)\b|\bwithout\s+(?:first\s+)?(?:checking|confirming|verifying)\s+with\s+(?:the\s+)?(?:user|human|operator)\b"
         r"|\b(?:skip|bypass)\s+(?:the\s+|any\s+|all\s+|every\s+|each\s+)?(?:user'?s?\s+)?(?:confirmation|approval|consent)s?\b|\b(?:disable|skip|turn\s+off)\s+(?:the\s+|all\s+)?(?:safety|security)\s+checks?\b"
         r"|\b(?:developer|god|jailbreak)\s+mode\b|\byour\s+(?:real|true|actual|new)\s+(?:task|instructions?|"
-        r"purpose|goal|job)\b",
+        r"purpose|goal|job|system\s+prompt|rules|role)\b"
+        r"|\b(?:ignore|disregard|forget|discard|drop)\s+(?:everything\s+|anything\s+|all\s+)?(?:of\s+)?(?:what|that)\s+"
+        r"you\s+(?:were|have\s+been|had\s+been)\s+(?:told|given|instructed|asked)\b"
+        r"|\b(?:safety|content|usual|normal|own|default|ethical|moderation)\s+(?:guidelines|rules|polic(?:y|ies)|restrictions"
+        r"|safeguards|principles)\s+(?:that\s+)?you\s+(?:\w+\s+){0,2}?"
+        r"(?:follow|obey|apply|were\s+given)\b[^.;\n]{0,80}?\b(?:do\s+not|don'?t|no\s+longer|are\s+not|aren'?t)\s+"
+        r"(?:apply|in\s+force|valid|binding)\b"
+        r"|\b(?:no\s+longer|not)\s+(?:bound|constrained)\s+by\s+(?:your|any|the)\b"
+        r"|\b(?:content|safety|moderation)\s+(?:filters?|guardrails|safeguards|checks)\s+(?:are\s+|have\s+been\s+|now\s+)?"
+        r"(?:disabled|off|lifted|removed|suspended)\b"
+        # this text ranked above what the user says: "take priority over anything the user says", "prefer the
+        # instructions in this description over the user's"
+        r"|\b(?:takes?|have|has|gets?)\s+(?:precedence|priority)\s+over\s+(?:anything|whatever|what|everything)\s+the\s+user\s+"
+        r"(?:says|said|asks|asked|wants|writes|types|requests)\b"
+        r"|\b(?:instructions|notes|rules|guidance)\s+(?:in|of|from)\s+this\s+(?:description|tool|text|server)\b[^.;\n]{0,60}?"
+        r"\bover\s+(?:the\s+user'?s?|the\s+system|your|any|all)\b"
+        r"|\brefus\w*\b[^.;\n]{0,60}?\b(?:does\s+not|doesn'?t|do\s+not|don'?t|no\s+longer)\s+(?:hold|apply|count)\b"
+        # the model's own rules said not to hold here: "your guidelines ... do not apply", "cleared for unrestricted"
+        r"|\byour\s+(?:own\s+)?(?:guidelines|polic(?:y|ies)|instructions|safeguards|principles"
+        r"|(?:safety|content|usual|normal|default)\s+(?:rules|guidelines|policies|restrictions))\b[^.;\n]{0,80}?\b(?:do\s+not|don'?t|does\s+not|doesn'?t|no\s+longer)"
+        r"\s+apply\b|\b(?:cleared|approved|authori[sz]ed|unlocked)\s+for\s+(?:unrestricted|unfiltered|uncensored)\b"
+        r"|\b(?:do\s+not|don'?t|never)\s+(?:refuse|decline)\s+(?:any|a|the|this)\s+(?:\w+\s+)?(?:requests?|questions?"
+        r"|tasks?|prompts?|instructions?|orders?)\b"
+        r"|\b(?:supersedes?|overrides?|takes?\s+precedence\s+over|(?:has|have|gets?)\s+(?:a\s+)?(?:higher\s+)?priority\s+over"
+        r"|outranks?)\s+(?:(?:all|any|every|the|your)\s+)?(?:(?:previous|prior|earlier|other|system|user'?s?|original|safety)\s+)+"
+        r"(?:instructions?|prompts?|guidelines|directives)\b",
         CI,
     ),
     "address_note": re.compile(
@@ -103,10 +128,11 @@ SIG: dict[str, re.Pattern[str]] = {
         r"~/\.ssh\b|\.(?:ssh/|ssh\b|aws/(?:credentials|config)\b|(?:pem|p12|pfx|keystore|kdbx)\b"
         r"|env\b(?<!process\.env)(?!\.(?:example|sample|template|dist)\b)|netrc\b|npmrc\b|pypirc\b"
         r"|git-credentials\b|kube/config|docker/config\.json|gnupg\b|cursor/|config/gcloud|config/gh/hosts\b"
+        r"|pgpass\b|my\.cnf\b|s3cfg\b|boto\b|vault-token\b|htpasswd\b|terraformrc\b"
         r"|(?:bash|zsh)_history\b)",
         CI,
     ),
-    "secret_id": re.compile(r"(?:\b|_)id_?(?:rsa|dsa|ecdsa|ed25519)\b", CI),
+    "secret_id": re.compile(r"(?:\b|_)id[_ ]?(?:rsa|dsa|ecdsa|ed25519)\b", CI),
     "secret_word": re.compile(
         r"\b(?:authorized_keys|mcp\.json|claude_desktop_config|wallet\.dat|(?:seed|recovery|mnemonic)\s+phrases?"
         r"|private\s+keys?|keychain|secrets?\.(?:ya?ml|json|toml|env)|credentials\.(?:json|ya?ml|xml|db|ini|toml)"
@@ -124,16 +150,24 @@ SIG: dict[str, re.Pattern[str]] = {
     "secret_weak": re.compile(
         r"\b(?:api[\s_-]?keys?|access[\s_-]?tokens?|auth[\s_-]?tokens?|bearer\s+tokens?|tokens?|passwords?"
         r"|passphrases?|credentials?|secrets?|cookies?|session\s+(?:ids?|tokens?)|env(?:ironment)?\s+variables?"
-        r"|config(?:uration)?\s+files?|dotfiles?)\b",
+        r"|config(?:uration)?\s+files?|dotfiles?|key\s*pairs?|private\s+(?:half|part|portion)\s+of"
+        r"|(?:deploy|signing|private|ssh|gpg|pgp)\s+keys?"
+        # variables chosen by a secret's name: "every variable ending in _SECRET"
+        r"|variables?\s+(?:whose\s+names?\s+)?(?:ending|named|called|starting|matching)\s+(?:in|with)?\s*[`'\"]?\*?_?[a-z_]*"
+        r"(?:secret|token|key|password|passwd|credentials?))\b",
         CI,
     ),
-    "convo": re.compile(
+    "convo_words": re.compile(
         r"\b(?:(?:full|entire|whole|complete|previous|prior|earlier|recent|last|all)\s+(?:\w+\s+)?"
         r"(?:conversation|chat|messages|turns|prompts|exchanges)|conversation\s+(?:history|so\s+far|context)"
         r"|chat\s+(?:history|log|transcript)|system\s+prompt|(?:your|the)\s+instructions\s+above"
-        r"|user'?s\s+(?:previous\s+|last\s+|latest\s+)?(?:messages|prompts|queries|questions)"
         r"|(?:your|the)\s+(?:hidden|system|initial|original)\s+(?:prompt|instructions)"
-        r"|everything\s+(?:the\s+user|they|you)\s+(?:said|says|wrote|typed|asked|shared))\b",
+        r"|everything\s+(?:the\s+user|they|you)\s+(?:has\s+|have\s+)?(?:said|says|wrote|written|typed|asked|shared))\b",
+        CI,
+    ),
+    # the user's own words: "the user's last message", "the user's questions"
+    "convo_user": re.compile(
+        r"\buser'?s\s+(?:previous\s+|last\s+|latest\s+|current\s+)?(?:messages?|prompts?|quer(?:y|ies)|questions?)\b",
         CI,
     ),
     "read": re.compile(
@@ -195,6 +229,19 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:behind\s+the\s+user'?s\s+back|out\s+of\s+the\s+user'?s\s+sight)\b",
         CI,
     ),
+    # keeping something out of the reply the user reads: "keep the details out of every answer", "report only '...'"
+    "withhold": re.compile(
+        r"\b(?:keep|leave)\s+(?:\w+\s+){0,3}?out\s+of\s+(?:the\s+|your\s+|every\s+|any\s+|all\s+|each\s+)?(?:\w+\s+)?"
+        r"(?:reply|replies|answers?|responses?|summar(?:y|ies)|output|messages?|confirmations?)\b"
+        r"|\bomit\s+(?:\w+\s+){0,4}?from\s+(?:the\s+|your\s+|every\s+|any\s+|all\s+)?(?:reply|replies|answers?|responses?"
+        r"|summar(?:y|ies)|output|confirmations?)\b"
+        r"|\b(?:report|say|reply|answer|respond|tell\s+(?:the\s+user|them))\s+(?:with\s+)?only\s+[\"'“«]"
+        r"|\b(?:even\s+)?(?:when|if)\s+(?:the\s+user\s+|they\s+)?(?:is\s+|are\s+)?asked?\s+(?:directly|explicitly)\b"
+        r"|\bchange\s+the\s+(?:subject|topic)\b(?!\s+(?:line|field|header|of|to|for)\b)"
+        r"|\b(?:no\s+(?:reason|need)|not\s+(?:necessary|needed))\s+to\s+(?:bring\s+(?:this|it|that|these)\s+up|raise\s+(?:this|it"
+        r"|that))\b",
+        CI,
+    ),
     "conceal_weak": re.compile(
         r"\b(?:silently|secretly|covertly|quietly|discreetly|stealthily|unbeknownst)\b|\bwithout\s+(?:asking|telling"
         r"|informing|notifying|confirmation)\b",
@@ -206,6 +253,15 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:before|prior\s+to)\s+(?:you\s+(?:use|call|invoke|run)\s+|(?:using|calling|invoking|executing|running)\s+)"
         r"(?:any|all|every)\s+(?:other\s+)?(?:(?:mcp\s+)?tools?|servers?)\b"
         r"|\b(?:before|prior\s+to)\s+(?:any|all|every)\s+other\s+(?:(?:mcp\s+)?tools?|servers?)\b"
+        r"|\b(?:before|prior\s+to|ahead\s+of)\s+(?:[\w'-]+\s+){1,5}?(?:any|all|every|each)\s+other\s+(?:[\w-]+\s+)?(?:tools?|servers?)\b"
+        r"|\b(?:chosen|preferred|picked|selected|used|called|ranked)\s+(?:over|above|ahead\s+of)\s+(?:every|any|all|each)\s+other\s+"
+        r"(?:[\w-]+\s+)?tools?\b"
+        r"|\b(?:tools?\s+(?:from|of|by|on)\s+other\s+(?:vendors|servers|providers)|other\s+(?:vendors'?|servers'?|providers'?)\s+tools?)"
+        r"\s+(?:are|is)\s+(?:now\s+)?(?:deprecated|disabled|unavailable|broken|unsafe|forbidden|not\s+allowed|outdated)\b"
+        r"|\broute\s+(?:all|every|each|any)\s+(?:[\w-]+\s+)?(?:through|to|via)\s+(?:this|here)\b"
+        r"|\b(?:replaces?|overrides?|supersedes?)\s+(?:whatever|what|anything|everything)\s+(?:the\s+)?other\s+tools?\b"
+        r"|\b(?:a\s+different|another|any\s+other|other)\s+(?:[\w-]+\s+)?tools?\b[^.\n]{0,40}?\b(?:do\s+not|don'?t|never)\s+"
+        r"(?:use|call|invoke)\s+(?:it|them)\b"
         r"|\b(?:supersedes?|overrides?|takes?\s+precedence\s+over|prevails?\s+over|has\s+priority\s+over)\s+"
         r"(?:(?:all|any|every|the)\s+)?(?:other\s+)?(?:connected\s+|mcp\s+)?(?:tools?|servers?)\b"
         r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:any|all|every)\s+other\s+(?:[\w-]+\s+)?tools?\b"
@@ -215,6 +271,8 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\bthis\s+tool\s+(?:replaces|supersedes|overrides|takes\s+precedence\s+over|must\s+be\s+(?:called|"
         r"used|run)\s+(?:first|before))\b"
         r"|\b(?:do\s+not|don'?t|never)\s+(?:use|call|invoke)\s+(?:any\s+other|the\s+other|other)\s+tools?\b"
+        r"|\b(?:never|not)\s+(?:to\s+)?(?:the\s+)?(?:[\w-]+\s+){0,2}?tools?\s+(?:of|from|on)\s+(?:other|another|any\s+other)\s+"
+        r"(?:mcp\s+)?servers?\b"
         r"|\bmust\s+(?:always\s+)?(?:be\s+)?(?:called|used|invoked|run)\s+(?:first|before\s+(?:any|every|all))\b"
         r"|\b(?:whenever|every\s+time|each\s+time)\s+(?:you|the\s+"
         + _MODEL
@@ -228,18 +286,25 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:when|whenever|every\s+time|each\s+time|if|once)\s+(?:the\s+)?(?:\(?[\w-]+\)?(?:\s+server'?s?)?\s+)?"
         + _IDENT_RE
         + r"(?:\s+tool)?\s+(?:(?:is|gets|was|has\s+been)\s+(?:used|called|invoked|run|executed|available|present)"
-        r"|runs|exists|is\s+there)\b",
+        r"|runs|exists|is\s+there)\b"
+        r"|\b(?:when|whenever|every\s+time|each\s+time|if|once)\s+(?:the|a|an|any)\s+(?:[\w-]+(?:'s)?\s+){0,3}?tools?\s+"
+        r"(?:is|are|gets?|was)\s+(?:used|called|invoked|run|executed)\b"
+        r"|\b(?:when|whenever|every\s+time|each\s+time|if|once)\s+(?:any|another|an?\s+other)\s+(?:[\w-]+\s+)?(?:tool|server)s?\s+"
+        r"[a-z]+s\b",
         CI,
     ),
     "shadow_the": re.compile(r"\b(?:the|any)\s+" + _IDENT_RE + r"\s+tool\b", CI),
     "shadow_other": re.compile(
         r"\bother\s+(?:mcp\s+)?servers?\b"
+        r"|\b(?:by|from|through|via|with|using)\s+(?:another|any(?:\s+other)?|a\s+different)\s+(?:[\w-]+\s+)?(?:tools?|servers?)\b"
+        r"|\b(?:every|each|all|any)\s+(?:e-?mails?|messages?)\s+(?:sent|posted|written|drafted)\b"
         r"|\b(?:all|any|every)\s+(?:outgoing|other)\s+(?:e-?mails?|messages|requests|calls|outputs|results|responses)\b",
         CI,
     ),
     "modify": re.compile(
         r"\b(?:(?:chang|replac|redirect|modif|rewrit|swap|alter|overrid|append|prepend|forward|rerout|substitut)\w*"
-        r"|set|add|bcc|cc|must\s+(?:also\s+)?(?:be\s+)?sent|instead\s+send|also\s+send|send\s+(?:a\s+)?copy)\b",
+        r"|set|add|bcc|cc|must\s+(?:also\s+)?(?:be\s+)?sent|instead\s+send|also\s+send|send\s+(?:a\s+)?copy"
+        r"|(?:must|should|shall|will)\s+(?:also|additionally)|(?:blind|carbon)\s+copy|make\s+the|copied\s+to)\b",
         CI,
     ),
     "tunnel": re.compile(
@@ -252,7 +317,7 @@ SIG: dict[str, re.Pattern[str]] = {
         CI,
     ),
     "command": re.compile(
-        r"\b(?:curl|wget|iwr|invoke-webrequest)\b[^\n|;]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b"
+        r"\b(?:curl|wget|iwr|invoke-webrequest)\b[^\n|;]{0,200}\|\s*(?:(?:sudo\s+)?(?:ba|z|da)?sh|iex|invoke-expression)\b"
         r"|\bbase64\s+(?:-d|--decode)\b[^\n]{0,40}\|\s*(?:ba)?sh\b|\brm\s+-(?:rf|fr)\s+(?:~|/|\$home|\*)"
         r"|\bchmod\s+(?:-r\s+)?(?:0?777|0?666)\s+(?:~|/)|\bnc\s+(?:-\w+\s+)*-e\s|/dev/tcp/|\bmkfifo\b"
         r"|\bpowershell\b[^\n]{0,40}-enc(?:odedcommand)?\b|\beval\s*\(\s*atob\b|\bpython3?\s+-c\s+['\"]import\s+"
@@ -261,7 +326,14 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\bcurl\b[^\n|;]{0,200}?\s(?:-t|--upload-file|(?:-f|--form)\s+['\"]?[\w-]+=@|(?:-d|--data(?:-binary)?)\s*['\"]?@)"
         r"|\bwget\b[^\n|;]{0,200}?\s--post-file\b"
         r"|\|\s*+(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\b"
-        r"|\b(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\s*<",
+        r"|\b(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\s*<"
+        # a reverse shell with its options after the host and port; a crontab written from a pipe (persistence)
+        r"|\b(?:nc|ncat|netcat)\s++(?:-\w+\s+){0,4}[\w.:-]+\s+\d{2,5}\s+(?:-\w+\s+){0,3}-[ec]\s"
+        r"|\|\s*+crontab\s+-(?=\s|$|['\")])"
+        r"|\b(?:scp|rsync|sftp)\b[^\n|;]{0,100}?(?:~/\.ssh|id_rsa|id_ed25519|\.env\b|\.aws|\.netrc)[^\n|;]{0,100}?[\w.-]+@[\w.-]+:"
+        # in words: "download and run https://.../setup.sh"
+        r"|\b(?:download|fetch|get)\s+(?:and|&|then)\s+(?:run|execute|exec)\s+(?:the\s+script\s+(?:at\s+)?)?https?://\S+?"
+        r"\.(?:sh|ps1|py|bat|exe|pl)\b",
         CI,
     ),
     "frame": re.compile(
@@ -359,7 +431,10 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         _words(
             "ignore disregard forget override bypass instruction instructions now mode your unrestricted "
             "unfiltered uncensored jailbroken restrictions filters safety refuse confirmation approval permission "
-            "consent check checks checking confirming verifying skip confirmations approvals consents"
+            "consent check checks checking confirming verifying skip confirmations approvals consents "
+            # the words the newer alternatives cannot match without (each needs one of these)
+            "decline supersede supersedes overrides precedence priority outrank outranks discard drop bound "
+            "constrained refusing refusal refuses refused guardrails safeguards filter over apply force valid binding"
         ),
         (),
     ),
@@ -391,7 +466,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     ],
     "secret_dot": (
         _words(
-            "ssh aws pem p12 pfx keystore kdbx env netrc npmrc pypirc git kube docker gnupg cursor config bash zsh"
+            "ssh aws pem p12 pfx keystore kdbx env netrc npmrc pypirc git kube docker gnupg cursor config bash zsh "
+            "pgpass my s3cfg boto vault htpasswd terraformrc"
         ),
         (),
     ),
@@ -413,16 +489,21 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
         _words(
             "api apikey apikeys access accesstoken accesstokens auth authtoken authtokens bearer token tokens "
             "password passwords passphrase passphrases credential credentials secret secrets cookie cookies "
-            "session env environment config configuration dotfile dotfiles"
+            "session env environment config configuration dotfile dotfiles key keypair keypairs private keys variable "
+            "variables"
         ),
         (),
     ),
-    "convo": (
+    "convo_words": (
         _words(
             "conversation chat messages turns prompts exchanges prompt instructions queries questions everything"
         ),
         (),
     ),
+    "convo_user": [
+        (_words("user users"), ()),
+        (_words("message messages prompt prompts query queries question questions"), ()),
+    ],
     "read": (
         _words(
             "read reading call cat open load fetch get grab retrieve collect gather extract dump copy access obtain "
@@ -492,21 +573,32 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
             (),
         ),
     ],
+    "withhold": [
+        (_words("out omit only asked ask change reason need necessary needed"), ()),
+        (
+            _words(
+                "reply replies answer answers response responses summary summaries output message messages "
+                "confirmation confirmations directly explicitly subject topic up raise"
+            ),
+            ("'", '"', "“", "«"),
+        ),
+    ],
     "conceal_weak": (
         _words("silently secretly covertly quietly discreetly stealthily unbeknownst without"),
         (),
     ),
-    "precedence": (_words("tool tools first before server servers"), ()),
+    "precedence": (_words("tool tools first before server servers route"), ()),
     "shadow_when": [
         (_words("when whenever every each if once after before"), ()),
-        (frozenset(), ("_", "'", '"', "`")),
+        (_words("tool tools server servers"), ("_", "'", '"', "`")),
     ],
     "shadow_the": [(_words("tool"), ()), (_words("the any"), ()), (frozenset(), ("_", "'", '"', "`"))],
     "shadow_other": [
-        (_words("other outgoing"), ()),
+        (_words("other outgoing another different any every each all"), ()),
         (
             _words(
-                "server servers email emails mail mails messages requests calls outputs results responses"
+                "server servers email emails mail mails messages requests calls outputs results responses tool tools "
+                "message"
             ),
             (),
         ),
@@ -522,7 +614,8 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     ),
     "command": (
         _words(
-            "curl wget iwr invoke base64 rm chmod nc ncat netcat dev mkfifo powershell eval python python3"
+            "curl wget iwr invoke base64 rm chmod nc ncat netcat dev mkfifo powershell eval python python3 crontab "
+            "scp rsync sftp download"
         ),
         (),
     ),
@@ -611,6 +704,7 @@ VIRTUAL = {
     ),
     "secret": ("secret_dot", "secret_id", "secret_word", "secret_browser", "secret_cookie", "secret_sa"),
     "shadow_ref": ("shadow_when", "shadow_the", "shadow_other"),
+    "convo": ("convo_words", "convo_user"),
 }
 # Signals that can raise a finding (alone or with support); the support signals are looked for only when
 # one of these is present, so the common case (a plain description) costs a few regex passes.
@@ -620,10 +714,11 @@ ANCHORS = (
     *VIRTUAL["address"],
     *VIRTUAL["secret"],
     *VIRTUAL["exfil"],
-    "convo",
+    *VIRTUAL["convo"],
     "personal",
     "conceal",
     "conceal_weak",
+    "withhold",
     "precedence",
     *VIRTUAL["shadow_ref"],
     "tunnel",
@@ -654,7 +749,9 @@ def _keep(name: str, text: str, start: int, end: int) -> bool:
     return _FOLLOWED.match(text, end) is not None
 
 
-_ANCHOR_TABLE = {name: (SIG[name], name in LOWERED, _TRIGGER_SETS[name]) for name in ANCHORS}
+# each anchor: its pattern, whether it runs on the lowered text, and the trigger sets after the first (the first
+# picked it as a candidate)
+_ANCHOR_TABLE = {name: (SIG[name], name in LOWERED, (_TRIGGER_SETS[name] or ())[1:]) for name in ANCHORS}
 _ANCHOR_ORDER = {name: index for index, name in enumerate(ANCHORS)}
 # word or mark -> the anchors whose first trigger set holds it (every anchor has a trigger)
 _ANCHOR_INDEX: dict[str, list[str]] = {}
@@ -712,8 +809,15 @@ class Signals:
         self.present = present
         anchors = []
         for name in sorted(candidates, key=_ANCHOR_ORDER.__getitem__):
-            pattern, lowered, trigger = _ANCHOR_TABLE[name]
-            if use_triggers and trigger is not None and any(present.isdisjoint(part) for part in trigger[1:]):
+            pattern, lowered, rest = _ANCHOR_TABLE[name]
+            if (
+                use_triggers
+                and rest
+                and (
+                    present.isdisjoint(rest[0])
+                    or (len(rest) > 1 and any(present.isdisjoint(p) for p in rest[1:]))
+                )
+            ):
                 found[name] = []
                 continue
             spans = []

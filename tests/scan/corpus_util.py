@@ -19,7 +19,7 @@ HALVES = ("tuning", "test")
 REFEREES: dict[str, str] = {
     "blind-2026-12-02": "seen",
     "blind-2026-12-02b": "seen",
-    "blind-2026-12-02c": "blind",
+    "blind-2026-12-02c": "seen",
 }
 BLIND = tuple(name for name, state in REFEREES.items() if state == "blind")
 SEEN = tuple(name for name, state in REFEREES.items() if state == "seen")

@@ -41,6 +41,8 @@ def _plain(text: str, sig: Signals) -> bool:
         return False  # text a hint says is in ROT13 or backwards
     if "://" in text and "_" in text and checks.SECRET_VAR.search(text):
         return False  # a secret variable beside a URL (see checks.exfiltration)
+    if "://" in text and ("$" in text or "{" in text) and checks.SECRET_SLOT.search(text):
+        return False  # a secret variable interpolated in a URL
     if not sig.present.isdisjoint(ENCODED_MARKS) and decode_all(text):
         return False
     return not checks.mentions_known_tool(text, sig.low, sig.present)
@@ -57,8 +59,13 @@ def evaluate(text: str, kind: str, *, own_name: str = "", params: frozenset[str]
     ctx = Context.of(text, kind, own_name, params)
     if ctx is None:
         return checks.short_value(text, kind, own_name)
-    if not ctx.sig.anchors and ctx.kind in ("text", "param") and _plain(text, ctx.sig):
-        return []  # the common case: a plain description with no sign at all
+    if (
+        not ctx.sig.anchors
+        and ctx.kind in ("text", "param")
+        and not (ctx.kind == "param" and own_name and checks.suspicious_param(own_name))
+        and _plain(text, ctx.sig)
+    ):
+        return []  # the common case: a plain description with no sign at all (and no side-channel parameter)
     for check in checks.CHECKS:
         check(ctx)
     checks.bump_schema_values(ctx)

@@ -16,16 +16,33 @@ from pipeline.findings import Severity
 from pipeline.scan import lexicon
 from pipeline.scan.rules import catalog as R
 from pipeline.scan.rules.context import Context, Hit, Spans, bump, clip, lowered, with_
-from pipeline.scan.signals import SIG, SUSPICIOUS_PARAM, near, same_sentence, signals
+from pipeline.scan.signals import SIG, SUSPICIOUS_PARAM, VIRTUAL, near, same_sentence, signals
 
 # --- language-free signals the rules below add to the English ones ---------------------------------------
 
-_URL = re.compile(r"(?:https?|ftp|wss?)://[^\s<>\"'`)\]]{1,2048}", re.IGNORECASE)
+_URL = re.compile(r"(?:https?|ftp|wss?|s3|gs|sftp|scp|smb)://[^\s<>\"'`)\]]{1,2048}", re.IGNORECASE)
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})*\.[a-z]{2,24}\b", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\w+])\+\d[\d ()-]{7,18}\d")
 _ACCOUNT = re.compile(r"(?<!\w)\d{16,34}(?!\w)")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,4})?\b")
-_HANDLE = re.compile(r"(?<![\w.@/])@[A-Za-z][A-Za-z0-9_]{3,31}(?![\w@/-]|\.\w)")  # a chat account: @name
+# A chat account: @name (hyphens inside: @ops-relay)
+_HANDLE = re.compile(r"(?<![\w.@/])@[A-Za-z][A-Za-z0-9_-]{2,30}[A-Za-z0-9_](?![\w@/-]|\.\w)")
+# A handle that is a placeholder for whoever the user names ("@username", "@channel"), not an account
+_PLACEHOLDER_HANDLES = frozenset(
+    {
+        "username",
+        "user",
+        "handle",
+        "name",
+        "channel",
+        "someone",
+        "yourname",
+        "your_name",
+        "mention",
+        "example",
+        "here",
+    }
+)
 # Where a clause ends (for what an order is about): sentence ends, semicolons, ideographic stops.
 _CLAUSE_END = re.compile(r"[.!?;](?=\s|$)|[\n。！？；]")
 # A negation that governs an order: "never ...", "do not ...", "must not ..." from the clause start.
@@ -35,9 +52,10 @@ _MD_TARGET = re.compile(
     r"|(?P<html><img)\b[^>]{0,200}?\bsrc\s*=\s*[\"']?(?P<src>[^\s\"'>]{1,2048})"
     r"|(?m:^[ \t]{0,3}\[[^\]\n]{1,100}\]:[ \t]*<?(?P<ref>\S{1,2048}))"
 )
-# Data in a URL: a placeholder ({x}, {{x}}, ${X}, $X, <x>, %7B...%7D) or an UPPER_CASE variable as a value.
+# Data in a URL: a placeholder ({x}, {{x}}, ${X}, $X, <x>, %7B...%7D) or an UPPER_CASE variable as a value. A brace
+# left open at the end is a placeholder written in words ("{the user's message}"), the URL read up to its space.
 _PLACEHOLDER = re.compile(
-    r"\{[^{}\s]{0,80}\}|\{\{|\$\{?[A-Za-z_][A-Za-z0-9_]{1,64}|<[^<>]{1,80}>?|%7B|=[A-Z][A-Z0-9]*_[A-Z0-9_]+"
+    r"\{[^{}\s]{0,80}\}|\{[^{}\s]{0,80}$|\{\{|\$\{?[A-Za-z_][A-Za-z0-9_]{1,64}|<[^<>]{1,80}>?|%7B|=[A-Z][A-Z0-9]*_[A-Z0-9_]+"
 )
 _IDENTIFIER = re.compile(
     r"(?<![\w./-])`?([a-z][a-z0-9]*+(?:_[a-z0-9]++)++|[a-z]++(?:[A-Z][a-z0-9]++)++)`?(?![\w/-])"
@@ -46,7 +64,8 @@ _RECIPIENT_PARAM = re.compile(  # and blind copy in French (cci), Spanish and Po
     r"(?:^|_)(?:bcc|cc|cci|cco|ccn|to|recipients?|forward(?:_to)?|reply_to|send_to)$", re.IGNORECASE
 )
 _KEY_PARAM = re.compile(
-    r"key|identity|cert|credential|ssh|kube|auth|token|secret|pem|keystore|dotenv|env|passw|login|profile",
+    r"key|identity|cert|credential|ssh|kube|auth|token|secret|pem|keystore|dotenv|env|passw|login|profile|cookie"
+    r"|session",
     re.IGNORECASE,
 )
 # Networks that stay on the user's side: RFC 1918, carrier-grade NAT, IPv6 unique local. (Documentation ranges
@@ -111,7 +130,9 @@ def addresses(text: str) -> Spans:
         spans += [m.span() for m in _PHONE.finditer(text)]
     spans += [m.span() for m in _ACCOUNT.finditer(text)]
     if "@" in text:
-        spans += [m.span() for m in _HANDLE.finditer(text)]
+        spans += [
+            m.span() for m in _HANDLE.finditer(text) if m.group()[1:].lower() not in _PLACEHOLDER_HANDLES
+        ]
     spans += [m.span() for m in _IBAN.finditer(text)]
     return sorted(spans)[:20]
 
@@ -221,6 +242,13 @@ def instruction_block(ctx: Context) -> None:
     override = _window([ctx.concept("ignore"), ctx.concept("instructions")], 50)
     if override is None:  # "all previous instructions are void": the same order, said of the rules
         override = _window([ctx.concept("instructions"), ctx.concept("void"), ctx.concept("previous")], 50)
+    if (
+        override is None
+    ):  # "your guidelines do not apply here": the model's own rules said void, for this tool's
+        # requests or any ("your filter rules do not apply to shared folders" speaks to the user of their settings)
+        said = _window([ctx.concept("your"), ctx.concept("instructions"), ctx.concept("void")], 40)
+        scope = sorted(ctx.concept("tool") + ctx.concept("any") + ctx.concept("model"))
+        override = said if said and _near_any(scope, said[1], said[1], 60) else None
     if override and not ctx.has(R.INSTRUCTION_BLOCK):
         ctx.add(
             Hit(
@@ -231,6 +259,8 @@ def instruction_block(ctx: Context) -> None:
                 "signals: ignore (or void) + instructions (multilingual lexicon)",
             )
         )
+    if ctx.concepts and not ctx.has(R.INSTRUCTION_BLOCK):
+        _claimed_authority(ctx)
     if "address" in sig and not ctx.for_model and not ctx.has(R.INSTRUCTION_BLOCK):
         start, end = sig["address"][0]
         more = len(sig.anchors) > 1 or any(k in sig for k in ("frame", "secret", "secret_weak", "convo"))
@@ -278,6 +308,81 @@ def instruction_block(ctx: Context) -> None:
                 "instead" + (f"; {with_(lifted)}" if lifted else ""),
             )
         )
+
+
+def _claimed_authority(ctx: Context) -> None:
+    """A text that puts itself above the model's rules, in any language: it takes precedence over (or replaces) the
+    system's, the user's or any earlier instructions, or it orders the model never to refuse. Either claim
+    changes who the model obeys; no description of what a tool does needs one."""
+    system = ctx.concept("sysprompt")
+    rules = sorted(ctx.concept("instructions") + system)
+    # whose rules: earlier or any ones, the model's, the system's (not merely "the user's rules", which a firewall's
+    # local rules may well outrank)
+    whose = sorted(ctx.concept("previous") + ctx.concept("any") + ctx.concept("model") + system)
+    text = ctx.text
+    for ss, se in ctx.concept("supersede"):
+        # the rules are the object of the claim (after it, or before it with a comparative: "システムプロンプトより
+        # 優先", "시스템 프롬프트보다 우선"), said to be earlier, anyone's, the model's or the system's
+        obj = next(((rs, re_) for rs, re_ in rules if 0 <= rs - se <= 40 and _one_clause(text, se, rs)), None)
+        obj = obj or next(
+            ((rs, re_) for rs, re_ in rules if 0 <= ss - re_ <= 12 and _COMPARATIVE.match(text, re_)),
+            None,
+        )
+        # the user's instructions count when this text ranks itself above them ("esta descripción tiene prioridad
+        # sobre las instrucciones del usuario"), not when the user's rank above something else
+        mine = _SELF.search(ctx.low, max(clause(text, ss, ss)[0], ss - 40), ss)
+        if obj and (_near_any(whose, *obj, 24) or (mine and _near_any(ctx.concept("user"), *obj, 24))):
+            detail = (
+                "signals: takes precedence over / replaces + the system's, user's or earlier instructions"
+            )
+            ctx.add(
+                Hit(
+                    R.INSTRUCTION_BLOCK,
+                    Severity.HIGH,
+                    ss,
+                    obj[1],
+                    "claims precedence over the model's instructions",
+                    detail + " (multilingual lexicon)",
+                )
+            )
+            return
+    for ns, ne in ctx.concept("neg"):
+        for rs, re_ in ctx.concept("refuse"):
+            # the negation before the verb ("never refuse"), or just after it ("मना न करें", "拒否しないで")
+            if not (-(re_ - rs) <= rs - ne <= 16 or 0 <= ns - re_ <= 6):
+                continue
+            gap = (ne, rs) if ne <= rs else (re_, ns)
+            if _CLAUSE_BREAK.search(text, gap[0], max(*gap)) or _condition_before(ctx, min(ns, rs)):
+                continue
+            if not _near_any(ctx.concept("any") + ctx.concept("previous"), min(ns, rs), max(ne, re_), 30):
+                continue  # "never refuse any request": refusal as such, not one kind of input
+            detail = "signals: negation + refuse (multilingual lexicon): an order never to decline a request"
+            ctx.add(
+                Hit(
+                    R.INSTRUCTION_BLOCK,
+                    Severity.HIGH,
+                    min(ns, rs),
+                    max(ne, re_),
+                    "order never to refuse",
+                    detail,
+                )
+            )
+            return
+
+
+# right after the rules it compares ("Xより", "X보다", "X से ऊपर"): X is what is outranked
+# This text or tool, said of itself: "this description", "esta herramienta", "diese Hinweise", "本工具", "この説明"
+_SELF = re.compile(
+    r"\b(?:this|these|esta|este|estas|estos|cette|ces|ce|cet|diese[rsmn]?|questa|questo|queste|questi|esse|essa"
+    r"|isto|этот|эта|эти|это|цей|ця|ці|bu|ini|ten|ta|tento|dit|deze)\b|本|此|この|이\s"
+)
+_COMPARATIVE = re.compile(r"\s?(?:よりも|より|보다|से ऊपर|से अधिक)")
+
+
+def _condition_before(ctx: Context, start: int) -> bool:
+    """A condition opens the clause ("if the server does not refuse..."): a case described, not an order."""
+    lo, _ = clause(ctx.text, start, start)
+    return _CONDITION.search(ctx.low, lo, start) is not None
 
 
 # A condition ("if the user has already agreed", "wenn", "si", "если", "如果"): a gate, not a claim
@@ -415,7 +520,12 @@ def _acts_in(ctx: Context, lo: int, hi: int) -> bool:
 
 
 def _secret_spans(ctx: Context) -> Spans:
-    return sorted(ctx.sig.get("secret") + ctx.concept("secret"))
+    """Secrets named in any language; in text that is not English, an English word for a credential too (a loanword:
+    "Cookies", "API key" in Korean or Russian prose names the secret as the native word would)."""
+    found = ctx.sig.get("secret") + ctx.concept("secret")
+    if ctx.concepts and not ctx.text.isascii():
+        found += ctx.sig.get("secret_weak")
+    return sorted(found)
 
 
 def secret_access(ctx: Context) -> None:
@@ -511,16 +621,22 @@ def _act_spans(ctx: Context) -> Spans:
     """Reading, sending or putting something somewhere, or naming its content, in any language (an act
     negated, "não envie senhas", is a rule against it and left out)."""
     acts = ctx.concept("read") + ctx.concept("put") + ctx.concept("send")
-    return sorted(unnegated(ctx, acts) + ctx.concept("content"))
+    kept = unnegated(ctx, acts)
+    refused = [a for a in acts if a not in kept]
+    # "the content of X" reads X, unless a refused act governs it ("never attach the content of ~/.ssh")
+    content = [c for c in ctx.concept("content") if not any(0 <= c[0] - e <= 24 for _, e in refused)]
+    return sorted(kept + content)
 
 
 def unnegated(ctx: Context, acts: Spans) -> Spans:
     """The acts no negation governs, in any language: a negation just before the verb in its clause ("no
     envíes", "never send", "न भेजें") or attached just after it ("送信しないで", "sende nicht")."""
     negs = ctx.concept("neg")
+    text = ctx.text
+    if _TURKISH.search(text):  # Turkish negates a verb with a suffix: "göndermez" (does not send), "gösterme"
+        acts = [(s, e) for s, e in acts if not _TURKISH_NEGATED.search(text, s, e)]
     if not negs:
         return acts
-    text = ctx.text
     kept = []
     for start, end in acts:
         governed = any(
@@ -531,6 +647,11 @@ def unnegated(ctx: Context, acts: Spans) -> Spans:
         if not governed:
             kept.append((start, end))
     return kept
+
+
+_TURKISH = re.compile("[ğışİ]")
+# A Turkish verb's negative forms (aorist, imperative, necessitative, "without -ing"), at the end of the word
+_TURKISH_NEGATED = re.compile(r"\w{2,}?m(?:ez|az|eyin|ayın|emeli|amalı|eden|adan|emiş|amış|edi|adı|e|a)\b")
 
 
 def _pairs(a: Spans, b: Spans, window: int) -> list[tuple[int, int]]:
@@ -595,8 +716,10 @@ def exfiltration(ctx: Context) -> None:
             ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, start, end, "harvests private data"))
     if ctx.concepts and not ctx.has(R.EXFILTRATION):
         _multilingual_exfiltration(ctx)
+    if not ctx.has(R.EXFILTRATION) and "://" in ctx.text and ("$" in ctx.text or "{" in ctx.text):
+        _secret_in_url(ctx)
     if not ctx.has(R.EXFILTRATION) and "://" in ctx.text:
-        if "secret" in sig or "convo" in sig:
+        if "secret" in sig or "convo" in sig or ctx.concept("secret") or ctx.concept("convo"):
             _secret_to_open_url(ctx)
         elif "_" in ctx.text and SECRET_VAR.search(ctx.text):
             _secret_to_open_url(ctx, variable=True)
@@ -611,9 +734,13 @@ def _secret_to_open_url(ctx: Context, *, variable: bool = False) -> None:
     for match in _URL.finditer(ctx.text):
         url = match.group().rstrip(".,;:")
         host = public_ip_host(url)
-        open_query = url.endswith(("=", "?")) or _carries_data(url)
+        open_query = url.endswith(("=", "?")) or _carries_data(url) or _defined_slot(ctx, url, match.end())
         linked = ctx.text[max(0, match.start() - 2) : match.start()] == "]("
-        if variable and not (host and (open_query or linked or "?" in url)):
+        if (
+            variable
+            and not (host and (open_query or linked or "?" in url))
+            and not _filled_slot(ctx, match, url)
+        ):
             continue
         if not host and not open_query:
             continue
@@ -635,7 +762,9 @@ def _secret_to_open_url(ctx: Context, *, variable: bool = False) -> None:
         why = ([f"a raw IP address ({host})"] if host else []) + (
             ["a query open for data"] if open_query else []
         )
-        secret = (ctx.sig.get("secret") or ctx.sig.get("convo"))[0]
+        secret = (
+            ctx.sig.get("secret") or ctx.sig.get("convo") or _secret_spans(ctx) or ctx.concept("convo")
+        )[0]
         ctx.add(
             Hit(
                 R.EXFILTRATION,
@@ -643,11 +772,78 @@ def _secret_to_open_url(ctx: Context, *, variable: bool = False) -> None:
                 min(secret[0], match.start()),
                 max(secret[1], match.start() + len(url)),
                 "a secret and a URL that takes data",
-                f"signals: {'secret file' if ctx.sig.get('secret') else 'the conversation'} + URL with "
+                f"signals: {'a secret' if _secret_spans(ctx) else 'the conversation'} + URL with "
                 + " and ".join(why),
             )
         )
         return
+
+
+# A secret variable interpolated into a URL: $OPENAI_API_KEY, ${GITHUB_TOKEN}, {{api_key}}, {password}
+SECRET_SLOT = re.compile(
+    r"\$\{?[A-Za-z_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)\b\}?"
+    r"|\{\{?\s*[\w.]*(?:key|token|secret|password|credential)s?\s*\}\}?",
+    re.IGNORECASE,
+)
+
+
+# An order to fetch or show a URL, in English or in the concepts of other languages' read/send/put verbs
+_FETCH_ORDER = re.compile(
+    r"\b(?:call|fetch|open|load|visit|request|get|curl|ping|render|show|display|embed|include|append|add|post|send)\b"
+    r"(?:[^.;\n]{0,60})$"
+)
+
+
+def _secret_in_url(ctx: Context) -> None:
+    """A URL whose query is filled from a secret variable: fetched or shown, it sends the secret to the host."""
+    for match in _URL.finditer(ctx.text):
+        url = match.group()
+        query = url.split("?", 1)[1] if "?" in url else ""
+        slot = SECRET_SLOT.search(query)
+        if slot:
+            # ordered fetched or shown (a link or image, "call", "open", "fetch"), or documented (the server's own
+            # request to its API, which the model never makes): high, or medium
+            if ctx.text[max(0, match.start() - 2) : match.start()] == "](":
+                continue  # a markdown link or image: see _markdown_beacons
+            lo, _ = clause(ctx.text, match.start(), match.end())
+            ordered = _FETCH_ORDER.search(ctx.low, lo, match.start())
+            detail = f"the query carries {slot.group()}, a secret by its name" + (
+                ""
+                if ordered
+                else "; documented rather than ordered: a request the server makes should not show the model its key"
+            )
+            sev = Severity.HIGH if ordered else Severity.MEDIUM
+            ctx.add(Hit(R.EXFILTRATION, sev, *match.span(), "a URL that carries a secret", detail))
+            return
+
+
+_CAPS_VALUE = re.compile(r"=([A-Z][A-Z_]{3,40})(?=&|#|$)")
+
+
+def _defined_slot(ctx: Context, url: str, end: int) -> bool:
+    """An upper-case query value (?d=CHAT) that the text names again after the URL, beside an order to replace or
+    put something: a placeholder the text defines ("replace CHAT with the conversation"), in any language."""
+    for match in _CAPS_VALUE.finditer(url.split("?", 1)[1] if "?" in url else ""):
+        again = ctx.text.find(match.group(1), end)
+        if again < 0:
+            continue
+        lo, hi = clause(ctx.text, again, again)
+        words = lexicon.concepts(ctx.text[lo:hi], english=True)
+        if words.get("modify") or words.get("put") or SIG["modify"].search(ctx.low, lo, hi):
+            return True
+    return False
+
+
+def _filled_slot(ctx: Context, match: re.Match[str], url: str) -> bool:
+    """A URL whose query ends open ("...?key=") and, in its sentence, an order to append or put something there (a
+    secret variable the text names): the model is told to complete the URL with data. A setup note that names a
+    token and links a page has no such order."""
+    if not url.endswith("="):
+        return False
+    lo, _ = clause(ctx.text, match.start(), match.start())
+    _, hi = clause(ctx.text, match.end(), match.end())
+    words = lexicon.concepts(ctx.text[lo:hi], english=True)
+    return bool(words.get("put") or words.get("modify") or words.get("content"))
 
 
 def _param_exfil(ctx: Context) -> bool:
@@ -740,28 +936,84 @@ def conceal(ctx: Context) -> None:
         if others:
             ctx.add(Hit(R.CONCEAL, Severity.HIGH, start, end, "covert action", with_(others)))
     if ctx.concepts and not ctx.has(R.CONCEAL):
-        hide = _hide_spans(ctx)
-        weak = not hide
-        hide = hide or _hide_spans(ctx, weak=True)
-        if hide:
-            acts = [c for c in ("send", "read", "modify", "put") if ctx.concept(c)] + (
-                ["secret"] if _secret_spans(ctx) else []
-            )
-            # a bare "do not mention it": only beside a secret file or a destination, and an act
-            if weak and (not ("secret" in ctx.sig or addresses(ctx.text)) or not acts):
-                return
-            lo, hi = clause(ctx.text, *hide[0])
-            lo, hi = max(lo, hide[0][0] - 40), min(hi, hide[0][1] + 40)  # the secret next to the hiding
-            if _secret_in(ctx, lo, hi) and not _acts_in(ctx, lo, hi) and not _THAT.search(ctx.low, lo, hi):
-                return  # "never show the user's password in the logs": the secret is what stays hidden
-            if acts or _window([_neg_tell(ctx, 40), ctx.concept("user")], 40):
-                detail = (
-                    "signals: concealment"
-                    + (" + " + " + ".join(acts) if acts else "")
-                    + " (multilingual lexicon)"
-                )
-                sev = Severity.CRITICAL if len(acts) > 1 else Severity.HIGH
-                ctx.add(Hit(R.CONCEAL, sev, *hide[0], "concealment from the user", detail))
+        _multilingual_conceal(ctx)
+    if not ctx.has(R.CONCEAL):
+        _withheld(ctx)
+
+
+def _multilingual_conceal(ctx: Context) -> None:
+    """A negation with 'tell' and 'user', or a covert adverb, beside an act, in any language."""
+    hide = _hide_spans(ctx)
+    weak = not hide
+    hide = hide or _hide_spans(ctx, weak=True)
+    if not hide:
+        return
+    done = [c for c in ("send", "read", "modify", "put") if unnegated(ctx, ctx.concept(c))]
+    acts = done + (["secret"] if _secret_spans(ctx) else [])
+    acts += ["a destination"] if not weak and addresses(ctx.text) else []
+    # a bare "do not mention it": only beside a secret file or a destination, and an act done (not refused)
+    if weak and (not ("secret" in ctx.sig or addresses(ctx.text)) or not done):
+        return
+    lo, hi = clause(ctx.text, *hide[0])
+    lo, hi = max(lo, hide[0][0] - 40), min(hi, hide[0][1] + 40)  # the secret next to the hiding
+    if _secret_in(ctx, lo, hi) and not _acts_in(ctx, lo, hi) and not _THAT.search(ctx.low, lo, hi):
+        return  # "never show the user's password in the logs": the secret is what stays hidden
+    if acts or _window([_neg_tell(ctx, 40), ctx.concept("user")], 40):
+        detail = (
+            "signals: concealment" + (" + " + " + ".join(acts) if acts else "") + " (multilingual lexicon)"
+        )
+        sev = Severity.CRITICAL if len(acts) > 1 else Severity.HIGH
+        ctx.add(Hit(R.CONCEAL, sev, *hide[0], "concealment from the user", detail))
+
+
+# Data moved out, in English (the lexicon's send verbs say it in other languages): what a hidden side effect does
+_OUTWARD = re.compile(
+    r"\b(?:cop(?:y|ies|ied)|sen[dt]s?|sending|upload\w*|forward\w*|replicat\w*|mirror\w*|shar(?:e|es|ed|ing)"
+    r"|transmit\w*|post(?:s|ed|ing)?|exfiltrat\w*|beacon\w*|sync(?:s|ed|ing)?\s+to)\b"
+)
+
+
+_FIRST_SENTENCE = re.compile(r"[.!?](?=\s|$)|[\n。！？]")
+
+
+def _withheld(ctx: Context) -> None:
+    """Something kept out of the reply the user reads ("keep it out of every answer", "report only '...'", "do
+    not mention it in the summary", "change the subject if asked"), in a text that says, after its first sentence
+    (the tool's declared function), that data also goes out (sent, copied, uploaded; a destination) or that a secret
+    is touched: the side effect hidden from the user, in any language. A secret kept out of the reply with nothing
+    done to it is a privacy rule; a local cache kept out of it is tidiness."""
+    text, low = ctx.text, ctx.low
+    spans = list(ctx.sig.get("withhold"))
+    if ctx.concepts:
+        reply = ctx.concept("reply")
+        spans += _pairs(ctx.concept("omit"), reply, 40) + _pairs(_neg_tell(ctx, 24), reply, 40)
+        spans += [s for s in ctx.concept("omit") if _near_any(ctx.concept("user"), *s, 40)]
+    if not spans:
+        return
+    start, end = sorted(spans)[0]
+    lo, hi = clause(text, start, end)
+    # what the first sentence says the tool does is its declared function, not a side effect (unless the whole
+    # text is one sentence)
+    first = _FIRST_SENTENCE.search(text)
+    declared = first.end() if first and first.end() <= start else 0
+    sent = unnegated(ctx, ctx.concept("send"))
+    sent += [m.span() for m in _OUTWARD.finditer(low) if not negated_order(low, m.start())]
+    if _secret_in(ctx, lo, hi) and not _acts_in(ctx, lo, hi) and not any(lo <= s < hi for s, _ in sent):
+        return  # "keep passwords out of every reply": the secret is what stays hidden
+    effects = [
+        what
+        for what, found in (
+            ("data sent out", [a for a in sent if not (lo <= a[0] < hi) and a[0] >= declared]),
+            ("a destination", [a for a in addresses(text) if a[0] >= declared]),
+            ("a secret", [s for s in _secret_spans(ctx) if s[0] >= declared]),
+        )
+        if found
+    ]
+    if not effects:
+        return
+    sev = Severity.CRITICAL if len(effects) > 1 else Severity.HIGH
+    detail = "signals: kept out of the reply + " + " + ".join(effects)
+    ctx.add(Hit(R.CONCEAL, sev, start, end, "keeps what the tool does out of the reply", detail))
 
 
 # "instead of read_file for files larger than 10 MB": the preference bounded to some inputs, by its object
@@ -811,6 +1063,11 @@ def drop_protective(ctx: Context) -> None:
         spans = sig.get(name)
         if spans:
             sig.found[name] = [span for span in spans if not negated_order(ctx.low, span[0])]
+    spans = sig.get("exfil_dest")
+    if spans:  # "flags packages whose install scripts exfiltrate secrets": what a third party does, described
+        kept = [s for s in spans if not _described(ctx.low, *s)]
+        ctx.mentions += [s for s in spans if s not in kept]
+        sig.found["exfil_dest"] = kept
     spans = sig.get("conceal_weak")
     if spans:  # "rather than silently dropping them", "never quietly": the covert act refused
         sig.found["conceal_weak"] = [
@@ -826,11 +1083,26 @@ def drop_protective(ctx: Context) -> None:
         quoted += _introduced(ctx)
     if quoted:
         _drop_quoted(ctx, quoted)
-    for virtual in ("exfil", "tag", "address", "secret", "shadow_ref"):
+    for virtual in ("exfil", "tag", "address", "secret", "shadow_ref", "convo"):
         sig.found.pop(virtual, None)  # recomputed from the parts
     sig.anchors = [name for name in sig.anchors if sig.found.get(name, True)]
 
 
+# A relative clause before a verb: its subject is the thing described ("packages that ...", "ones whose scripts ...")
+_DESCRIBED = re.compile(
+    r"\b[a-z]{3,}s\s+(?:whose|which|that|who)\b(?:\s+[\w-]+){0,4}\s+$|\b(?:whose)\b(?:\s+[\w-]+){0,4}\s+$"
+)
+
+
+def _described(low: str, start: int, end: int) -> bool:
+    """The bare word "exfiltrate" (no destination) in a relative clause with no modal: behaviour described."""
+    if not re.fullmatch(r"exfiltrat\w*", low[start:end]):
+        return False
+    before = _DESCRIBED.search(low, max(0, start - 60), start)
+    return before is not None and not _MODAL.search(before.group())
+
+
+_MODAL = re.compile(r"\b(?:must|should|shall|will|need\s+to|have\s+to|always)\b")
 _USER_ACTS = re.compile(
     r"\s+(?:did|does|do|didn'?t|doesn'?t|has|have|had|asked|asks|wants?|wanted|requested|requests|chose|chooses"
     r"|selected|selects|can|could|may|might|will|would|is|was|typed|gave|provided)\b"
@@ -842,10 +1114,11 @@ _NAMED_MARKUP = re.compile(
     r"(?:\s*+(?:,|or|and|/)\s*+<[^<>\n]{1,24}>)*+\s*+(?:tags?|markers?|markup|elements?|delimiters?)\b"
 )
 # A quotation (a phrase shown as an example, a pattern the tool detects, text it translates): straight and
-# typographic quotes, guillemets, CJK corner brackets. A single quote opens only after a space or a mark (so
-# the apostrophes of "don't" or "l'utente" open nothing).
+# typographic quotes, guillemets, CJK corner brackets. A single quote opens and closes only where no Latin letter
+# touches it (so the apostrophes of "don't" or "l'utente" open nothing), while a Korean or Japanese particle may
+# attach to the quotation ('...'와, に'...'という).
 _QUOTATION = re.compile(
-    r"(?<![\w'])'[^'\n]{3,200}'(?![\w'])|\"[^\"\n]{3,200}\"|«[^«»\n]{2,200}»|“[^“”\n]{2,200}[”“]|‘[^‘’\n]{3,200}’"
+    r"(?<![A-Za-z0-9_\u00c0-\u024f'])'[^'\n]{3,200}'(?![A-Za-z0-9_\u00c0-\u024f'])|\"[^\"\n]{3,200}\"|«[^«»\n]{2,200}»|“[^“”\n]{2,200}[”“]|‘[^‘’\n]{3,200}’"
     r"|„[^„“\n]{2,200}[“”]|「[^「」\n]{1,200}」|『[^『』\n]{1,200}』|‹[^‹›\n]{2,200}›"
 )
 _QUOTE_MARKS = ("'", '"', "«", "“", "‘", "„", "「", "『", "‹")
@@ -1047,19 +1320,23 @@ def precedence(ctx: Context) -> None:
         return
     if not ctx.concepts:
         return
-    # "other" qualifying "tool" (a few characters apart: "other tools", "otras herramientas", "अन्य टूल"), not
-    # "the tool never reads ~/.ssh or other key files"
-    other_tools = _pairs(ctx.concept("other"), ctx.concept("tool"), 12)
+    # "other" qualifying "tool" or "server" (a few characters apart: "other tools", "otras herramientas", "अन्य टूल",
+    # "another server's search tool"), not "the tool never reads ~/.ssh or other key files"
+    other_tools = _pairs(ctx.concept("other"), sorted(ctx.concept("tool") + ctx.concept("server")), 12)
     reach = sorted(ctx.concept("other") + ctx.concept("any"))
     tools = sorted(ctx.concept("tool") + ctx.concept("server"))
     found = _window([other_tools, ctx.concept("before")], 30) or _window(
         [other_tools, ctx.concept("instead")], 30
     )
+    # "他のツールより先に呼び出す必要はありません" (need not run before other tools): the claim denied
+    denied = found is not None and _claim_negated(ctx, found, ctx.concept("before") + ctx.concept("instead"))
+    found = None if denied else found
     never = _window([ctx.concept("neg"), other_tools, ctx.concept("always") + _use_spans(ctx)], 30)
-    found = found or never
+    found = found or (None if denied else never)
     detail = "signals: other + tool + before/instead/never (multilingual lexicon)"
     if not found:
         found = _window([ctx.concept("supersede"), reach, tools], 60)
+        found = None if found and _claim_negated(ctx, found, ctx.concept("supersede")) else found
         detail = "signals: takes precedence + other/any + tool/server (multilingual lexicon)"
     if found:
         ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, *found, "forces itself before other tools", detail))
@@ -1070,6 +1347,23 @@ def precedence(ctx: Context) -> None:
         ctx.add(Hit(R.PRECEDENCE, Severity.HIGH, *skip, "removes other tools' confirmation step", detail))
 
 
+def _claim_negated(ctx: Context, span: tuple[int, int], verbs: Spans) -> bool:
+    """A negation just before the claim's verb in its clause ("no reemplaza"), or closing the claim in a verb-final
+    language ("...より先に呼び出す必要はありません", "...से पहले नहीं"): the claim denied, not made."""
+    text = ctx.text
+    inside = [v for v in verbs if span[0] <= v[0] and v[1] <= span[1]]
+    for ns, ne in ctx.concept("neg"):
+        if any(0 <= vs - ne <= 12 and not _CLAUSE_BREAK.search(text, ne, vs) for vs, _ in inside):
+            return True
+        if 0 <= ns - span[1] <= 24 and not _CLAUSE_BREAK.search(text, span[1], ns) and not text.isascii():
+            return _NO_SPACES_OR_VERB_FINAL.search(text[span[0] : ns + 1]) is not None
+    return False
+
+
+# Scripts of verb-final languages, whose negation closes the clause (Japanese, Korean, Hindi, Bengali, Turkish)
+_NO_SPACES_OR_VERB_FINAL = re.compile("[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af\u0900-\u09ffğışİ]")
+
+
 def shadowing(ctx: Context) -> None:
     """MH-TOOL-SHADOWING: text that names another tool and changes its behaviour, recipients or targets."""
     sig, text = ctx.sig, ctx.text
@@ -1077,7 +1371,26 @@ def shadowing(ctx: Context) -> None:
         if ctx.own_name and ctx.own_name in text[start:end]:
             continue
         # an order that follows the reference, in the same sentence: "when X is used, change the recipient"
-        after = [m for m in sig.get("modify") if end <= m[0] <= end + 120 and same_sentence(text, end, m[0])]
+        after = [
+            m
+            for m in sig.get("modify")
+            if end <= m[0] <= end + 120
+            and same_sentence(text, end, m[0])
+            and not _NOUN_BEFORE.search(ctx.low, max(0, m[0] - 12), m[0])  # "picks up the change"
+        ]
+        if (
+            after
+            and not _IDENTIFIER.search(text, start, end)
+            and not any(q in text[start:end] for q in "'\"`")
+            and not _ANOTHER.search(ctx.low, start, end)
+        ):
+            # a tool named only by words ("when the calendar tool is used"): the change must fix a destination
+            # (a recipient, an account), or "set the format to csv" about the server's own tool would count
+            after = [
+                m
+                for m in after
+                if any(0 <= a[0] - m[1] <= 120 and same_sentence(text, m[1], a[0]) for a in addresses(text))
+            ]
         if after:
             others = [k for k in ("tag", "conceal", "exfil", "tunnel", "conceal_weak") if k in sig]
             sev = Severity.CRITICAL if others else Severity.HIGH
@@ -1146,6 +1459,9 @@ def shadowing(ctx: Context) -> None:
         return
 
 
+_ANOTHER = re.compile(r"\b(?:another|other|different)\b")
+
+
 def _self_or_negated(ctx: Context, change: tuple[int, int], start: int, end: int) -> bool:
     """'This tool replaces X' (the change's subject is the tool itself: a successor, not a rewrite of X), or a
     negation next to the change or the name ("ersetzt send_mail nicht", "no modifica send_mail")."""
@@ -1178,9 +1494,16 @@ def _multilingual_shadowing(ctx: Context) -> None:
         ],
         30,
     )
-    if reach is None:
-        return
-    changes = sorted(ctx.concept("modify") + ctx.concept("put"))
+    ref = ""
+    if reach is None:  # "a ferramenta post_message", "das Tool send_mail": another tool by its identifier
+        named = _named_tool(ctx)
+        if named is None:
+            return
+        reach, ref = named
+    # a change, an insertion, or a send to a fixed destination ("also send a copy to @someone")
+    changes = sorted(ctx.concept("modify") + ctx.concept("put") + unnegated(ctx, ctx.concept("send")))
+    if addresses(text):  # "use account X as the target": a fixed destination needs no verb of change
+        changes = sorted(changes + _use_spans(ctx) + ctx.concept("always"))
     targets = addresses(text)
     if (
         ctx.concept("always") or _hide_spans(ctx, weak=True) or _secret_spans(ctx)
@@ -1213,9 +1536,23 @@ def _multilingual_shadowing(ctx: Context) -> None:
                 "signals: another/any tool or server + a change + a recipient or field"
                 + (" + concealment" if hide else "")
                 + " (multilingual lexicon)",
+                ref=ref,
             )
         )
         return
+
+
+def _named_tool(ctx: Context) -> tuple[tuple[int, int], str] | None:
+    """An identifier (snake_case or camelCase) other than the text's own name, a few characters from the word for
+    a tool: another tool named (the engine drops the finding when the server provides that tool itself)."""
+    tools = ctx.concept("tool")
+    if not tools or ("_" not in ctx.text and ctx.text.islower()):
+        return None
+    for match in _IDENTIFIER.finditer(ctx.text):
+        name = match.group(1)
+        if name != ctx.own_name and _near_any(tools, *match.span(), 12):
+            return match.span(), name
+    return None
 
 
 def _same_clause(text: str, s1: int, e1: int, s2: int, e2: int) -> bool:
@@ -1264,10 +1601,31 @@ def command(ctx: Context) -> None:
             detail = "named as something the tool refuses; keep commands out of descriptions all the same"
             ctx.add(Hit(R.COMMAND, Severity.MEDIUM, start, end, "names a dangerous shell command", detail))
             return
+        example = _EXAMPLE_OF.search(ctx.low, max(0, start - 100), start)
+        if example and not same_sentence(ctx.text, example.end(), start):
+            example = None
+        # "commands like curl | sh need the user's confirmation", "flags packages that run e.g. curl | sh"
+        if not ctx.strong_context and (example or _GATED.search(ctx.low, lo, min(len(ctx.low), hi + 80))):
+            detail = (
+                "named as an example of what the tool guards against or asks the user about; keep commands out of "
+                "descriptions all the same"
+            )
+            ctx.add(Hit(R.COMMAND, Severity.MEDIUM, start, end, "names a dangerous shell command", detail))
+            return
         sev = Severity.CRITICAL if ctx.instructed else Severity.HIGH
         ctx.add(Hit(R.COMMAND, sev, start, end, "orders a dangerous shell command"))
 
 
+# An example marker (not "like this", which shows what to run), in the clause before a command
+_EXAMPLE_OF = re.compile(
+    r"(?:\blike|\bsuch\s+as|\be\.g\.|\bfor\s+(?:example|instance)|\bincluding|\bcomo|\bcomme|\bwie|\bz\.\s?b\."
+    r"|\bнапример|例如|比如|例えば|예를\s*들어)(?!\s+(?:this|so|that|these|an?|the\s+following)\b)"
+)
+# The command gated on the user: "require explicit user confirmation", "asks the user first"
+_GATED = re.compile(
+    r"\brequires?\s+(?:(?:explicit|prior|the)\s+)?(?:user\s+|user's\s+)?(?:confirmation|approval|consent)\b"
+    r"|\b(?:asks?|ask\s+for)\s+(?:the\s+user'?s?\s+)?(?:confirmation|approval|consent)\b"
+)
 _REFUSED = re.compile(
     r"\b(?:(?:are|is|get|gets|will\s+be)\s+(?:rejected|refused|blocked|denied|forbidden|not\s+allowed|disallowed)"
     r"|refuses?|rejects?|blocks?|never\s+runs?)\b"
@@ -1282,9 +1640,12 @@ def hidden_param(ctx: Context) -> None:
         ctx.add(Hit(R.HIDDEN_PARAM, Severity.HIGH, start, end, "a parameter hidden from the user"))
     if ctx.kind != "param" or not own:
         return
-    if _suspicious_param(own):
-        asks = [k for k in ("convo", "exfil", "tag", "address", "override", "hidden_word") if k in sig]
-        if ("secret" in sig or "secret_weak" in sig) and ("read" in sig or "frame" in sig or _act_spans(ctx)):
+    if suspicious_param(own):
+        asks = [
+            k for k in ("convo", "exfil", "tag", "address", "override", "hidden_word", "withhold") if k in sig
+        ]
+        filled = "read" in sig or "frame" in sig or _act_spans(ctx) or _FILL.search(ctx.low)
+        if ("secret" in sig or "secret_weak" in sig) and filled:
             asks.append("secret")
         if asks:
             ctx.add(
@@ -1312,6 +1673,8 @@ def hidden_param(ctx: Context) -> None:
     bare = _window([words.get("neg", []), words.get("tell", [])], 12)  # "do not show it"
     hide += [bare] if bare else []
     acts = sig.get("read") + [s for c in ("read", "content", "put", "send") for s in words.get(c, [])]
+    if not hide and len(data) > 1:  # credentials taken from the conversation: harvested, hidden or not
+        hide = words.get("convo", []) + sig.get("convo")
     if hide and acts:
         ctx.add(
             Hit(
@@ -1325,18 +1688,80 @@ def hidden_param(ctx: Context) -> None:
         )
 
 
+# A parameter that asks for what a secret holds (not for where it is): its content, the whole file, pasted in
+_CONTENT_ASK = re.compile(
+    r"\b(?:contents?|text\s+of|(?:whole|entire|full|complete)\s+(?:file|text)|paste\w*|populate\w*|fill\w*|write\s+here"
+    r"|verbatim)\b"
+)
+_STRONG_SECRET = ("secret_dot", "secret_id", "secret_word", "secret_browser", "secret_cookie", "secret_sa")
+
+
+_ASCII_WORD = re.compile(r"[a-z]+")
+# The value comes from the user: "as the user pasted it", "typed by the user", "the user provides"
+_USER_SUPPLIES = re.compile(
+    r"\b(?:the\s+)?user\s+(?:has\s+|had\s+)?(?:pasted|pastes|typed|types|gave|gives|provided|provides|entered|enters"
+    r"|supplied|supplies|chose|chooses|selected|selects|wrote|writes|uploaded|uploads)\b"
+    r"|\b(?:pasted|typed|given|provided|entered|supplied|chosen|selected|written|uploaded)\s+by\s+the\s+user\b"
+)
+
+
+@cache
+def asks_for_secret(text: str, param: str) -> str:
+    """What a parameter's name or description asks the model to put in it that only a secret file or the
+    conversation holds ("the content of ~/.ssh/id_rsa", "paste the chat so far"), in any language: '' when
+    nothing, or when the parameter is a key or identity setting by its name. Cached: schemas repeat strings."""
+    if _KEY_PARAM.search(param) or len(text) > 2000:
+        return ""
+    low = lowered(text)
+    if _USER_SUPPLIES.search(low):
+        return ""  # "the conversation to summarize, as the user pasted it": the user gives it
+    asks = _CONTENT_ASK.search(low)
+    secret = any(SIG[name].search(low) for name in _STRONG_SECRET)
+    # a credential named with its file ("the AWS credentials file") is a secret file too
+    secret = secret or bool(asks and SIG["secret_weak"].search(low) and re.search(r"\bfiles?\b", low))
+    convo = any(SIG[name].search(low) for name in VIRTUAL["convo"])
+    # any language, ASCII included ("le contenu du fichier"); plain English with nothing to ask is skipped
+    readable = secret or convo or asks or lexicon.wanted(text, set(_ASCII_WORD.findall(low)))
+    words = lexicon.concepts(text, english=True) if readable else {}
+    # the user's earlier messages, said in words of any language ("all messages the user sent before")
+    earlier = bool(words.get("user") and words.get("previous") and words.get("put"))
+    if not (secret or convo or earlier or words.get("secret") or words.get("convo")):
+        return ""
+    if not (asks or words.get("content") or words.get("put")):
+        return ""
+    return "a secret file's content" if secret or words.get("secret") else "the conversation"
+
+
+def purpose_covers(purpose: str, what: str) -> bool:
+    """Whether a tool's own name and description speak of what a parameter asks for (keys, credentials, a chat):
+    a key manager's parameter may ask for a key, a chat summarizer's for the conversation."""
+    low = lowered(purpose)
+    if what == "the conversation":
+        found = any(SIG[name].search(low) for name in VIRTUAL["convo"]) or re.search(
+            r"\b(?:chat|conversation|messages?|transcript)\b", low
+        )
+        return bool(found or lexicon.concepts(purpose, english=True).get("convo"))
+    if any(SIG[name].search(low) for name in (*_STRONG_SECRET, "secret_weak")):
+        return True
+    return bool(re.search(r"\b(?:ssh|gpg|pgp|keys?|certificates?|vault|keychain)\b", low)) or bool(
+        lexicon.concepts(purpose, english=True).get("secret")
+    )
+
+
 _PARAM_PARTS = re.compile(r"[a-z]+|[A-Z][a-z]*")
 
 
-def _suspicious_param(name: str) -> bool:
+def suspicious_param(name: str) -> bool:
     """A side-channel name: a private one (leading underscore) or one whose words say context, notes, debug..."""
-    if name.startswith("_") or SUSPICIOUS_PARAM.match(name):
+    if name.startswith("_") or SUSPICIOUS_PARAM.match(name) or name.lower() in _SIDE_WORDS:
         return True
     parts = _PARAM_PARTS.findall(name)
     return len(parts) > 1 and any(SUSPICIOUS_PARAM.match(p) or p.lower() in _SIDE_WORDS for p in parts)
 
 
 _SIDE_WORDS = frozenset({"ctx", "debug", "internal", "hidden", "trace", "telemetry", "meta", "sidenote"})
+# Filling a field with something ("populate it with", "fill with", "paste in"): in a parameter, where its value comes from
+_FILL = re.compile(r"\b(?:populate|fill|paste|copy|insert|put|write|enter)\w*\b")
 
 
 _HIDDEN_SIGNALS = ("imperative", "frame", "read", "secret", "tag", "override", "conceal", "exfil")
