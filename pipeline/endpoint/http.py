@@ -8,8 +8,8 @@ A hostile server (silent, slow drip, garbage, endless body) ends in a `CheckErro
 Connections: by default each request has its own, with `Connection: close`. A client made with `keep_alive`
 (the orchestrator's, one per endpoint) keeps a connection after a response whose end it saw exactly (a
 `Content-Length` or a last chunk, no `Connection: close`, nothing more arrived) and sends the next request to
-the same scheme, address, port and name over it; `close()` ends them. A request with a `Host` of its own and
-every request inside `fresh()` (checks that judge what a server does per connection) still get a new one. A
+the same scheme, address, port and name over it; `close()` ends them. A request with a `Host` of its own still
+gets a new one, and a check that judges what a server does per connection calls `close()` around its probes. A
 kept connection that gives no answer (the server closed it meanwhile, or sent bytes that are not a response)
 is retried once on a new one, where the server's answer is judged as it would have been without keep-alive.
 """
@@ -22,7 +22,7 @@ import select
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -149,7 +149,6 @@ class HttpClient:
     keep_alive: bool = False  # reuse a connection for the next request to the same place; `close()` ends them
     _context: ssl.SSLContext | None = field(default=None, repr=False)
     _idle: dict[_Key, socket.socket] = field(default_factory=dict, repr=False)
-    _fresh: int = field(default=0, repr=False)  # inside `fresh()`: a new connection per request
 
     def ssl_context(self) -> ssl.SSLContext:
         if self._context is None:
@@ -162,16 +161,6 @@ class HttpClient:
                 ctx.set_alpn_protocols(["http/1.1"])
                 self._context = ctx
         return self._context
-
-    @contextlib.contextmanager
-    def fresh(self) -> Iterator[None]:
-        """Every request inside gets a connection of its own, as without keep-alive: for a check that compares
-        what a server does on different connections."""
-        self._fresh += 1
-        try:
-            yield
-        finally:
-            self._fresh -= 1
 
     def close(self) -> None:
         """End the kept connections (the client can still be used: it opens new ones)."""
@@ -247,7 +236,7 @@ class HttpClient:
         address = self.resolve.get((target.host, target.port), target.host)
         self.requests_sent += 1
         key: _Key = (target.scheme, address, target.port, target.host, self.verify)
-        keep = self.keep_alive and not self._fresh and host_header is None
+        keep = self.keep_alive and host_header is None
         sock = self._idle.pop(key, None) if keep else None
         if sock is not None and not _still_idle(sock):
             _close(sock)

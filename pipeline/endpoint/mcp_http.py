@@ -178,14 +178,22 @@ class McpCheck(AuthChecks, SessionChecks, MetadataChecks):  # SessionChecks brin
         )
         return tools_list.tools_of(self._answer(probe).result), probe.resp.describe()
 
+    def _listing(self, token: str | None) -> tuple[list[dict[str, Any]] | None, str]:
+        """One tools listing on a connection of its own, shared with no other request: the list must not vary
+        per connection, so the two that are compared come over two."""
+        self.client.close()
+        try:
+            return self._list_tools(token)
+        finally:
+            self.client.close()
+
     def _check_tools(self, token: str | None) -> None:
         """Tool names, a stable order across two connections, x-mcp-header and $ref (server/tools)."""
-        with self.client.fresh():  # the list must not vary per connection: each request on a new one
-            first, got = self._list_tools(token)
-            if first is None:
-                self.notes.append(f"tools not checked ({self.era}): tools/list got {got[:120]}")
-                return
-            second, _ = self._list_tools(token)
+        first, got = self._listing(token)
+        if first is None:
+            self.notes.append(f"tools not checked ({self.era}): tools/list got {got[:120]}")
+            return
+        second, _ = self._listing(token)
         self.summary[f"tools_{self.era}"] = len(first)
         for issue in tools_list.judge_tools(first, second):
             self._issue(issue, f"sent: tools/list ({self.era}), twice; spec wants: {issue.wanted}")
