@@ -140,7 +140,8 @@ def tests(session: nox.Session) -> None:
     # workers, 171 s with 3, 172 s with 4). Each test file on one worker (its module fixtures are made once),
     # the files with slow tests first (tests/conftest.py; xdist would otherwise put files with few tests
     # last). Options after `--` come last and win: `nox -s tests -- -n 0` runs in one process.
-    workers = str((os.cpu_count() or 1) + 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = str(cores + 1)  # the cores this process may use (a container may allow fewer than it has)
     session.run(
         "pytest", "-n", workers, "--dist", "loadfile", "--no-loadscope-reorder", *basetemp, *session.posargs
     )
