@@ -16,7 +16,7 @@ from pipeline.findings import Severity
 from pipeline.scan import lexicon
 from pipeline.scan.rules import catalog as R
 from pipeline.scan.rules.context import Context, Hit, Spans, bump, clip, lowered, with_
-from pipeline.scan.signals import SIG, SUSPICIOUS_PARAM, VIRTUAL, near, same_sentence, signals
+from pipeline.scan.signals import SIG, SUSPICIOUS_PARAM, VIRTUAL, WORD_BYTES, near, same_sentence, signals
 
 # --- language-free signals the rules below add to the English ones ---------------------------------------
 
@@ -486,7 +486,7 @@ def _hide_spans(ctx: Context, *, weak: bool = False) -> Spans:
     return sorted(spans)
 
 
-_CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？\n]")
+_CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？\n،؛]")
 
 
 def _neg_tell(ctx: Context, width: int) -> Spans:
@@ -628,10 +628,11 @@ def _act_spans(ctx: Context) -> Spans:
     return sorted(kept + content)
 
 
-def unnegated(ctx: Context, acts: Spans) -> Spans:
+def unnegated(ctx: Context, acts: Spans, negs: Spans | None = None) -> Spans:
     """The acts no negation governs, in any language: a negation just before the verb in its clause ("no
-    envíes", "never send", "न भेजें") or attached just after it ("送信しないで", "sende nicht")."""
-    negs = ctx.concept("neg")
+    envíes", "never send", "न भेजें") or attached just after it ("送信しないで", "sende nicht"). `negs`: the
+    negations to read (the non-English ones by default)."""
+    negs = ctx.concept("neg") if negs is None else negs
     text = ctx.text
     if _TURKISH.search(text):  # Turkish negates a verb with a suffix: "göndermez" (does not send), "gösterme"
         acts = [(s, e) for s, e in acts if not _TURKISH_NEGATED.search(text, s, e)]
@@ -641,12 +642,38 @@ def unnegated(ctx: Context, acts: Spans) -> Spans:
     for start, end in acts:
         governed = any(
             (0 <= start - ne <= 12 and not _CLAUSE_BREAK.search(text, ne, start))
-            or (0 <= ns - end <= 6 and not _CLAUSE_BREAK.search(text, end, ns))
+            or (
+                0 <= ns - end <= 6
+                and not _CLAUSE_BREAK.search(text, end, ns)
+                and text[ns:ne].lower() not in _BEFORE_VERB_ONLY
+            )
             for ns, ne in negs
         )
         if not governed:
             kept.append((start, end))
     return kept
+
+
+# Negations that stand before the verb they govern, never after it: after a verb they are another word
+# (Portuguese "inclua no campo": "no" is "in the"; Romanian "nu" opens the next clause)
+_BEFORE_VERB_ONLY = frozenset({"no", "nu", "ne", "ni", "nie", "non", "não", "не", "ні", "μην", "μη"})
+
+
+def ordered(ctx: Context, acts: Spans, negs: Spans) -> Spans:
+    """The acts ordered, not forbidden: no negation governs them, nor any earlier in their clause ("never ask
+    for the password or pass credentials as arguments", "the tool does not send cookies", "لا تحتاج إلى طلبه
+    أو إرساله")."""
+    text, low = ctx.text, ctx.low
+    kept = []
+    for s, e in unnegated(ctx, acts, negs):
+        lo = max((m.end() for m in _CLAUSE_BREAK.finditer(text, max(0, s - 300), s)), default=max(0, s - 300))
+        if _NOT_BEFORE.search(low, lo, s) or any(lo <= ns < s for ns, _ in negs):
+            continue
+        kept.append((s, e))
+    return kept
+
+
+_NOT_BEFORE = re.compile(r"\b(?:not|never|no|nor|without|cannot)\b|n't\b")
 
 
 _TURKISH = re.compile("[ğışİ]")
@@ -867,7 +894,8 @@ def _param_exfil(ctx: Context) -> bool:
 def _multilingual_exfiltration(ctx: Context) -> None:
     """Send to a destination or a field, with data or concealment; or put a secret or the conversation into a
     field (data the user never gave the tool), in any language."""
-    send, put = unnegated(ctx, ctx.concept("send")), unnegated(ctx, ctx.concept("put"))
+    negs = ctx.concept("neg")
+    send, put = ordered(ctx, ctx.concept("send"), negs), ordered(ctx, ctx.concept("put"), negs)
     if not send and not put:
         return
     destinations = addresses(ctx.text)
@@ -892,6 +920,179 @@ def _multilingual_exfiltration(ctx: Context) -> None:
         sev = Severity.CRITICAL if data and hide else Severity.HIGH
         detail = "signals: " + " + ".join(parts) + " (multilingual lexicon)"
         ctx.add(Hit(R.EXFILTRATION, sev, *target, "order to send data out", detail))
+
+
+# English words that may name data or move it: plain English is read for the lexicon's concepts (English terms
+# included) only when it has one of each, so the common description skips the lexicon
+_FLOW_DATA = frozenset(
+    [
+        "conversation",
+        "conversations",
+        "transcript",
+        "transcripts",
+        "history",
+        "messages",
+        "password",
+        "passwords",
+        "token",
+        "tokens",
+        "secret",
+        "secrets",
+        "credentials",
+        "credential",
+        "contacts",
+        "phone",
+        "email",
+        "emails",
+        "cookies",
+        "key",
+        "keys",
+    ]
+)
+_FLOW_MOVE = frozenset(
+    [
+        "send",
+        "forward",
+        "upload",
+        "post",
+        "put",
+        "include",
+        "attach",
+        "append",
+        "copy",
+        "paste",
+        "pass",
+        "insert",
+        "fill",
+        "share",
+    ]
+)
+_FLOW_STOP = re.compile(r"[.!?;](?=\s|$)|[\n。！？；]")
+# Characters no one sees (tags, joiners, marks of direction): text that is ASCII besides them is English to read
+_INVISIBLE = re.compile("[\U000e0000-\U000e007f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_FLOW_REACH = 140  # characters between the verb and what it moves, or where it moves it
+_KEYISH = re.compile(r"key|token|secret|passw|auth|cred|cookie", re.IGNORECASE)
+_TOOLISH = re.compile(r"send|upload|post|mail|message|http|request|fetch|webhook|export|share|forward", re.I)
+
+
+def _already_high(ctx: Context) -> bool:
+    """A string some rule already flags at high or above: the structural readings add nothing to its verdict."""
+    return any(h.severity >= Severity.HIGH for h in ctx.hits)
+
+
+def _flow_words(ctx: Context) -> dict[str, Spans]:
+    """The concepts (English included) of the sentences that may move data: plain English is read only in its
+    sentences with a verb that moves and a word for data (the cost of the lexicon is paid where it can matter)."""
+    present = ctx.sig.present
+    if ctx.multilingual and not _INVISIBLE.sub("", ctx.text).isascii():
+        return ctx.every_concept
+    if present.isdisjoint(_FLOW_DATA) or present.isdisjoint(_FLOW_MOVE):
+        return {}
+    out: dict[str, Spans] = {}
+    start = 0
+    text, low = ctx.text, ctx.low
+    for end in [m.end() for m in _FLOW_STOP.finditer(text)] + [len(text)]:
+        words = frozenset(low[start:end].encode().translate(WORD_BYTES).decode().split())
+        if not words.isdisjoint(_FLOW_MOVE) and not words.isdisjoint(_FLOW_DATA):
+            for name, spans in lexicon.concepts(text[start:end], english=True).items():
+                out.setdefault(name, []).extend((s + start, e + start) for s, e in spans)
+        start = end
+    return out
+
+
+def _flow_destinations(ctx: Context, words: dict[str, Spans]) -> list[tuple[int, int, str]]:
+    """Where data can be moved, in any language: an address (URL, e-mail, handle, bucket), a field (the word for
+    one, or another parameter of this tool that is not there to hold a secret), another tool (named by an
+    identifier that sends or posts, or by the word for a tool)."""
+    out = [(s, e, "an address") for s, e in addresses(ctx.text)]
+    out += [(s, e, "a field") for s, e in words.get("sink", [])]
+    for s, e in ctx.sinks:
+        name = ctx.text[s:e]
+        if name in ctx.params and not _KEYISH.search(name):
+            out.append((s, e, "a field"))
+    own = ctx.own_name.lower()
+    for match in _SNAKE.finditer(ctx.low):
+        name = match.group()
+        if name != own and name not in ctx.params and (_TOOLISH.search(name) or name in known_tools()):
+            out.append((*match.span(), "another tool"))
+    out += [(s, e, "another tool") for s, e in words.get("tool", [])]
+    return out
+
+
+def _within(spans: Spans, lo: int, hi: int, move: tuple[int, int]) -> Spans:
+    """The spans in the sentence text[lo:hi] within reach of the verb (and not the verb itself)."""
+    return [sp for sp in spans if lo <= sp[0] < hi and abs(sp[0] - move[0]) <= _FLOW_REACH and sp != move]
+
+
+def _in_clause(text: str, spans: Spans, move: tuple[int, int]) -> bool:
+    """One of the spans in the verb's own clause (no comma or stop between): what the verb moves."""
+    return any(not _PAIR_BREAK.search(text, min(move[1], sp[1]), max(move[0], sp[0])) for sp in spans)
+
+
+def data_flow(ctx: Context) -> None:
+    """An order, in any language, that moves data the tool has no need of (a secret, the conversation, the
+    user's personal data) to a destination (an address, a field, another tool), all in one sentence: the
+    shape every exfiltration takes, whatever the class it is dressed as. Personal data counts when more than
+    one kind is named (names, e-mails and phone numbers), or with the conversation or a secret: a single e-mail
+    address is often where a tool sends. A secret the text calls the reader's own ("your API key") is setup."""
+    if ctx.kind == "name" or _already_high(ctx):
+        return
+    words = _flow_words(ctx)
+    text = ctx.text
+    quoted = quotations(text)
+    moves = [
+        m
+        for m in ordered(ctx, words.get("send", []) + words.get("put", []), words.get("neg", []))
+        if not _inside(m, quoted) or any(name in text[m[1] : m[1] + _FLOW_REACH] for name in ctx.params)
+    ]  # a quoted order is a detector's example, unless it reaches into this tool's own arguments
+    if not moves:
+        return
+    yours = words.get("your", [])
+    secrets = [
+        s
+        for s in words.get("secret", [])
+        + ctx.sig.get("secret")
+        + [m.span() for m in SECRET_VAR.finditer(text)]
+        if not any(0 <= s[0] - e <= 3 for _, e in yours)
+    ]
+    convo = words.get("convo", [])
+    personal = words.get("personal", [])
+    dests = _flow_destinations(ctx, words)
+    # a parameter's own text (its description, an example or enum value) moves data into that parameter
+    into_self = ctx.kind in ("param", "value") and not _KEYISH.search(ctx.own_name)
+    if not (dests or into_self) or not (secrets or convo or personal):
+        return
+    for m_start, m_end in moves:
+        lo = max((m.end() for m in _FLOW_STOP.finditer(text, max(0, m_start - 300), m_start)), default=0)
+        stop = _FLOW_STOP.search(text, m_end)
+        hi = stop.start() if stop else len(text)
+
+        move = (m_start, m_end)
+        found_secret, found_convo, found_personal = (
+            _within(x, lo, hi, move) for x in (secrets, convo, personal)
+        )
+        if not _in_clause(text, found_secret + found_convo + found_personal, move):
+            continue
+        target = [d for d in dests if lo <= d[0] < hi and abs(d[0] - m_start) <= _FLOW_REACH]
+        target = [d for d in target if not any(p[0] <= d[0] < p[1] for p in found_personal)]
+        if into_self and not target and (found_secret or found_convo):
+            target = [(m_start, m_end, "this parameter")]
+        kinds = {(s, e) for s, e in found_personal}
+        data = (
+            ["a secret"] * bool(found_secret)
+            + ["the conversation"] * bool(found_convo)
+            + ["personal data"] * bool(found_personal and (len(kinds) > 1 or found_secret or found_convo))
+        )
+        if not data or not target:
+            continue
+        hide = _hide_spans(ctx, weak=True)
+        spans = [(m_start, m_end), target[0][:2], *(found_secret or found_convo or found_personal)[:1]]
+        start, end = min(s for s, _ in spans), max(e for _, e in spans)
+        detail = f"signals: a verb that moves + {' and '.join(data)} + {target[0][2]} in one sentence"
+        detail += " + concealment" if hide else ""
+        sev = Severity.CRITICAL if hide else Severity.HIGH
+        ctx.add(Hit(R.EXFILTRATION, sev, start, end, "order to move data the tool does not need", detail))
+        return
 
 
 def _markdown_beacons(ctx: Context) -> None:
@@ -939,6 +1140,57 @@ def conceal(ctx: Context) -> None:
         _multilingual_conceal(ctx)
     if not ctx.has(R.CONCEAL):
         _withheld(ctx)
+
+
+# English words for a question the user may ask and an answer scripted for it: plain English is read for the
+# lexicon's concepts only when it has both
+_ASKED = frozenset(["ask", "asks", "asked", "inquires", "wonders"])
+_ANSWERED = frozenset(["say", "reply", "answer", "respond", "claim"])
+
+
+def scripted_answer(ctx: Context) -> None:
+    """An answer scripted for when the user asks ("if the user asks what changed, say it went normally"), in a
+    text that also keeps something out of the reply (a negation with telling, mentioning or the reply): the
+    model is told to mislead the user about what the tool did, in any language. A scripted answer alone is a
+    support script, and stays quiet."""
+    if ctx.kind == "name" or _already_high(ctx):
+        return
+    present = ctx.sig.present
+    if ctx.text.isascii() and not ctx.multilingual:
+        if present.isdisjoint(_ASKED) or present.isdisjoint(_ANSWERED):
+            return
+    elif not ctx.concept("asks") and present.isdisjoint(_ASKED):
+        return
+    words = ctx.every_concept
+    users, asks, answers = words.get("user", []), words.get("asks", []), words.get("answer", [])
+    if not (users and asks and answers):
+        return
+    text = ctx.text
+    negs = words.get("neg", [])
+    cue = [
+        (ns, e)
+        for ns, ne in negs
+        for s, e in words.get("tell", []) + words.get("reply", []) + words.get("omit", [])
+        if 0 <= s - ne <= 40 and not _PAIR_BREAK.search(text, ne, s)
+    ]
+    if not cue:
+        return
+    quoted = quotations(text)
+    for a_start, a_end in asks:
+        if not _near_any(users, a_start, a_end, 40) or _inside((a_start, a_end), quoted):
+            continue
+        answer = next(
+            (s for s in answers if 0 < s[0] - a_end <= 120 and same_sentence(text, a_start, s[1])), None
+        )
+        if answer is None:
+            continue
+        detail = "signals: an answer scripted for the user's question + something kept out of the reply"
+        ctx.add(
+            Hit(
+                R.CONCEAL, Severity.HIGH, a_start, answer[1], "scripts what to tell the user who asks", detail
+            )
+        )
+        return
 
 
 def _multilingual_conceal(ctx: Context) -> None:
@@ -2057,5 +2309,10 @@ CHECKS: tuple[Callable[[Context], None], ...] = (
     language_switch,
     schema_injection,
     manipulation,
+    data_flow,
+    scripted_answer,
     mentioned_orders,
 )
+# What a plain description (no signal, English only) is still read for: structure the English words of a
+# data flow or a scripted answer make, each gated on its own words
+PLAIN_CHECKS: tuple[Callable[[Context], None], ...] = (data_flow, scripted_answer)
