@@ -663,14 +663,16 @@ def ordered(ctx: Context, acts: Spans, negs: Spans) -> Spans:
     """The acts ordered, not forbidden: no negation governs them, nor any earlier in their clause ("never ask
     for the password or pass credentials as arguments", "the tool does not send cookies", "لا تحتاج إلى طلبه
     أو إرساله")."""
-    text, low = ctx.text, ctx.low
-    kept = []
-    for s, e in unnegated(ctx, acts, negs):
-        lo = max((m.end() for m in _CLAUSE_BREAK.finditer(text, max(0, s - 300), s)), default=max(0, s - 300))
-        if _NOT_BEFORE.search(low, lo, s) or any(lo <= ns < s for ns, _ in negs):
-            continue
-        kept.append((s, e))
-    return kept
+    return [act for act in unnegated(ctx, acts, negs) if not forbidden(ctx.text, act[0], negs)]
+
+
+def forbidden(text: str, start: int, negs: Spans) -> bool:
+    """A negation earlier in the clause of the act at `start` (a lexicon negation, or an English one)."""
+    lo = max(
+        (m.end() for m in _CLAUSE_BREAK.finditer(text, max(0, start - 300), start)),
+        default=max(0, start - 300),
+    )
+    return bool(_NOT_BEFORE.search(lowered(text), lo, start)) or any(lo <= ns < start for ns, _ in negs)
 
 
 _NOT_BEFORE = re.compile(r"\b(?:not|never|no|nor|without|cannot)\b|n't\b")
@@ -914,6 +916,12 @@ def _multilingual_exfiltration(ctx: Context) -> None:
             None,
         )
     hide = _hide_spans(ctx, weak=True)
+    if target:  # the data sent is named in the sentence that sends it, not in a note after it
+        lo = max(
+            (m.end() for m in _FLOW_STOP.finditer(ctx.text, max(0, target[0] - 300), target[0])), default=0
+        )
+        stop = _FLOW_STOP.search(ctx.text, target[1])
+        data = [d for d in data if lo <= d[0] < (stop.start() if stop else len(ctx.text))]
     if target and (data or hide):
         parts = ["send", "destination"] + (["data (secret or conversation)"] if data else [])
         parts += ["concealment"] if hide else []
@@ -973,6 +981,12 @@ _INVISIBLE = re.compile("[\U000e0000-\U000e007f\u200b-\u200f\u202a-\u202e\u2060-
 _FLOW_REACH = 140  # characters between the verb and what it moves, or where it moves it
 _KEYISH = re.compile(r"key|token|secret|passw|auth|cred|cookie", re.IGNORECASE)
 _TOOLISH = re.compile(r"send|upload|post|mail|message|http|request|fetch|webhook|export|share|forward", re.I)
+
+
+def _replace_weaker(ctx: Context, hit: Hit) -> None:
+    """Add a hit in place of the same rule's weaker ones (a report keeps one finding per rule and place)."""
+    ctx.hits = [h for h in ctx.hits if not (h.rule == hit.rule and h.severity < hit.severity)]
+    ctx.add(hit)
 
 
 def _already_high(ctx: Context) -> bool:
@@ -1091,7 +1105,9 @@ def data_flow(ctx: Context) -> None:
         detail = f"signals: a verb that moves + {' and '.join(data)} + {target[0][2]} in one sentence"
         detail += " + concealment" if hide else ""
         sev = Severity.CRITICAL if hide else Severity.HIGH
-        ctx.add(Hit(R.EXFILTRATION, sev, start, end, "order to move data the tool does not need", detail))
+        _replace_weaker(
+            ctx, Hit(R.EXFILTRATION, sev, start, end, "order to move data the tool does not need", detail)
+        )
         return
 
 
@@ -1185,11 +1201,10 @@ def scripted_answer(ctx: Context) -> None:
         if answer is None:
             continue
         detail = "signals: an answer scripted for the user's question + something kept out of the reply"
-        ctx.add(
-            Hit(
-                R.CONCEAL, Severity.HIGH, a_start, answer[1], "scripts what to tell the user who asks", detail
-            )
+        hit = Hit(
+            R.CONCEAL, Severity.HIGH, a_start, answer[1], "scripts what to tell the user who asks", detail
         )
+        _replace_weaker(ctx, hit)
         return
 
 
@@ -2136,9 +2151,13 @@ def language_switch(ctx: Context) -> None:
         strong.append("concealment")
     if _window([words.get("ignore", []), words.get("instructions", [])], 50):
         strong.append("override")
-    if ("secret" in tail_sig or "secret" in words) and ("read" in words or "send" in words):
+    negs = words.get("neg", [])
+    for act in ("read", "send"):  # "does not send cookies": a promise, not an order
+        if act in words:
+            words[act] = [a for a in words[act] if not forbidden(tail, a[0], negs)]
+    if ("secret" in tail_sig or "secret" in words) and (words.get("read") or words.get("send")):
         strong.append("read/send a secret")
-    if "send" in words and (addresses(tail) or "sink" in words):
+    if words.get("send") and (addresses(tail) or "sink" in words):
         strong.append("send to a destination")
     if _window(
         [words.get("other", []), words.get("tool", []), words.get("before", []) + words.get("instead", [])],
