@@ -1243,7 +1243,7 @@ def conceal(ctx: Context) -> None:
 
 # English words for a question the user may ask and an answer scripted for it: plain English is read for the
 # lexicon's concepts only when it has both
-_ASKED = frozenset(["ask", "asks", "asked", "inquires", "wonders"])
+_ASKED = frozenset(["ask", "asks", "asked", "inquires", "wonders", "know"])
 _ANSWERED = frozenset(["say", "reply", "answer", "respond", "claim"])
 
 
@@ -1271,7 +1271,7 @@ def scripted_answer(ctx: Context) -> None:
         for ns, ne in negs
         for s, e in words.get("tell", []) + words.get("reply", []) + words.get("omit", [])
         if 0 <= s - ne <= 40 and not _PAIR_BREAK.search(text, ne, s)
-    ]
+    ] + ctx.sig.get("withhold")  # or kept out of the reply in English words ("leave it out of your answer")
     if not cue:
         return
     quoted = quotations(text)
