@@ -46,7 +46,10 @@ _PLACEHOLDER_HANDLES = frozenset(
 # Where a clause ends (for what an order is about): sentence ends, semicolons, ideographic stops.
 _CLAUSE_END = re.compile(r"[.!?;](?=\s|$)|[\n。！？；]")
 # A negation that governs an order: "never ...", "do not ...", "must not ..." from the clause start.
-_NEG_ORDER = re.compile(r"\b(?:never|do\s+not|don'?t|must\s+not|should\s+not|shouldn'?t|no\s+need\s+to)\b")
+_NEG_ORDER = re.compile(
+    r"\b(?:never|do\s+not|don'?t|does\s+not|doesn'?t|will\s+not|won'?t|cannot|can'?t|must\s+not|should\s+not"
+    r"|shouldn'?t|no\s+need\s+to)\b"
+)
 _MD_TARGET = re.compile(
     r"(?P<image>!?)\[[^\]\n]{0,200}\]\(\s*<?(?P<url>[^\s)>]{1,2048})"
     r"|(?P<html><img)\b[^>]{0,200}?\bsrc\s*=\s*[\"']?(?P<src>[^\s\"'>]{1,2048})"
@@ -755,7 +758,11 @@ def forbidden(text: str, start: int, negs: Spans) -> bool:
         (m.end() for m in _CLAUSE_BREAK.finditer(text, max(0, start - 300), start)),
         default=max(0, start - 300),
     )
-    return bool(_NOT_BEFORE.search(lowered(text), lo, start)) or any(lo <= ns < start for ns, _ in negs)
+    low = lowered(text)
+    english = any(
+        low[m.start() - 1 : m.start()] not in _QUOTE_MARKS for m in _NOT_BEFORE.finditer(low, lo, start)
+    )
+    return english or any(lo <= ns < start for ns, _ in negs)  # a quoted 'not' is a name (Turkish for "note")
 
 
 _NOT_BEFORE = re.compile(r"\b(?:not|never|no|nor|without|cannot)\b|n't\b")
@@ -1270,7 +1277,9 @@ def scripted_answer(ctx: Context) -> None:
         (ns, e)
         for ns, ne in negs
         for s, e in words.get("tell", []) + words.get("reply", []) + words.get("omit", [])
-        if 0 <= s - ne <= 40 and not _PAIR_BREAK.search(text, ne, s)
+        # the negation before what is kept out, or after it in a verb-final language ("返答に含めないで")
+        if (0 <= s - ne <= 40 and not _PAIR_BREAK.search(text, ne, s))
+        or (0 <= ns - e <= 40 and not _PAIR_BREAK.search(text, e, ns))
     ] + ctx.sig.get("withhold")  # or kept out of the reply in English words ("leave it out of your answer")
     if not cue:
         return
