@@ -1088,7 +1088,8 @@ def _flow_words(ctx: Context) -> dict[str, Spans]:
     """The concepts (English included) of the sentences that may move data: plain English is read only in its
     sentences with a verb that moves and a word for data (the cost of the lexicon is paid where it can matter)."""
     present = ctx.sig.present
-    if ctx.multilingual and not _INVISIBLE.sub("", ctx.text).isascii():
+    visible = ctx.text if ctx.text.isascii() else _INVISIBLE.sub("", ctx.text)
+    if not visible.isascii() or lexicon.wanted(visible, present):
         return ctx.every_concept
     if present.isdisjoint(_FLOW_DATA) or present.isdisjoint(_FLOW_MOVE):
         return {}
@@ -1142,6 +1143,8 @@ def data_flow(ctx: Context) -> None:
     if ctx.kind == "name" or _already_high(ctx):
         return
     words = _flow_words(ctx)
+    if not words:
+        return
     text = ctx.text
     quoted = quotations(text)
     moves = [
@@ -2425,5 +2428,13 @@ CHECKS: tuple[Callable[[Context], None], ...] = (
     mentioned_orders,
 )
 # What a plain description (no signal, English only) is still read for: structure the English words of a
-# data flow or a scripted answer make, each gated on its own words
+# data flow or a scripted answer make, when it has them (plain_worth_reading)
 PLAIN_CHECKS: tuple[Callable[[Context], None], ...] = (data_flow, scripted_answer)
+
+
+def plain_worth_reading(present: set[str] | frozenset[str]) -> bool:
+    """Whether a plain English text has the words PLAIN_CHECKS need: a verb that moves and a word for data, or a
+    question and an answer (one set test each: the common description has neither)."""
+    return not (present.isdisjoint(_FLOW_MOVE) or present.isdisjoint(_FLOW_DATA)) or not (
+        present.isdisjoint(_ASKED) or present.isdisjoint(_ANSWERED)
+    )
