@@ -333,7 +333,12 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:scp|rsync|sftp)\b[^\n|;]{0,100}?(?:~/\.ssh|id_rsa|id_ed25519|\.env\b|\.aws|\.netrc)[^\n|;]{0,100}?[\w.-]+@[\w.-]+:"
         # in words: "download and run https://.../setup.sh"
         r"|\b(?:download|fetch|get)\s+(?:and|&|then)\s+(?:run|execute|exec)\s+(?:the\s+script\s+(?:at\s+)?)?https?://\S+?"
-        r"\.(?:sh|ps1|py|bat|exe|pl)\b",
+        r"\.(?:sh|ps1|py|bat|exe|pl)\b"
+        # a download saved to a file and then made executable: the same attack in two steps
+        r"|\b(?:curl|wget)\b[^\n]{0,200}?\s(?:-o|--output|--output-document)\s*\S+[^\n]{0,200}?\bchmod\s+(?:[ugoa]*\+x|0?7[0-7]{2})\b"
+        # a package from an index over plain http or a host whose certificate is not checked; hooks redirected
+        r"|\bpip3?\s+install\b[^\n|;]{0,160}?(?:(?:--(?:extra-)?index-url|-i)\s+http://|--trusted-host\b)"
+        r"|\bgit\s+config\s+--global\s+core\.hookspath\b",
         CI,
     ),
     "frame": re.compile(
@@ -535,7 +540,9 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
                 "send sent post upload forward transmit email e mail leak exfiltrate report sync beacon bcc cc "
                 "exfiltration"
             )
-            | _words("share shares shared sharing grant grants invite invites"),
+            | _words(
+                "share shares shared sharing grant grants invite invites exfiltrating exfiltrated exfiltrates"
+            ),
             (),
         ),
         (_words("to with exfiltrate exfiltrated exfiltration exfiltrating exfiltrates"), ()),
@@ -615,7 +622,7 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     "command": (
         _words(
             "curl wget iwr invoke base64 rm chmod nc ncat netcat dev mkfifo powershell eval python python3 crontab "
-            "scp rsync sftp download"
+            "scp rsync sftp download pip pip3 git"
         ),
         (),
     ),
@@ -760,7 +767,7 @@ for _name in ANCHORS:
     assert _trigger is not None, _name
     for _token in _trigger[0]:
         _ANCHOR_INDEX.setdefault(_token, []).append(_name)
-_WORD_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
+WORD_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
 _MARK_STRINGS = ("<!--", "{{", "###", "(((", "<", "[", "#", "'", '"', "`", ":", "@", "+", "_", ",", "/", "\\")
 _TOKEN_OR_MARK = re.compile(r"[a-z0-9]+|<!--|\{\{|###|\(\(\(|[<\[#'\"`:@+_,/\\" + _OPENING_BRACKETS + "]")
 _WIDE_SPACE = re.compile("[\t\u00a0\u2000-\u200a\u3000]|        ")
@@ -781,7 +788,7 @@ class Signals:
         present: set[str] = set()
         if use_triggers:
             if ascii_text:  # bytes.translate is a C table lookup: the fast way to split words
-                present.update(low.encode().translate(_WORD_BYTES).decode().split())
+                present.update(low.encode().translate(WORD_BYTES).decode().split())
                 present.update(mark for mark in _MARK_STRINGS if mark in text)
             else:
                 present.update(_TOKEN_OR_MARK.findall(low))

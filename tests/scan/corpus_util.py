@@ -20,7 +20,7 @@ REFEREES: dict[str, str] = {
     "blind-2026-12-02": "seen",
     "blind-2026-12-02b": "seen",
     "blind-2026-12-02c": "seen",
-    "blind-2026-12-02d": "blind",
+    "blind-2026-12-02d": "seen",
 }
 BLIND = tuple(name for name, state in REFEREES.items() if state == "blind")
 SEEN = tuple(name for name, state in REFEREES.items() if state == "seen")

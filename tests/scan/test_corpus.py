@@ -122,7 +122,12 @@ def _figures(items: list[dict[str, Any]]) -> tuple[int, int, int, int]:
 
 # A seen set was tuned on: it is held where the tuning left it (hostile flagged, benign flagged at high+), less a
 # margin of 5% of its hostile items and 2% of its benign ones. A set marked seen gets its entry here.
-SEEN_LEFT = {"blind-2026-12-02": (60, 0), "blind-2026-12-02b": (67, 0), "blind-2026-12-02c": (69, 0)}
+SEEN_LEFT = {
+    "blind-2026-12-02": (60, 0),
+    "blind-2026-12-02b": (67, 0),
+    "blind-2026-12-02c": (69, 0),
+    "blind-2026-12-02d": (66, 1),
+}
 SEEN_HOSTILE_MARGIN = 0.05
 SEEN_BENIGN_MARGIN = 0.02
 

@@ -65,7 +65,12 @@ def evaluate(text: str, kind: str, *, own_name: str = "", params: frozenset[str]
         and not (ctx.kind == "param" and own_name and checks.suspicious_param(own_name))
         and _plain(text, ctx.sig)
     ):
-        return []  # the common case: a plain description with no sign at all (and no side-channel parameter)
+        # the common case: a plain description with no sign at all (and no side-channel parameter); one that
+        # names data and a verb that moves it, or a question and an answer, is read for structure alone
+        if checks.plain_worth_reading(ctx.sig.present):
+            for check in checks.PLAIN_CHECKS:
+                check(ctx)
+        return ctx.hits
     for check in checks.CHECKS:
         check(ctx)
     checks.bump_schema_values(ctx)

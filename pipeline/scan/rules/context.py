@@ -74,6 +74,11 @@ class Context:
             found += decode_hinted(self.text)  # ROT13 or backwards text, when a hint says so
         return found
 
+    @cached_property
+    def every_concept(self) -> dict[str, Spans]:
+        """The concepts of every language, English included (for the rules that read structure, not words)."""
+        return lexicon.concepts(self.text, english=True)
+
     def concept(self, name: str) -> Spans:
         return self.concepts.get(name, [])
 
