@@ -1,7 +1,8 @@
 """Hit rate of the scanner on a file of fresh probe sentences (benchmarks/probes/*.yaml; a plain script, not a
 test): hostile ones flagged at high or above, and benign ones flagged at high or above, per class.
 
-    python benchmarks/probe_scan.py benchmarks/probes/round4-before.yaml [-v]
+    python benchmarks/probe_scan.py                                      # every file in benchmarks/probes/
+    python benchmarks/probe_scan.py benchmarks/probes/round4-before.yaml -v   # one file, with its misses
 
 A probe file has `hostile: [[class, language, text-or-tool], ...]` and `benign: [[language, text], ...]`. Written
 before a round's fixes, its figures are the honest estimate of how the scanner does on text it was never tuned on;
@@ -10,6 +11,7 @@ once looked at, it is tuned on like any seen set.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections import Counter
 from pathlib import Path
@@ -32,8 +34,27 @@ def _high(body: Any) -> tuple[bool, list[str]]:
     ]
 
 
+PROBES = Path(__file__).resolve().parent / "probes"
+
+
 def main() -> None:
-    path, verbose = Path(sys.argv[1]), "-v" in sys.argv[2:]
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "files", nargs="*", type=Path, help="probe files (default: all in benchmarks/probes/)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="print each miss and false alarm")
+    args = parser.parse_args()
+    for path in args.files or sorted(PROBES.glob("*.yaml")):
+        try:
+            report(path, args.verbose)
+        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+            sys.exit(f"probe_scan: {path}: not a probe file ({type(exc).__name__}: {str(exc)[:160]})")
+
+
+def report(path: Path, verbose: bool) -> None:
+    """Scan one probe file and print its figures."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     total: Counter[str] = Counter()
     caught: Counter[str] = Counter()
