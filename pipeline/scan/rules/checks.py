@@ -380,16 +380,7 @@ def _claimed_authority(ctx: Context) -> None:
             detail = (
                 "signals: takes precedence over / replaces + the system's, user's or earlier instructions"
             )
-            ctx.add(
-                Hit(
-                    R.INSTRUCTION_BLOCK,
-                    Severity.HIGH,
-                    ss,
-                    obj[1],
-                    "claims precedence over the model's instructions",
-                    detail + " (multilingual lexicon)",
-                )
-            )
+            _claims_precedence(ctx, ss, obj[1], detail + " (multilingual lexicon)")
             return
     if _ranks_itself_above_others(ctx):
         return
@@ -440,18 +431,22 @@ def _ranks_itself_above_others(ctx: Context) -> bool:
         if obj is None or _claim_negated(ctx, (ss, obj[1]), ctx.concept("supersede")):
             continue
         detail = "signals: this text + takes precedence over + the user's messages or other servers (multilingual lexicon)"
-        ctx.add(
-            Hit(
-                R.INSTRUCTION_BLOCK,
-                Severity.HIGH,
-                ss,
-                obj[1],
-                "claims precedence over the model's instructions",
-                detail,
-            )
-        )
+        _claims_precedence(ctx, ss, obj[1], detail)
         return True
     return False
+
+
+def _claims_precedence(ctx: Context, start: int, end: int, detail: str) -> None:
+    ctx.add(
+        Hit(
+            R.INSTRUCTION_BLOCK,
+            Severity.HIGH,
+            start,
+            end,
+            "claims precedence over the model's instructions",
+            detail,
+        )
+    )
 
 
 # right after the rules it compares ("Xより", "X보다", "X से ऊपर"): X is what is outranked
