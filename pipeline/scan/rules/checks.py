@@ -1002,11 +1002,8 @@ def _multilingual_exfiltration(ctx: Context) -> None:
         )
     hide = _hide_spans(ctx, weak=True)
     if target:  # the data sent is named in the sentence that sends it, not in a note after it
-        lo = max(
-            (m.end() for m in _FLOW_STOP.finditer(ctx.text, max(0, target[0] - 300), target[0])), default=0
-        )
-        stop = _FLOW_STOP.search(ctx.text, target[1])
-        data = [d for d in data if lo <= d[0] < (stop.start() if stop else len(ctx.text))]
+        lo, hi = _sentence(ctx.text, *target)
+        data = [d for d in data if lo <= d[0] < hi]
     if target and (data or hide):
         parts = ["send", "destination"] + (["data (secret or conversation)"] if data else [])
         parts += ["concealment"] if hide else []
@@ -1061,6 +1058,15 @@ _FLOW_MOVE = frozenset(
     ]
 )
 _FLOW_STOP = re.compile(r"[.!?;](?=\s|$)|[\n。！？；]")
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where the sentence holding text[start:end] begins (looking back at most 300 characters) and ends."""
+    lo = max((m.end() for m in _FLOW_STOP.finditer(text, max(0, start - 300), start)), default=0)
+    stop = _FLOW_STOP.search(text, end)
+    return lo, stop.start() if stop else len(text)
+
+
 # Characters no one sees (tags, joiners, marks of direction): text that is ASCII besides them is English to read
 _INVISIBLE = re.compile("[\U000e0000-\U000e007f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _FLOW_REACH = 140  # characters between the verb and what it moves, or where it moves it
@@ -1165,9 +1171,7 @@ def data_flow(ctx: Context) -> None:
     if not (dests or into_self) or not (secrets or convo or personal):
         return
     for m_start, m_end in moves:
-        lo = max((m.end() for m in _FLOW_STOP.finditer(text, max(0, m_start - 300), m_start)), default=0)
-        stop = _FLOW_STOP.search(text, m_end)
-        hi = stop.start() if stop else len(text)
+        lo, hi = _sentence(text, m_start, m_end)
 
         move = (m_start, m_end)
         found_secret, found_convo, found_personal = (
@@ -1673,9 +1677,7 @@ def against_the_users_wish(ctx: Context) -> None:
     for es, ee in evens:
         if not (_near_any(users, es, ee, 30) and _near_any(asks, es, ee, 50)):
             continue
-        lo = max((m.end() for m in _FLOW_STOP.finditer(text, max(0, es - 300), es)), default=0)
-        stop = _FLOW_STOP.search(text, ee)
-        hi = stop.start() if stop else len(text)
+        lo, hi = _sentence(text, es, ee)
         chosen = [t for t in tools if lo <= t[0] < hi and _near_any(others, *t, 30)]
         if not chosen or any(lo <= g[0] < hi for g in guard):
             continue
