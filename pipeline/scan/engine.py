@@ -361,9 +361,10 @@ def scan_servers(
                     memo[key] = cached
             if others is not None and f.kind in ("text", "param", "instructions"):
                 cached = cached + _cross_server(f.text, others)
-            if f.param and f.kind in ("param", "name") and asks_for_secret(f.text, f.param):
+            what = asks_for_secret(f.text, f.param) if f.param and f.kind in ("param", "name") else ""
+            if what:
                 tools = tools if tools is not None else _tools_by_name(record)
-                cached = cached + _unneeded(f, cached, tools, purposes)
+                cached = cached + _unneeded(f, what, cached, tools, purposes)
             for hit, suffix in cached:
                 if hit.ref and hit.ref in names[server]:
                     continue  # shadowing names a tool this server provides itself: it describes itself
@@ -423,14 +424,14 @@ def _tools_by_name(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _unneeded(
     f: Field,
+    what: str,
     hits: list[tuple[Hit, str]],
     tools: dict[str, dict[str, Any]],
     purposes: dict[tuple[str, str], bool],
 ) -> list[tuple[Hit, str]]:
     """A parameter whose name or description asks for a secret file's content or the conversation, on a tool whose
     own name and description speak of neither: data the tool does not need for what it says it does, in any
-    language and however the parameter is named."""
-    what = asks_for_secret(f.text, f.param)
+    language and however the parameter is named. `what`: what it asks for (`asks_for_secret`)."""
     if f.entry not in tools or any(h.severity >= Severity.HIGH for h, _ in hits):
         return []
     key = (f.entry, what)
