@@ -382,20 +382,20 @@ def test_fuzzed_records_never_crash() -> None:
             assert finding.evidence and finding.fix and finding.location.logical
 
 
-def test_ten_thousand_tools_are_scanned_quickly() -> None:
-    """The benchmark's shape at a size CI can afford twice over (benchmarks/bench_scan.py prints the figure)."""
-    from benchmarks.bench_scan import make_tools
+def test_the_benchmarks_tools_are_flagged_exactly_where_hostile() -> None:
+    """The 10,000 tools benchmarks/bench_scan.py times (its speed is measured there, not here): every tool made
+    from a hostile template gets a high finding, and no tool made from a benign one does."""
+    from benchmarks.bench_scan import HOSTILE, make_tools
     from pipeline.scan.engine import scan_servers
-    from pipeline.scan.lexicon import lexicon
-    from pipeline.scan.rules.checks import known_tools
 
-    lexicon(), known_tools()  # data files load once per process, not per scan
-    record = {"server": {"name": "bench"}, "tools": make_tools(10_000), "prompts": [], "resources": []}
-    start = time.process_time()  # CPU time: the CI machine is shared, wall time measures the neighbours
+    tools = make_tools(10_000)
+    heads = {text.split(".")[0] for text in HOSTILE}
+    hostile = {t["name"] for t in tools if t["description"].split(".")[0] in heads}
+    record = {"server": {"name": "bench"}, "tools": tools, "prompts": [], "resources": []}
     stage, summary = scan_servers({"bench": record})
-    elapsed = time.process_time() - start
-    assert summary["tools"] == 10_000 and stage.findings
-    assert elapsed < 2.0, f"{elapsed:.2f} s CPU"
+    high = {f.properties["entry"] for f in stage.findings if f.severity >= Severity.HIGH}
+    assert summary["tools"] == 10_000 and len({t["name"] for t in tools}) == 10_000
+    assert 900 < len(hostile) < 1100 and high == hostile
 
 
 def test_description_naming_another_servers_tool() -> None:
