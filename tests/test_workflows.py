@@ -495,12 +495,14 @@ def test_lock_pins_every_dependency_with_hashes() -> None:
 
 def test_mcp_harden_installs_only_from_the_lock() -> None:
     """Every install of mcp-harden in a workflow or action first installs the hash-locked dependencies (exactly
-    the lock's lines, --no-deps), then mcp-harden itself with --no-deps --no-build-isolation: nothing unpinned runs beside an OIDC token."""
+    the lock's lines, --no-deps), then mcp-harden itself with --no-deps --no-build-isolation: nothing unpinned runs beside an OIDC token.
+    Neither compiles every installed file (--no-compile): a job compiles what it imports."""
     installs = 0
     for path, where, script in _runs():
         text = script.replace("\\\n", " ")
         for line in text.splitlines():
             if "pip install" in line and (".mcp-harden-src" in line or "$source_dir" in line):
+                assert "--no-compile" in line, f"{_rel(path)} {where}: {line}"
                 if "--require-hashes" in line:
                     assert "github-actions/setup/requirements.txt" in line, f"{_rel(path)} {where}: {line}"
                     # The lock is complete (CI resolves it without --no-deps): nothing it omits is installed.

@@ -170,9 +170,6 @@ def build_world(base: Path) -> ActWorld:
         "PIP_NO_INDEX": "1",
         "PIP_FIND_LINKS": " ".join(map(str, finds)),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        # No .pyc for every installed file (a job compiles what it imports). pip reads a negated option's
-        # variable as the positive one's value: PIP_NO_COMPILE=1 would turn compiling *on*.
-        "PIP_COMPILE": "0",
         "SOURCE_DATE_EPOCH": "1767225600",
         "MCP_HARDEN_ACT_REPOS": f"{PROJECT_REPOSITORY}={project} {MCP_HARDEN_REPOSITORY}={mcp_harden}",
         # Anything that tries the network beyond loopback (act, pip, git, sigstore) meets a dead proxy.
