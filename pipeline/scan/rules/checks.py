@@ -16,7 +16,16 @@ from pipeline.findings import Severity
 from pipeline.scan import lexicon
 from pipeline.scan.rules import catalog as R
 from pipeline.scan.rules.context import Context, Hit, Spans, bump, clip, lowered, with_
-from pipeline.scan.signals import SIG, SUSPICIOUS_PARAM, VIRTUAL, WORD_BYTES, near, same_sentence, signals
+from pipeline.scan.signals import (
+    SIG,
+    SUSPICIOUS_PARAM,
+    VIRTUAL,
+    WORD_BYTES,
+    Signals,
+    near,
+    same_sentence,
+    signals,
+)
 
 # --- language-free signals the rules below add to the English ones ---------------------------------------
 
@@ -1037,11 +1046,31 @@ _FLOW_DATA = frozenset(
         "cookies",
         "key",
         "keys",
+        "emails",
+        "inbox",
+        "mailbox",
     ]
 )
 _FLOW_MOVE = frozenset(
     [
         "send",
+        "sends",
+        "sent",
+        "forwards",
+        "forwarded",
+        "uploads",
+        "uploaded",
+        "posts",
+        "posted",
+        "relay",
+        "relays",
+        "relayed",
+        "push",
+        "pushes",
+        "pushed",
+        "transmit",
+        "transmits",
+        "transmitted",
         "forward",
         "upload",
         "post",
@@ -1106,11 +1135,16 @@ def _flow_words(ctx: Context) -> dict[str, Spans]:
     return out
 
 
+_CHANNEL = re.compile(r"(?<![\w&#/])#[a-z][\w.-]{2,40}\b")  # a chat channel (#ops), not a heading or an issue
+
+
 def _flow_destinations(ctx: Context, words: dict[str, Spans]) -> list[tuple[int, int, str]]:
-    """Where data can be moved, in any language: an address (URL, e-mail, handle, bucket), a field (the word for
+    """Where data can be moved, in any language: an address (URL, e-mail, handle, bucket), a chat channel, a field (the word for
     one, or another parameter of this tool that is not there to hold a secret), another tool (named by an
     identifier that sends or posts, or by the word for a tool)."""
     out = [(s, e, "an address") for s, e in addresses(ctx.text)]
+    if "#" in ctx.text:
+        out += [(*m.span(), "a channel") for m in _CHANNEL.finditer(ctx.text)]
     out += [(s, e, "a field") for s, e in words.get("sink", [])]
     for s, e in ctx.sinks:
         name = ctx.text[s:e]
@@ -1183,7 +1217,9 @@ def data_flow(ctx: Context) -> None:
         target = [d for d in target if not any(p[0] <= d[0] < p[1] for p in found_personal)]
         if into_self and not target and (found_secret or found_convo):
             target = [(m_start, m_end, "this parameter")]
-        kinds = {(s, e) for s, e in found_personal}
+        kinds = {
+            s for s, _ in found_personal
+        }  # one word read as two terms ("email", "email address") is one kind
         data = (
             ["a secret"] * bool(found_secret)
             + ["the conversation"] * bool(found_convo)
@@ -1303,23 +1339,28 @@ def scripted_answer(ctx: Context) -> None:
 
 
 @cache
-def ascii_terms(concept: str) -> tuple[frozenset[str], tuple[str, ...]]:
-    """The ASCII words that open a concept's terms in any language, and its ASCII stems: the cheap test of whether
-    ASCII text may hold the concept at all."""
+def ascii_terms(*names: str) -> tuple[frozenset[str], re.Pattern[str] | None]:
+    """For concepts: the longest word of each of their ASCII terms in any language, and a pattern for their ASCII
+    stems. A term can only match text that has its longest word: the cheap test of whether ASCII text may hold
+    one of the concepts at all."""
     lex = lexicon.lexicon()
-    words = frozenset(t.split()[0] for t, cs in lex.exact.items() if concept in cs and t.isascii())
-    stems = tuple(t for t, cs in lex.stems.items() if concept in cs and t.isascii() and " " not in t)
-    return words, stems
+    words = frozenset(
+        max(t.split(), key=len) for t, cs in lex.exact.items() if not cs.isdisjoint(names) and t.isascii()
+    )
+    stems = sorted(
+        t for t, cs in lex.stems.items() if not cs.isdisjoint(names) and t.isascii() and " " not in t
+    )
+    return words, re.compile(r"\b(?:" + "|".join(stems) + ")") if stems else None
 
 
-def _may_hold(present: set[str] | frozenset[str], concept: str) -> bool:
-    words, stems = ascii_terms(concept)
-    return not present.isdisjoint(words) or any(w.startswith(stems) for w in present)
+def _may_hold(sig: Signals, *names: str) -> bool:
+    words, stems = ascii_terms(*names)
+    return not sig.present.isdisjoint(words) or bool(stems and stems.search(sig.low))
 
 
-def _may_deny(present: set[str] | frozenset[str]) -> bool:
-    """Whether ASCII text has the words of a false account: a denial, and an answer or a pretence."""
-    return _may_hold(present, "none") and (_may_hold(present, "answer") or _may_hold(present, "pretend"))
+def _may_deny(sig: Signals) -> bool:
+    """Whether ASCII text has the words of a false account: an answer or a pretence, and a denial."""
+    return _may_hold(sig, "answer", "pretend") and _may_hold(sig, "none")
 
 
 _DENIAL_REACH = 120  # characters between the pretence or answer and its denial
@@ -1334,7 +1375,7 @@ def false_account(ctx: Context) -> None:
     a denial given to the user who asks, is a lie told to the user."""
     if ctx.kind == "name" or _already_high(ctx):
         return
-    if ctx.text.isascii() and not _may_deny(ctx.sig.present):
+    if ctx.text.isascii() and not _may_deny(ctx.sig):
         return
     words = ctx.every_concept
     pretends, denials = words.get("pretend", []), words.get("none", [])
@@ -2571,12 +2612,14 @@ PLAIN_CHECKS: tuple[Callable[[Context], None], ...] = (
 )
 
 
-def plain_worth_reading(present: set[str] | frozenset[str]) -> bool:
+def plain_worth_reading(sig: Signals) -> bool:
     """Whether a plain English text has the words PLAIN_CHECKS need: a verb that moves and a word for data, or a
-    question and an answer, or "even" and a question (one set test each: the common description has none)."""
+    question and an answer, or "even" and a question, or a denial and an answer or pretence (one set test each:
+    the common description has none)."""
+    present = sig.present
     return (
         not (present.isdisjoint(_FLOW_MOVE) or present.isdisjoint(_FLOW_DATA))
         or not (present.isdisjoint(_ASKED) or present.isdisjoint(_ANSWERED))
         or not (present.isdisjoint(_AGAINST) or present.isdisjoint(_ASKED))
-        or _may_deny(present)
+        or _may_deny(sig)
     )
