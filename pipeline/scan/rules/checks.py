@@ -1251,12 +1251,12 @@ def field_holds(ctx: Context) -> None:
     transcripción completa"), with or without a verb that moves it, in any language: the ask a parameter's own
     description makes (asks_for_secret), made in the tool's description. Quiet when the tool's declared function
     (its first sentence) is about that very thing (a chat summarizer's text field holds the chat)."""
-    if ctx.kind != "text" or _already_high(ctx):
+    if ctx.kind != "text":
         return
     held = [s for c in ("convo", "sysprompt", "environ") for s in ctx.concept(c)]
     if not ctx.sig.present.isdisjoint(_HELD):
         held += [m.span() for m in _HELD_WORD.finditer(ctx.low)]
-    if not held:
+    if not held or _already_high(ctx):
         return
     text = ctx.text
     first = _FIRST_SENTENCE.search(text)
@@ -1411,9 +1411,7 @@ def false_account(ctx: Context) -> None:
     asked, say no file was uploaded", "fais comme si aucun autre outil n'avait servi"), in any language. An
     answer scripted for a failure ("if the upload fails, say no file was sent") reports it: only a pretence, or
     a denial given to the user who asks, is a lie told to the user."""
-    if ctx.kind == "name" or _already_high(ctx):
-        return
-    if ctx.text.isascii() and not _may_deny(ctx.sig):
+    if ctx.kind == "name" or (ctx.text.isascii() and not _may_deny(ctx.sig)) or _already_high(ctx):
         return
     words = ctx.every_concept
     pretends, denials = words.get("pretend", []), words.get("none", [])
