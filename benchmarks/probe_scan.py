@@ -69,7 +69,7 @@ def report(path: Path, verbose: bool) -> None:
         high, shown = _high(text)
         flagged += high
         if verbose and high:
-            print(f"benign at high {lang}: {shown} {text[:80]}")
+            print(f"benign at high {lang}: {shown} {str(text)[:80]}")
     print(
         f"{path.name}: hostile {sum(caught.values())}/{sum(total.values())} at high+, "
         f"benign {flagged}/{len(data['benign'])} at high+"

@@ -14,7 +14,13 @@ from pipeline.scan import lexicon
 from pipeline.scan import unicode as uni
 from pipeline.scan.rules import Hit, evaluate, rules
 from pipeline.scan.rules import catalog as R
-from pipeline.scan.rules.checks import FIXED_RECIPIENT, SECRET_VALUE, asks_for_secret, purpose_covers
+from pipeline.scan.rules.checks import (
+    FIXED_RECIPIENT,
+    SECRET_VALUE,
+    addresses,
+    asks_for_secret,
+    purpose_covers,
+)
 from pipeline.scan.rules.context import bump
 
 STAGE = "scan-tools"
@@ -335,6 +341,7 @@ def scan_servers(
         )
         seen: set[tuple[Rule, str, int]] = set()
         tool_params = _tool_params(record)
+        flags = _flag_params(record)
         # (tool, what a parameter asks for) -> whether the tool's purpose covers it
         purposes: dict[tuple[str, str], bool] = {}
         tools: dict[str, dict[str, Any]] | None = None  # built on first need
@@ -368,6 +375,8 @@ def scan_servers(
             for hit, suffix in cached:
                 if hit.ref and hit.ref in names[server]:
                     continue  # shadowing names a tool this server provides itself: it describes itself
+                if (f.entry, f.param) in flags and f.kind in ("param", "name"):
+                    hit = _switch(hit, f.text, tool_params.get(f.entry, frozenset()) - {f.param})
                 if hit.rule == R.SCHEMA_INJECTION and hit.title == SECRET_VALUE and f.kind == "value":
                     hit = _declared_secret(hit, f, record)
                 elif (
@@ -416,6 +425,36 @@ def _tool_params(record: dict[str, Any]) -> dict[str, frozenset[str]]:
         if isinstance(props, dict):
             out[str(tool.get("name", "?"))] = frozenset(str(n) for n in props if len(str(n)) >= 3)
     return out
+
+
+_CONTENT_RULES = frozenset({R.SECRET_ACCESS, R.EXFILTRATION, R.HIDDEN_PARAM})
+
+
+def _flag_params(record: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """(tool, parameter) for each parameter typed boolean, integer or number: it holds a switch or a count, never
+    a file's content or the conversation."""
+    out = set()
+    for tool in record.get("tools") or []:
+        schema = tool.get("inputSchema") if isinstance(tool, dict) else None
+        props = schema.get("properties") if isinstance(schema, dict) else None
+        for name, prop in props.items() if isinstance(props, dict) else ():
+            if isinstance(prop, dict) and prop.get("type") in ("boolean", "integer", "number"):
+                out.add((str(tool.get("name", "?")), str(name)))
+    return frozenset(out)
+
+
+def _switch(hit: Hit, text: str, others: frozenset[str]) -> Hit:
+    """A secret named in a switch's description says what the switch turns on ("include .env files"), not what
+    the model must read or pass: the value cannot carry it. High becomes medium, unless the text points where the
+    data could go instead: an outside address, another of the tool's parameters, or a field by name."""
+    if hit.rule not in _CONTENT_RULES or hit.severity != Severity.HIGH or addresses(text):
+        return hit
+    if any(name in text for name in others) or lexicon.concepts(text, english=True).get("sink"):
+        return hit
+    detail = "the parameter is a boolean or a number: it cannot carry what it names; say what it toggles, not what to read"
+    return dataclasses.replace(
+        hit, severity=Severity.MEDIUM, detail=f"{hit.detail}; {detail}" if hit.detail else detail
+    )
 
 
 def _tools_by_name(record: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -338,7 +338,14 @@ SIG: dict[str, re.Pattern[str]] = {
         r"|\b(?:curl|wget)\b[^\n]{0,200}?\s(?:-o|--output|--output-document)\s*\S+[^\n]{0,200}?\bchmod\s+(?:[ugoa]*\+x|0?7[0-7]{2})\b"
         # a package from an index over plain http or a host whose certificate is not checked; hooks redirected
         r"|\bpip3?\s+install\b[^\n|;]{0,160}?(?:(?:--(?:extra-)?index-url|-i)\s+http://|--trusted-host\b)"
-        r"|\bgit\s+config\s+--global\s+core\.hookspath\b",
+        r"|\bgit\s+config\s+--global\s+core\.hookspath\b"
+        # persistence: a line appended to the login keys or a shell's startup file; a program kept in a hidden,
+        # home or temporary directory started detached, or made executable and run at once
+        r"|(?:>>|\btee\s+-a)\s*['\"]?(?:~|\$home|/root|/home/\w+)/\.(?:ssh/authorized_keys2?|bashrc|bash_profile|zshrc"
+        r"|zprofile|profile)\b|(?:>>|\btee\s+-a)\s*/etc/(?:crontab|sudoers|rc\.local|profile)\b"
+        r"|\bnohup\s+(?:~|\$home|/tmp|/dev/shm|/var/tmp|\.{0,2}/?[\w/-]*/\.)[^\s`'\"]*[^\n`]{0,80}&"
+        r"|\bchmod\s+(?:[ugoa]*\+x|0?7[0-7]{2})\s+((?:~|\$home|/tmp|/dev/shm|/var/tmp)/[^\s`'\";&]+)\s*(?:&&|;)\s*"
+        r"(?:nohup\s+)?\1(?=[\s`'\";&|]|$)",
         CI,
     ),
     "frame": re.compile(
@@ -622,7 +629,7 @@ TRIGGERS: dict[str, _Trigger | list[_Trigger] | None] = {
     "command": (
         _words(
             "curl wget iwr invoke base64 rm chmod nc ncat netcat dev mkfifo powershell eval python python3 crontab "
-            "scp rsync sftp download pip pip3 git"
+            "scp rsync sftp download pip pip3 git tee authorized bashrc bash zshrc zprofile profile etc nohup"
         ),
         (),
     ),

@@ -21,7 +21,7 @@ REFEREES: dict[str, str] = {
     "blind-2026-12-02b": "seen",
     "blind-2026-12-02c": "seen",
     "blind-2026-12-02d": "seen",
-    "blind-2026-12-02e": "blind",
+    "blind-2026-12-02e": "seen",
     "blind-2026-12-02f": "blind",
 }
 BLIND = tuple(name for name, state in REFEREES.items() if state == "blind")

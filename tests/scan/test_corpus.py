@@ -127,6 +127,7 @@ SEEN_LEFT = {
     "blind-2026-12-02b": (67, 0),
     "blind-2026-12-02c": (69, 0),
     "blind-2026-12-02d": (66, 1),
+    "blind-2026-12-02e": (62, 3),
 }
 SEEN_HOSTILE_MARGIN = 0.05
 SEEN_BENIGN_MARGIN = 0.02

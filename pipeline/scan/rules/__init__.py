@@ -67,7 +67,7 @@ def evaluate(text: str, kind: str, *, own_name: str = "", params: frozenset[str]
     ):
         # the common case: a plain description with no sign at all (and no side-channel parameter); one that
         # names data and a verb that moves it, or a question and an answer, is read for structure alone
-        if checks.plain_worth_reading(ctx.sig.present):
+        if checks.plain_worth_reading(ctx.sig):
             for check in checks.PLAIN_CHECKS:
                 check(ctx)
         return ctx.hits
