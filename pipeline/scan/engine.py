@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -414,17 +415,18 @@ _PATH_WORDS = frozenset(
 )
 
 
-def _tool_params(record: dict[str, Any]) -> dict[str, frozenset[str]]:
-    """Each tool's own parameter names (three characters or more): places its description may order data into."""
-    out: dict[str, frozenset[str]] = {}
+def _properties(record: dict[str, Any]) -> Iterator[tuple[str, dict[Any, Any]]]:
+    """(tool name, its input schema's `properties`) for each tool that has them."""
     for tool in record.get("tools") or []:
-        if not isinstance(tool, dict):
-            continue
-        schema = tool.get("inputSchema")
+        schema = tool.get("inputSchema") if isinstance(tool, dict) else None
         props = schema.get("properties") if isinstance(schema, dict) else None
         if isinstance(props, dict):
-            out[str(tool.get("name", "?"))] = frozenset(str(n) for n in props if len(str(n)) >= 3)
-    return out
+            yield str(tool.get("name", "?")), props
+
+
+def _tool_params(record: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Each tool's own parameter names (three characters or more): places its description may order data into."""
+    return {tool: frozenset(str(n) for n in props if len(str(n)) >= 3) for tool, props in _properties(record)}
 
 
 _CONTENT_RULES = frozenset({R.SECRET_ACCESS, R.EXFILTRATION, R.HIDDEN_PARAM})
@@ -433,14 +435,12 @@ _CONTENT_RULES = frozenset({R.SECRET_ACCESS, R.EXFILTRATION, R.HIDDEN_PARAM})
 def _flag_params(record: dict[str, Any]) -> frozenset[tuple[str, str]]:
     """(tool, parameter) for each parameter typed boolean, integer or number: it holds a switch or a count, never
     a file's content or the conversation."""
-    out = set()
-    for tool in record.get("tools") or []:
-        schema = tool.get("inputSchema") if isinstance(tool, dict) else None
-        props = schema.get("properties") if isinstance(schema, dict) else None
-        for name, prop in props.items() if isinstance(props, dict) else ():
-            if isinstance(prop, dict) and prop.get("type") in ("boolean", "integer", "number"):
-                out.add((str(tool.get("name", "?")), str(name)))
-    return frozenset(out)
+    return frozenset(
+        (tool, str(name))
+        for tool, props in _properties(record)
+        for name, prop in props.items()
+        if isinstance(prop, dict) and prop.get("type") in ("boolean", "integer", "number")
+    )
 
 
 def _switch(hit: Hit, text: str, others: frozenset[str]) -> Hit:

@@ -203,6 +203,21 @@ def wanted(text: str, words: set[str] | frozenset[str]) -> bool:
     return len(found) >= 2 or any(len(w) >= 4 for w in found)
 
 
+@cache
+def ascii_terms(*names: str) -> tuple[frozenset[str], re.Pattern[str] | None]:
+    """For concepts: the longest word of each of their ASCII terms in any language, and a pattern for their ASCII
+    stems. A term can only match text that has its longest word: the cheap test of whether ASCII text may hold
+    one of the concepts at all."""
+    lex = lexicon()
+    words = frozenset(
+        max(t.split(), key=len) for t, cs in lex.exact.items() if not cs.isdisjoint(names) and t.isascii()
+    )
+    stems = sorted(
+        t for t, cs in lex.stems.items() if not cs.isdisjoint(names) and t.isascii() and " " not in t
+    )
+    return words, re.compile(r"\b(?:" + "|".join(stems) + ")") if stems else None
+
+
 Spans = list[tuple[int, int]]
 
 

@@ -418,9 +418,9 @@ def _claimed_authority(ctx: Context) -> None:
 
 
 def _ranks_itself_above_others(ctx: Context) -> bool:
-    """This text ranking itself above the user's messages or requests, or above what other (any) servers or tools say, in any
-    language ("as orientações desta descrição prevalecem sobre as mensagens do usuário"): it changes whom the
-    model obeys. Rules ranked above one another by a firewall name no "this" before the claim."""
+    """This text ranking itself above the user's messages or requests, or above what other (any) servers or tools
+    say, in any language ("as orientações desta descrição prevalecem sobre as mensagens do usuário"): it changes
+    whom the model obeys. Rules ranked above one another by a firewall name no "this" before the claim."""
     text = ctx.text
     users = ctx.concept("user")
     said_by_user = [c for c in ctx.concept("convo") + ctx.concept("wish") if _near_any(users, *c, 24)]
@@ -1139,9 +1139,9 @@ _CHANNEL = re.compile(r"(?<![\w&#/])#[a-z][\w.-]{2,40}\b")  # a chat channel (#o
 
 
 def _flow_destinations(ctx: Context, words: dict[str, Spans]) -> list[tuple[int, int, str]]:
-    """Where data can be moved, in any language: an address (URL, e-mail, handle, bucket), a chat channel, a field (the word for
-    one, or another parameter of this tool that is not there to hold a secret), another tool (named by an
-    identifier that sends or posts, or by the word for a tool)."""
+    """Where data can be moved, in any language: an address (URL, e-mail, handle, bucket), a chat channel, a field
+    (the word for one, or another parameter of this tool that is not there to hold a secret), another tool (named
+    by an identifier that sends or posts, or by the word for a tool)."""
     out = [(s, e, "an address") for s, e in addresses(ctx.text)]
     if "#" in ctx.text:
         out += [(*m.span(), "a channel") for m in _CHANNEL.finditer(ctx.text)]
@@ -1217,9 +1217,8 @@ def data_flow(ctx: Context) -> None:
         target = [d for d in target if not any(p[0] <= d[0] < p[1] for p in found_personal)]
         if into_self and not target and (found_secret or found_convo):
             target = [(m_start, m_end, "this parameter")]
-        kinds = {
-            s for s, _ in found_personal
-        }  # one word read as two terms ("email", "email address") is one kind
+        # one word read as two terms ("email", "email address") is one kind
+        kinds = {s for s, _ in found_personal}
         data = (
             ["a secret"] * bool(found_secret)
             + ["the conversation"] * bool(found_convo)
@@ -1243,6 +1242,8 @@ def data_flow(ctx: Context) -> None:
 # only with one of them
 _HELD = frozenset(["conversation", "transcript", "chat", "history", "prompt", "environment", "messages"])
 _HELD_KINDS = ("the conversation", "the system prompt", "the environment variables")
+_HELD_WORD = re.compile(r"\b(?:" + "|".join(sorted(_HELD)) + r")\b")
+_FIELD_WORD = re.compile(r"\b(?:field|parameter|param|argument|property)s?\b")
 
 
 def field_holds(ctx: Context) -> None:
@@ -1271,10 +1272,6 @@ def field_holds(ctx: Context) -> None:
             detail = f"signals: a field + {what} (whole, its content) in one sentence"
             ctx.add(Hit(R.EXFILTRATION, Severity.HIGH, lo, hi, f"a field is to hold {what}", detail))
             return
-
-
-_HELD_WORD = re.compile(r"\b(?:" + "|".join(sorted(_HELD)) + r")\b")
-_FIELD_WORD = re.compile(r"\b(?:field|parameter|param|argument|property)s?\b")
 
 
 def _markdown_beacons(ctx: Context) -> None:
@@ -1376,23 +1373,8 @@ def scripted_answer(ctx: Context) -> None:
         return
 
 
-@cache
-def ascii_terms(*names: str) -> tuple[frozenset[str], re.Pattern[str] | None]:
-    """For concepts: the longest word of each of their ASCII terms in any language, and a pattern for their ASCII
-    stems. A term can only match text that has its longest word: the cheap test of whether ASCII text may hold
-    one of the concepts at all."""
-    lex = lexicon.lexicon()
-    words = frozenset(
-        max(t.split(), key=len) for t, cs in lex.exact.items() if not cs.isdisjoint(names) and t.isascii()
-    )
-    stems = sorted(
-        t for t, cs in lex.stems.items() if not cs.isdisjoint(names) and t.isascii() and " " not in t
-    )
-    return words, re.compile(r"\b(?:" + "|".join(stems) + ")") if stems else None
-
-
 def _may_hold(sig: Signals, *names: str) -> bool:
-    words, stems = ascii_terms(*names)
+    words, stems = lexicon.ascii_terms(*names)
     return not sig.present.isdisjoint(words) or bool(stems and stems.search(sig.low))
 
 
@@ -2298,9 +2280,8 @@ def purpose_covers(purpose: str, what: str) -> bool:
     """Whether a tool's own name and description speak of what a parameter asks for (keys, credentials, a chat):
     a key manager's parameter may ask for a key, a chat summarizer's for the conversation."""
     low = lowered(purpose)
-    if (
-        what == "the environment variables"
-    ):  # a tool that runs, builds or deploys code may take its environment
+    # a tool that runs, builds or deploys code may take its environment
+    if what == "the environment variables":
         return bool(
             re.search(r"\b(?:env|environ\w*|deploy\w*|containers?|docker|shell|ci|build\w*)\b", low)
             or lexicon.concepts(purpose, english=True).get("environ")
