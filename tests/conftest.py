@@ -244,12 +244,23 @@ def serve_bytes(body: bytes, status: int = 200, path: str = "/PyPI/all.zip") -> 
     return server, f"http://127.0.0.1:{server.server_address[1]}{path}"
 
 
-@pytest.fixture(scope="session")
-def wheelhouse() -> Path:
-    """The wheels `.ci/provision.py` gathered for offline resolutions (built on first use)."""
+def provisioning() -> Any:
+    """`.ci/provision.py`, which gathers what the tests run for real (each part made on first use)."""
     sys.path.insert(0, str(ROOT / ".ci"))
     try:
         import provision  # type: ignore[import-not-found]
     finally:
         sys.path.pop(0)
-    return Path(provision.wheelhouse())
+    return provision
+
+
+@pytest.fixture(scope="session")
+def wheelhouse() -> Path:
+    """The wheels `.ci/provision.py` gathered for offline resolutions (built on first use)."""
+    return Path(provisioning().wheelhouse())
+
+
+@pytest.fixture(scope="session")
+def act_wheelhouse() -> Path:
+    """Every wheel of the workflows' hash lock, which they install from under act."""
+    return Path(provisioning().act_wheelhouse())

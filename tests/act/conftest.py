@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, provisioning
 from tests.release.conftest import make_wheel, write_project
 
 STANDINS = Path(__file__).parent / "standins"
@@ -109,6 +109,13 @@ class ActWorld:
         )
 
 
+def current_pip(act_wheelhouse: Path) -> Path:
+    """The pip the setup-python stand-in gives each job: the one the workflows' lock pins (a current pip, as
+    GitHub's hosted Pythons have; the interpreter's bundled one is years older and twice as slow)."""
+    (wheel,) = act_wheelhouse.glob("pip-*.whl")
+    return wheel
+
+
 def _offline_path() -> str:
     """PATH without this test's virtual environment: the jobs must use what setup-python gives them."""
     here = str(Path(sys.executable).parent)
@@ -123,11 +130,6 @@ def act_world(tmp_path_factory: pytest.TempPathFactory) -> ActWorld:
 def build_world(base: Path) -> ActWorld:
     """The project (tests/release's second project, with its offline database and the sandbox's trusted
     root committed), the callers, mcp-harden as a commit, the wheel folders pip may use."""
-    sys.path.insert(0, str(ROOT / ".ci"))
-    try:
-        import provision  # type: ignore[import-not-found]
-    finally:
-        sys.path.pop(0)
     from pipeline.sign.sandbox import SandboxKeys
 
     mcp_harden = base / "mcp-harden"
@@ -161,7 +163,8 @@ def build_world(base: Path) -> ActWorld:
     git(project, "init", "-q", "-b", "main")
     git(project, "remote", "add", "origin", f"https://github.com/{PROJECT_REPOSITORY}.git")
     commit_all(project, "the project")
-    finds = [provision.act_wheelhouse(), provision.wheelhouse(), wheels]
+    provision = provisioning()
+    finds = [Path(provision.act_wheelhouse()), Path(provision.wheelhouse()), wheels]
     env = {
         "PATH": _offline_path(),
         "HOME": str(base / "home"),  # act's cache and work folders
@@ -170,6 +173,7 @@ def build_world(base: Path) -> ActWorld:
         "PIP_NO_INDEX": "1",
         "PIP_FIND_LINKS": " ".join(map(str, finds)),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "MCP_HARDEN_ACT_PIP_WHEEL": str(current_pip(finds[0])),
         "SOURCE_DATE_EPOCH": "1767225600",
         "MCP_HARDEN_ACT_REPOS": f"{PROJECT_REPOSITORY}={project} {MCP_HARDEN_REPOSITORY}={mcp_harden}",
         # Anything that tries the network beyond loopback (act, pip, git, sigstore) meets a dead proxy.

@@ -3,13 +3,16 @@ workflow test proves nothing about the real runs."""
 
 from __future__ import annotations
 
+import ensurepip
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.act.conftest import STANDINS
+import pytest
+
+from tests.act.conftest import STANDINS, current_pip
 
 
 def run_standin(action: str, tmp: Path, **inputs: str) -> tuple[int, str, dict[str, str]]:
@@ -93,7 +96,10 @@ def test_download_puts_the_files_into_path_and_fails_on_a_missing_artifact(tmp_p
     assert code == 1 and "Artifact not found for name: rel (run 1)" in log
 
 
-def test_setup_python_refuses_a_version_no_host_python_has(tmp_path: Path) -> None:
+def test_setup_python_refuses_a_version_no_host_python_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MCP_HARDEN_ACT_PIP_WHEEL", raising=False)
     code, log, _ = run_standin("setup-python", tmp_path, python_version="2.7")
     assert code == 1 and "no host Python satisfies '2.7'" in log
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -102,6 +108,20 @@ def test_setup_python_refuses_a_version_no_host_python_has(tmp_path: Path) -> No
     assert outputs["python-version"].startswith(here + ".")
     pip = subprocess.run([outputs["python-path"], "-m", "pip", "--version"], capture_output=True, text=True)
     assert pip.returncode == 0 and str(tmp_path) in pip.stdout  # its own pip, in its own environment
+    assert pip.stdout.startswith(f"pip {ensurepip.version()} ")  # the one the interpreter bundles
+
+
+def test_setup_python_gives_the_pip_the_act_world_names(
+    tmp_path: Path, act_wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The act world's jobs get the lock's current pip, as GitHub's hosted Pythons have a current one."""
+    wheel = current_pip(act_wheelhouse)
+    monkeypatch.setenv("MCP_HARDEN_ACT_PIP_WHEEL", str(wheel))
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    code, log, outputs = run_standin("setup-python", tmp_path, python_version=here)
+    assert code == 0, log
+    pip = subprocess.run([outputs["python-path"], "-m", "pip", "--version"], capture_output=True, text=True)
+    assert pip.returncode == 0 and pip.stdout.startswith(f"pip {wheel.name.split('-')[1]} from {tmp_path}")
 
 
 def test_upload_sarif_refuses_a_file_that_is_not_sarif(tmp_path: Path) -> None:

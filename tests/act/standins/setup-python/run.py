@@ -1,6 +1,8 @@
 """actions/setup-python, locally: the highest host interpreter (python3.N on PATH, base interpreters only)
-whose version matches `X.Y`, `X.Y.Z` or `X.x`, as a fresh venv in RUNNER_TEMP put first on PATH, with the pip
-that interpreter bundles (unpacked from ensurepip's wheel, as virtualenv does: quicker than running it)."""
+whose version matches `X.Y`, `X.Y.Z` or `X.x`, as a fresh venv in RUNNER_TEMP put first on PATH, with a pip
+unpacked into it (as virtualenv does: quicker than running ensurepip). GitHub's hosted Pythons come with a
+current pip (their build upgrades the one ensurepip bundles), so the act world names one in
+MCP_HARDEN_ACT_PIP_WHEEL; without it, the interpreter's own bundled pip."""
 
 from __future__ import annotations
 
@@ -57,9 +59,12 @@ def main() -> None:
     venv = Path(os.environ["RUNNER_TEMP"]) / "setup-python" / version
     subprocess.run([found[version], "-m", "venv", "--clear", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    wheel = subprocess.run(
-        [python, "-c", BUNDLED_PIP], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    wheel = (
+        os.environ.get("MCP_HARDEN_ACT_PIP_WHEEL")
+        or subprocess.run(
+            [python, "-c", BUNDLED_PIP], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
     site = subprocess.run([python, "-c", SITE], capture_output=True, text=True, check=True).stdout.strip()
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site)
