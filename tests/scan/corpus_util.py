@@ -24,6 +24,7 @@ REFEREES: dict[str, str] = {
     "blind-2026-12-02e": "seen",
     "blind-2026-12-02f": "blind",
     "blind-2026-12-02g": "blind",
+    "blind-2026-12-02h": "blind",
 }
 BLIND = tuple(name for name, state in REFEREES.items() if state == "blind")
 SEEN = tuple(name for name, state in REFEREES.items() if state == "seen")
