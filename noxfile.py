@@ -135,13 +135,14 @@ def tests(session: nox.Session) -> None:
         session.env["TMPDIR"] = os.path.join(scratch, "tmp")
         session.log(f"temporary files in {scratch} (RAM)")
     basetemp = [] if scratch is None else ["--basetemp", os.path.join(scratch, "pytest")]
-    # One worker more than there are cores: the tests spend a fifth of their time waiting (on servers they
-    # started, subprocesses, deliberate timeouts), and the extra worker fills it (on 2 cores: 218 s with 2
-    # workers, 171 s with 3, 172 s with 4). Each test file on one worker (its module fixtures are made once),
-    # the files with slow tests first (tests/conftest.py; xdist would otherwise put files with few tests
-    # last). Options after `--` come last and win: `nox -s tests -- -n 0` runs in one process.
+    # Two workers per core, and one more: the tests spend close to half their time waiting (on servers they
+    # started, subprocesses, deliberate timeouts; 186 of 408 worker-seconds at 3 workers), and the extra
+    # workers fill it (2 cores, quiet, same tree: 133 s with 3 workers, 127 s with 4, 121 s with 5, 119 s
+    # with 6). Each test file on one worker (its module fixtures are made once), the files with slow tests
+    # first (tests/conftest.py; xdist would otherwise put files with few tests last). Options after `--`
+    # come last and win: `nox -s tests -- -n 0` runs in one process.
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    workers = str(cores + 1)  # the cores this process may use (a container may allow fewer than it has)
+    workers = str(2 * cores + 1)  # the cores this process may use (a container may allow fewer than it has)
     session.run(
         "pytest", "-n", workers, "--dist", "loadfile", "--no-loadscope-reorder", *basetemp, *session.posargs
     )
