@@ -182,10 +182,14 @@ def test_the_index_answers_as_a_full_scan_of_the_real_advisories(osv_pypa: Path)
     )
     asked = 0
     for name, records in sorted(scan.items()):
+        # The two read the same entries (so answer alike); each version is asked of the index, every
+        # seventh of the in-memory database too.
+        assert indexed.entries_for(name) == built.entries_for(name), name
         for version in _versions_to_ask(records):
             expected = _scan_query(prepared, name, version)
             assert [r["id"] for r in indexed.query(name, version)] == expected, (name, version)
-            assert [r["id"] for r in built.query(name, version)] == expected, (name, version)
+            if asked % 7 == 0:
+                assert [r["id"] for r in built.query(name, version)] == expected, (name, version)
             asked += 1
     assert len(scan) > 600 and asked > 20_000  # every package of the snapshot
 
